@@ -1,0 +1,227 @@
+"""Rows of a back-office file (CSV or NDJSON) → facts, each with a stable idempotency key.
+
+CSV layout (docs/http-api.md): ``type``, ``company``, ``effective_date``, optional
+``idempotency_key``, then the payload as ``data.<field>`` columns (lists ``;``-separated,
+booleans true/false/是/否) and/or a ``data`` column holding a JSON object. Cells are
+typed by the fact type's JSON Schema from ledger_contracts, so a spreadsheet needs no
+quoting rules. Columns the importer does not know (``error``, notes …) are ignored, so
+a file of refused rows can be fixed and fed back as it is.
+
+A row without an explicit key gets one derived from its content: re-running an
+import within the gateway's Idempotency-Key window (24 h by default, LEDGER_IDEMPOTENCY_TTL_HOURS) records nothing twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ledger_contracts.catalogue import CATALOGUE
+from ledger_kernel.canonical import canonical_json, sha256_hex
+
+ENVELOPE = ("type", "company", "effective_date", "idempotency_key")
+TRUE = {"true", "1", "yes", "y", "是", "对", "t"}
+FALSE = {"false", "0", "no", "n", "否", "错", "f"}
+
+
+class RowError(ValueError):
+    """A row that cannot become a fact here (the gateway never sees it)."""
+
+
+@dataclass
+class Row:
+    number: int  # line (NDJSON) or record (CSV, 1 = first data row) in the file
+    original: dict[str, Any]  # the row as read, for the refused-rows file
+    fact: dict[str, Any] | None = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def row_key(fact: dict[str, Any]) -> str:
+    """A key derived from what the row says: the same row always gets the same key."""
+    body = {k: v for k, v in fact.items() if k != "idempotency_key"}
+    try:
+        return "row-" + sha256_hex(canonical_json(body))[:40]
+    except (TypeError, ValueError) as exc:  # NaN, Infinity: not JSON
+        raise RowError(f"the row holds a value that is not JSON: {exc}") from None
+
+
+def _loads(text: str) -> Any:
+    def refuse(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@cache
+def _payload_schema(fact_type: str) -> dict[str, Any]:
+    return CATALOGUE[fact_type].payload.model_json_schema()
+
+
+def _types_of(schema: dict[str, Any], root: dict[str, Any]) -> tuple[set[str], dict[str, Any] | None]:
+    """The JSON types a property accepts, and its array items' schema."""
+    if "$ref" in schema:
+        schema = root.get("$defs", {}).get(schema["$ref"].rsplit("/", 1)[-1], {})
+    types: set[str] = set()
+    items = schema.get("items")
+    for branch in schema.get("anyOf", []) + schema.get("oneOf", []):
+        t, i = _types_of(branch, root)
+        types |= t
+        items = items or i
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        types |= set(kind)
+    elif kind:
+        types.add(kind)
+    if not types and "enum" in schema:
+        types.add("string")
+    return types, items
+
+
+def _scalar(text: str, types: set[str], where: str) -> Any:
+    low = text.strip().lower()
+    if "boolean" in types and not types & {"string", "integer", "number"}:
+        if low in TRUE:
+            return True
+        if low in FALSE:
+            return False
+        raise RowError(f"{where}: {text!r} is not true/false (是/否)")
+    if "integer" in types and "string" not in types:
+        try:
+            return int(text.strip().replace(",", ""))
+        except ValueError:
+            return text  # let the contract refuse it with its own words
+    if "number" in types:  # money may be a number or a decimal string: drop thousands separators
+        cleaned = text.strip().replace(",", "").replace("，", "")
+        try:
+            return int(cleaned)
+        except ValueError:
+            return cleaned
+    return text
+
+
+def cell_value(fact_type: str, name: str, text: str) -> Any:
+    """A CSV cell as the JSON value the payload field expects."""
+    root = _payload_schema(fact_type)
+    prop = root.get("properties", {}).get(name)
+    if prop is None:
+        return text  # unknown field: the contract will name it
+    types, items = _types_of(prop, root)
+    if "array" in types:
+        item_types = _types_of(items, root)[0] if items else {"string"}
+        return [_scalar(part.strip(), item_types, f"data.{name}") for part in text.split(";") if part.strip()]
+    return _scalar(text, types, f"data.{name}")
+
+
+def csv_fact(record: dict[str, str | None]) -> dict[str, Any]:
+    clean = {(k or "").strip(): (v or "") for k, v in record.items() if k is not None}
+    fact_type = clean.get("type", "").strip()
+    if not fact_type:
+        raise RowError("the type column is empty 类型为空")
+    if fact_type not in CATALOGUE:
+        raise RowError(f"unknown fact type {fact_type!r} 未知的事实类型")
+    fact: dict[str, Any] = {"type": fact_type, "company": clean.get("company", "").strip()}
+    if clean.get("effective_date", "").strip():
+        fact["effective_date"] = clean["effective_date"].strip()
+    data: dict[str, Any] = {}
+    if clean.get("data", "").strip():
+        try:
+            data = _loads(clean["data"])
+        except ValueError as exc:
+            raise RowError(f"the data column is not a JSON object: {exc}") from None
+        if not isinstance(data, dict):
+            raise RowError("the data column must hold a JSON object data 列必须是 JSON 对象")
+    for column, text in clean.items():
+        if column.startswith("data.") and text.strip() != "":
+            data[column[5:]] = cell_value(fact_type, column[5:], text)
+    fact["data"] = data
+    key = clean.get("idempotency_key", "").strip()
+    fact["idempotency_key"] = key or row_key(fact)
+    return fact
+
+
+def ndjson_fact(obj: Any) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise RowError("a line must be a JSON object 每行必须是 JSON 对象")
+    fact = {k: v for k, v in obj.items() if not k.startswith("_")}  # "_error" etc. are the importer's own
+    if not fact.get("idempotency_key"):
+        fact["idempotency_key"] = row_key(fact)
+    return fact
+
+
+def _text(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("gb18030")  # spreadsheets saved by Chinese Excel
+
+
+def file_format(path: Path) -> str:
+    return "ndjson" if path.suffix.lower() in (".ndjson", ".jsonl", ".json") else "csv"
+
+
+def read_rows(path: Path, fmt: str | None = None) -> tuple[str, list[str], list[Row]]:
+    """(format, CSV header or [], rows) — every row either with a fact or with a local error."""
+    fmt = fmt or file_format(path)
+    text = _text(path)
+    rows: list[Row] = []
+    if fmt == "ndjson" and text.lstrip().startswith("["):  # a JSON array file: one "line" per element
+        try:
+            text = "\n".join(json.dumps(item, ensure_ascii=False) for item in _loads(text))
+        except ValueError as exc:
+            raise RowError(f"{path.name} is not a JSON array: {exc}") from None
+    if fmt == "ndjson":
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = _loads(line)
+            except ValueError as exc:
+                rows.append(Row(number, {"_line": line}, error=f"not JSON: {exc}"))
+                continue
+            row = Row(number, obj if isinstance(obj, dict) else {"_line": line})
+            try:
+                row.fact = ndjson_fact(obj)
+            except RowError as exc:
+                row.error = str(exc)
+            rows.append(row)
+        return fmt, [], rows
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in reader.fieldnames or []]
+    if "type" not in header or "company" not in header:
+        raise RowError("a CSV file needs at least the columns type and company (and effective_date, data.<field>)")
+    for number, record in enumerate(reader, start=1):
+        row = Row(number, dict(record))
+        try:
+            row.fact = csv_fact(record)
+        except RowError as exc:
+            row.error = str(exc)
+        rows.append(row)
+    return fmt, header, rows
+
+
+def chunks(rows: list[Row], size: int) -> Iterator[list[Row]]:
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+def write_refused(path: Path, fmt: str, header: list[str], refused: list[Row]) -> None:
+    """The refused rows as they were, with the reason: fix them and import this file again."""
+    if fmt == "ndjson":
+        with path.open("w", encoding="utf-8") as out:
+            for row in refused:
+                out.write(json.dumps({**row.original, "_error": row.error}, ensure_ascii=False) + "\n")
+        return
+    columns = [h for h in header if h != "error"] + ["error"]
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in refused:
+            writer.writerow({**{k.strip(): v for k, v in row.original.items() if k}, "error": row.error})

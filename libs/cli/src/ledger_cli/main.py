@@ -1,0 +1,29 @@
+"""The ``ledger`` command line: operators and back offices.
+
+Each group of commands lives in its own module; this one only assembles them.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from ledger_cli import demo, importer, maintenance, ops, stack, tenants, views
+
+app = typer.Typer(
+    name="ledger",
+    help="The compliance ledger for call-centre (B24) licence holders. 呼叫中心业务合规台账。",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+stack.register(app)
+ops.register(app)
+tenants.register(app)
+importer.register(app)
+views.register(app)
+maintenance.register(app)
+demo.register(app)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,71 @@
+"""``ledger rebuild`` and ``ledger calendar load FILE``: the projector's operator functions, wired to the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import typer
+from ledger_kernel.settings import Settings
+from rich.console import Console
+
+console = Console(stderr=True)
+calendar_app = typer.Typer(help="Official holiday schedules (调休). 节假日安排。", no_args_is_help=True)
+
+
+def _unreachable(exc: Exception) -> typer.Exit:
+    typer.secho(f"cannot reach the stack's NATS ({type(exc).__name__}: {exc}); is `ledger up` running? "
+                "无法连接，请先运行 ledger up", err=True, fg="red")
+    return typer.Exit(1)
+
+
+def rebuild(check: bool = typer.Option(False, "--check", help="Also compare the read model's digest before "
+                                                                "and after (they must match)."),
+            as_json: bool = typer.Option(False, "--json")) -> None:
+    """Replay LEDGER into fresh read-model tables and swap them in. 重建读模型。"""
+    from ledger_projector.rebuild import read_model_digest
+    from ledger_projector.rebuild import rebuild as run_rebuild
+
+    settings = Settings.from_env()
+    try:
+        before = asyncio.run(read_model_digest(settings)) if check else None
+        report = asyncio.run(run_rebuild(settings))
+    except (OSError, TimeoutError) as exc:
+        raise _unreachable(exc) from None
+    same = None if before is None else before == report.digest
+    out = {"events": report.events, "applied_sequence": report.applied_sequence, "companies": report.companies,
+           "parked": report.parked, "seconds": round(report.seconds, 3),
+           "events_per_second": round(report.events_per_second, 1), "digest": report.digest, "digest_matches": same}
+    if as_json:
+        typer.echo(json.dumps(out))
+    else:
+        console.print(f"rebuilt 已重建: {report.events} events, {report.companies} companies, "
+                      f"{report.parked} parked, {report.seconds:.2f}s ({report.events_per_second:.0f} events/s)")
+        if same is not None:
+            console.print("[green]digest unchanged 摘要一致[/green]" if same else
+                          "[red]digest changed: the live read model had drifted 摘要不一致[/red]")
+    raise typer.Exit(0 if same in (None, True) else 1)
+
+
+@calendar_app.command("load")
+def calendar_load(file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                              help="JSON {year, holidays, workdays, source?}")) -> None:
+    """Record a year's official holiday schedule on LEDGER; deadlines are recomputed. 加载年度节假日安排。"""
+    from ledger_projector.system_facts import load_calendar
+
+    try:
+        loaded = asyncio.run(load_calendar(Settings.from_env(), file))
+    except ValueError as exc:
+        typer.secho(f"refused 拒绝: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from None
+    except (OSError, TimeoutError) as exc:
+        raise _unreachable(exc) from None
+    state = "already loaded 已存在" if loaded.duplicate else "recorded 已记录"
+    typer.echo(f"{loaded.year}: {loaded.holidays} holidays, {loaded.workdays} make-up workdays — {state} "
+               f"(ledger sequence {loaded.ledger_sequence})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("rebuild")(rebuild)
+    app.add_typer(calendar_app, name="calendar")

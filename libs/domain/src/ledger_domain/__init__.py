@@ -1,0 +1,1 @@
+"""The generic fact endpoint shared by the five domain services."""

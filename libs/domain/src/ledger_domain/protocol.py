@@ -1,0 +1,268 @@
+"""The wire shapes of ``cmd.<service>`` (docs/internal-protocol.md): the request and every reply.
+
+Parsing is by hand on purpose: a request is judged field by field, so a caller
+always learns which field is wrong (a structured 400), and nothing here builds a
+validator per request.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger_contracts.errors import FactRejected
+from ledger_kernel.aggregate import Refused
+from ledger_kernel.repository import Conflict, Recorded
+from ledger_kernel.subjects import TOKEN
+
+MAX_REQUEST_BYTES = 1_100_000  # a fact may be 1 MB (ledger_contracts.fact.MAX_FACT_BYTES) plus the envelope
+MAX_BATCH_BYTES = 8_000_000  # the embedded nats-server's max_payload
+MAX_TEXT = 255  # command id, actor, correlation and causation ids
+MAX_TENANT = 64
+MAX_ITEMS = 1000  # facts in one batch request
+ITEM_FIELDS = ("fact", "command_id", "expected_sequence", "actor", "correlation_id", "causation_id")
+REQUEST_FIELDS = ("tenant", *ITEM_FIELDS)
+BATCH_FIELDS = ("tenant", "items", "actor", "correlation_id", "causation_id")
+
+
+@dataclass(frozen=True, slots=True)
+class FactRequest:
+    """One ``cmd.<service>`` request whose envelope is well formed (the fact itself is not judged yet)."""
+
+    tenant: str
+    fact: dict[str, Any]
+    command_id: str | None = None
+    expected_sequence: int | None = None
+    actor: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRequest:
+    """Many facts of one tenant in one request; ``items`` holds a request or the problem of each item."""
+
+    tenant: str
+    items: tuple[FactRequest | Problem, ...]
+
+
+def field_error(field: str, code: str, reason_en: str, reason_zh: str) -> dict[str, str]:
+    return {"field": field, "code": code, "reason_en": reason_en, "reason_zh": reason_zh}
+
+
+@dataclass
+class Problem(Exception):
+    """A refusal, ready to be sent as the reply; nothing was appended."""
+
+    status: int
+    code: str
+    title: str
+    title_zh: str
+    detail: str
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        Exception.__init__(self, f"{self.status} {self.code}: {self.detail}")
+
+    def reply(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ok": False, "status": self.status, "code": self.code, "title": self.title,
+                               "title_zh": self.title_zh, "detail": self.detail, "errors": self.errors}
+        out.update(self.extra)
+        return out
+
+
+# --- the request -------------------------------------------------------------------------
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Duplicate(key)
+            seen.add(key)
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def malformed(errors: list[dict[str, str]], detail: str = "the request is not the shape of cmd.<service>") -> Problem:
+    return Problem(400, "malformed_request", "Malformed request", "请求格式错误", detail, errors)
+
+
+def _optional_text(obj: dict[str, Any], name: str, prefix: str, errors: list[dict[str, str]]) -> str | None:
+    value = obj.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_TEXT or not value.isprintable():
+        errors.append(field_error(prefix + name, "invalid_text", f"{name} must be 1-{MAX_TEXT} printable characters or null",
+                                  f"{name} 必须是 1-{MAX_TEXT} 个可打印字符或 null"))
+        return None
+    return value
+
+
+def parse_request(raw: bytes | bytearray | str) -> FactRequest | BatchRequest:
+    """The request's envelope, or a 400 :class:`Problem` naming every field that is wrong.
+
+    A request with ``items`` is a batch; anything else is one fact.
+    """
+    if len(raw) > MAX_BATCH_BYTES:
+        raise _too_large(MAX_BATCH_BYTES)
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else raw
+        obj = json.loads(text, object_pairs_hook=_pairs, parse_constant=_no_constant)
+    except _Duplicate as dup:
+        key = str(dup.args[0])[:40]
+        raise malformed([field_error("", "duplicate_key", f"the key {key!r} appears twice in one object",
+                                     f"同一对象中键 {key!r} 出现了两次")], "the request is ambiguous") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise malformed([field_error("", "invalid_json", "the request is not a UTF-8 JSON document",
+                                     "请求不是 UTF-8 编码的 JSON")], "the request is not JSON") from None
+    if not isinstance(obj, dict):
+        raise malformed([field_error("", "not_an_object", "the request must be a JSON object",
+                                     "请求必须是 JSON 对象")])
+    if "items" in obj:
+        return _batch(obj)
+    if len(raw) > MAX_REQUEST_BYTES:
+        raise _too_large(MAX_REQUEST_BYTES)
+    errors: list[dict[str, str]] = []
+    tenant = _tenant(obj, errors)
+    request = _item(obj, tenant, REQUEST_FIELDS, "", errors, {})
+    if errors:
+        raise malformed(errors)
+    return request
+
+
+def _too_large(limit: int) -> Problem:
+    return malformed([field_error("", "too_large", f"this request may be at most {limit} bytes",
+                                 f"此请求最大 {limit} 字节")], "the request is too large")
+
+
+def _tenant(obj: dict[str, Any], errors: list[dict[str, str]]) -> str:
+    tenant = obj.get("tenant")
+    if not isinstance(tenant, str) or not 0 < len(tenant) <= MAX_TENANT or not TOKEN.match(tenant):
+        errors.append(field_error("tenant", "invalid_tenant", "tenant must be 1-64 characters of [A-Za-z0-9_-]",
+                                  "tenant 必须是 1-64 个 [A-Za-z0-9_-] 字符"))
+        return ""
+    return tenant
+
+
+def _unknown_fields(obj: dict[str, Any], allowed: tuple[str, ...], prefix: str, errors: list[dict[str, str]]) -> None:
+    for name in obj:
+        if name not in allowed:
+            shown = str(name)[:40]
+            errors.append(field_error(prefix + shown, "unknown_field", f"{shown!r} is not a field here "
+                                      f"(fields: {', '.join(allowed)})", f"{shown!r} 不是此处的字段"))
+
+
+def _item(obj: dict[str, Any], tenant: str, allowed: tuple[str, ...], prefix: str, errors: list[dict[str, str]],
+          defaults: dict[str, str | None]) -> FactRequest:
+    """One fact's request fields (``prefix`` locates them in a batch); problems go to ``errors``."""
+    _unknown_fields(obj, allowed, prefix, errors)
+    fact = obj.get("fact")
+    if not isinstance(fact, dict):
+        errors.append(field_error(prefix + "fact", "not_an_object", "fact must be a JSON object (type, company, "
+                                  "effective_date, data)", "fact 必须是 JSON 对象（type、company、effective_date、data）"))
+    expected = obj.get("expected_sequence")
+    if expected is not None and (type(expected) is not int or expected < 0 or expected > 2**53):
+        errors.append(field_error(prefix + "expected_sequence", "invalid_sequence",
+                                  "expected_sequence must be a non-negative integer or null",
+                                  "expected_sequence 必须是非负整数或 null"))
+        expected = None
+    texts = {name: _optional_text(obj, name, prefix, errors) for name in ("command_id", "actor", "correlation_id",
+                                                                        "causation_id")}
+    for name, value in defaults.items():
+        texts[name] = texts[name] or value
+    return FactRequest(tenant=tenant, fact=fact if isinstance(fact, dict) else {}, expected_sequence=expected,
+                       **texts)
+
+
+def _batch(obj: dict[str, Any]) -> BatchRequest:
+    """``{"tenant", "items": [{fact, command_id, expected_sequence, …}, …], actor, …}``.
+
+    The envelope must be right (400 otherwise); a wrong item only refuses that item.
+    """
+    errors: list[dict[str, str]] = []
+    _unknown_fields(obj, BATCH_FIELDS, "", errors)
+    tenant = _tenant(obj, errors)
+    defaults = {name: _optional_text(obj, name, "", errors) for name in ("actor", "correlation_id", "causation_id")}
+    items = obj["items"]
+    if not isinstance(items, list) or not 0 < len(items) <= MAX_ITEMS:
+        errors.append(field_error("items", "invalid_items", f"items must be a list of 1-{MAX_ITEMS} requests",
+                                  f"items 必须是包含 1-{MAX_ITEMS} 条请求的列表"))
+    if errors:
+        raise malformed(errors)
+    parsed: list[FactRequest | Problem] = []
+    for index, item in enumerate(items):
+        item_errors: list[dict[str, str]] = []
+        if not isinstance(item, dict):
+            item_errors.append(field_error(f"items.{index}", "not_an_object", "each item must be a JSON object",
+                                           "每一项必须是 JSON 对象"))
+            parsed.append(malformed(item_errors, "the item is not the shape of a fact request"))
+            continue
+        request = _item(item, tenant, ITEM_FIELDS, f"items.{index}.", item_errors, defaults)
+        parsed.append(malformed(item_errors, "the item is not the shape of a fact request") if item_errors
+                      else request)
+    return BatchRequest(tenant=tenant, items=tuple(parsed))
+
+
+# --- replies ---------------------------------------------------------------------------------
+
+
+def recorded(result: Recorded) -> dict[str, Any]:
+    return {"ok": True, **result.as_dict()}
+
+
+def invalid_fact(rejected: FactRejected) -> Problem:
+    errors = rejected.as_dicts()
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return Problem(422, "invalid_fact", "Invalid fact", "事实格式错误",
+                   f"{first['field'] or 'fact'}: {first['reason_en']}{more}", errors)
+
+
+def invariant_violated(refused: Refused) -> Problem:
+    return Problem(409, "invariant_violated", "The fact breaks an invariant of its aggregate",
+                   "该事实违反其聚合的不变量", refused.reason_en, [refused.as_dict()])
+
+
+def sequence_mismatch(conflict: Conflict) -> Problem:
+    return Problem(412, "sequence_mismatch", "The aggregate has moved on", "聚合已被更新",
+                   f"expected aggregate sequence {conflict.expected}, found {conflict.actual}",
+                   [field_error("expected_sequence", "sequence_mismatch",
+                                f"the aggregate is at sequence {conflict.actual}, not {conflict.expected}",
+                                f"聚合当前序号为 {conflict.actual}，而非 {conflict.expected}")],
+                   {"expected": conflict.expected, "actual": conflict.actual})
+
+
+def idempotency_key_reused(detail: str) -> Problem:
+    return Problem(422, "idempotency_key_reused", "The command id was used for a different fact",
+                   "该命令编号已用于另一条事实", detail,
+                   [field_error("command_id", "idempotency_key_reused",
+                                "this command id (Idempotency-Key) was already used for a different fact",
+                                "该幂等键已用于另一条不同的事实")])
+
+
+def wrong_service(service: str, fact_type: str, owner: str) -> Problem:
+    return Problem(421, "wrong_service", "The fact belongs to another service", "该事实属于其他服务",
+                   f"{fact_type} is recorded by cmd.{owner}, not cmd.{service}",
+                   [field_error("type", "wrong_service", f"{fact_type} is owned by the {owner} service",
+                                f"{fact_type} 由 {owner} 服务记录")], {"service": owner})
+
+
+def unavailable(detail: str) -> Problem:
+    return Problem(503, "unavailable", "The ledger did not acknowledge; retry with the same command id",
+                   "账本未确认写入，请使用相同的命令编号重试", detail)
+
+
+def internal_error(detail: str) -> Problem:
+    return Problem(500, "internal_error", "The service failed to record the fact", "服务记录事实失败", detail)

@@ -1,0 +1,93 @@
+"""Settings from the environment, so two stacks can run side by side on one machine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_NATS_PORT = 4333
+DEFAULT_HTTP_PORT = 8000
+DEFAULT_HTTP_HOST = "127.0.0.1"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value we cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+    if not 0 < value < 65536 and name.endswith("PORT"):
+        raise SettingsError(f"{name} must be a TCP port (1-65535), got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the stack keeps its data and how its parts find each other.
+
+    ``LEDGER_HOME``         data directory (NATS store, SQLite, logs); default ``./var``
+    ``LEDGER_NATS_URL``     an external NATS server; unset means the embedded one
+    ``LEDGER_NATS_PORT``    port of the embedded nats-server (default 4333, not 4222)
+    ``LEDGER_DATABASE_URL`` read-model database; default SQLite under ``LEDGER_HOME``
+    ``LEDGER_HTTP_PORT``    gateway port (default 8000)
+    ``LEDGER_HTTP_HOST``    the address the gateway listens on (default 127.0.0.1: this machine only;
+                            compose sets 0.0.0.0 so the container's published port reaches it)
+    ``LEDGER_REPLICAS``     stream replicas (1 on one machine, 3 in a cluster)
+    ``LEDGER_ENV``          development | test | production (a fixed clock is refused in production)
+    ``LEDGER_CLOCK``        a fixed instant (ISO 8601) for development and tests only
+    """
+
+    home: Path
+    nats_url: str | None
+    nats_port: int
+    database_url: str
+    http_port: int
+    replicas: int
+    environment: str
+    clock: str | None
+    http_host: str = DEFAULT_HTTP_HOST
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        home = Path(env.get("LEDGER_HOME") or "./var").expanduser().resolve()
+        environment = env.get("LEDGER_ENV", "development")
+        if environment not in ("development", "test", "production"):
+            raise SettingsError(f"LEDGER_ENV must be development, test or production, got {environment!r}")
+        clock = env.get("LEDGER_CLOCK") or None
+        if clock and environment == "production":
+            raise SettingsError("LEDGER_CLOCK (a fixed clock) is refused when LEDGER_ENV=production")
+        replicas = _int(env, "LEDGER_REPLICAS", 1)
+        if replicas not in (1, 3, 5):
+            raise SettingsError(f"LEDGER_REPLICAS must be 1, 3 or 5, got {replicas}")
+        http_host = (env.get("LEDGER_HTTP_HOST") or DEFAULT_HTTP_HOST).strip()
+        if not http_host or any(c.isspace() or c in "/@?#" for c in http_host):
+            raise SettingsError(f"LEDGER_HTTP_HOST must be an address or host name, got {http_host!r}")
+        return cls(
+            home=home,
+            nats_url=env.get("LEDGER_NATS_URL") or None,
+            nats_port=_int(env, "LEDGER_NATS_PORT", DEFAULT_NATS_PORT),
+            database_url=env.get("LEDGER_DATABASE_URL") or f"sqlite:///{home / 'ledger.db'}",
+            http_port=_int(env, "LEDGER_HTTP_PORT", DEFAULT_HTTP_PORT),
+            replicas=replicas,
+            environment=environment,
+            clock=clock,
+            http_host=http_host,
+        )
+
+    @property
+    def embedded(self) -> bool:
+        """True when this stack runs its own nats-server."""
+        return self.nats_url is None
+
+    @property
+    def effective_nats_url(self) -> str:
+        return self.nats_url or f"nats://127.0.0.1:{self.nats_port}"

@@ -1,0 +1,124 @@
+"""One synchronous engine per database URL, opened the same way by every service that shares it.
+
+The services do their database work in worker threads with a plain DB-API driver (sqlite3,
+psycopg), so the URL is rewritten to the synchronous driver whatever async driver the settings
+name. Writers of a shared SQLite file run it in WAL mode with ``BEGIN IMMEDIATE`` so that several
+processes can write it without lock upgrades failing.
+
+A SQLite file in a place the process cannot write fails fast with an error that names the path
+and what to do; sqlite3 alone only says "unable to open database file".
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+def sync_url(url: str) -> str:
+    """The settings' database URL with the synchronous driver we use (psycopg 3, sqlite3)."""
+    for prefix in ("postgresql+asyncpg://", "postgresql+psycopg2://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    if url.startswith("sqlite+aiosqlite://"):
+        return "sqlite://" + url[len("sqlite+aiosqlite://"):]
+    return url
+
+
+class DatabaseUnwritable(OSError):
+    """The read model's SQLite file cannot be created or written where the settings put it."""
+
+
+def _unwritable(path: Path, why_en: str, why_zh: str) -> DatabaseUnwritable:
+    return DatabaseUnwritable(
+        f"cannot open the read-model database {path}: {why_en}. Fix the directory's permissions, or set "
+        f"LEDGER_DATABASE_URL to a database in a writable place (another sqlite:/// path or a "
+        f"postgresql:// URL). / 无法打开读模型数据库 {path}：{why_zh}。请修正该目录的权限，或设置 "
+        f"LEDGER_DATABASE_URL 指向可写位置的数据库（其他 sqlite:/// 路径或 postgresql:// 地址）。")
+
+
+def _why(directory: Path) -> tuple[str, str]:
+    try:
+        read_only = bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only:
+        return (f"the directory {directory} is on a read-only file system",
+                f"目录 {directory} 位于只读文件系统上")
+    return f"the directory {directory} is not writable by this process", f"本进程无权写入目录 {directory}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file a SQLite URL names (absolute), or None for an in-memory or URI database."""
+    database = sa.engine.make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).absolute()
+
+
+def check_sqlite_path(path: Path) -> None:
+    """Create the file's directory, then make sure the file and its journal siblings can be written there."""
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(path, f"its directory {directory} cannot be created ({exc.strerror})",
+                          f"无法创建其目录 {directory}（{exc.strerror}）") from None
+    # WAL mode creates <file>-wal and <file>-shm next to the file (a rollback journal <file>-journal),
+    # so the directory must take writes even when the file already exists.
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise _unwritable(path, *_why(directory))
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise _unwritable(path, "the file is not readable and writable by this process",
+                          "本进程无法读写该文件")
+
+
+def make_engine(url: str, *, immediate: bool = True, foreign_keys: bool = False, **pool: int) -> Engine:
+    """An engine for ``url``; on SQLite the path is checked first and every connection is set up alike.
+
+    ``immediate`` (the projector and the notifier, which write the shared file in bulk): WAL journal,
+    ``synchronous=NORMAL`` and ``BEGIN IMMEDIATE`` issued by us, so a writer takes its lock up front
+    instead of failing to upgrade a read lock. ``immediate=False`` (the gateway) leaves the journal mode
+    and transactions to sqlite3, as the gateway always has. ``foreign_keys`` turns SQLite's enforcement
+    on. ``pool`` (e.g. ``pool_size``, ``max_overflow``) sizes the PostgreSQL connection pool.
+    """
+    url = sync_url(url)
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True, **pool)
+    path = sqlite_path(url)
+    if path is not None:
+        check_sqlite_path(path)
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "do_connect")
+    def _sqlite_open(dialect, _record, cargs, cparams):  # noqa: ANN001, ANN202
+        try:
+            return dialect.loaded_dbapi.connect(*cargs, **cparams)
+        except sqlite3.OperationalError as exc:  # e.g. permissions changed after the check above
+            if path is None or "unable to open" not in str(exc):
+                raise
+            raise _unwritable(path, f"sqlite3 says {exc}", f"sqlite3 报告：{exc}") from exc
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
+        cur = dbapi_conn.cursor()
+        if immediate:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")  # several processes share one file
+        if foreign_keys:
+            cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    if immediate:
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn) -> None:  # noqa: ANN001
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

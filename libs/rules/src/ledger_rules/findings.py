@@ -1,0 +1,708 @@
+"""Findings: states that are wrong, with every interval in which they held (design/rules.md §3).
+
+Two kinds of rule:
+- *state* rules look at the company as of a day. They are re-evaluated on each day when one
+  of their inputs (`reads`) changes — a fact of that kind, or a licence/vendor licence
+  lapsing — so the walk is linear in the number of facts.
+- *timeline* rules (licence-expired, renewal-late, bad-list, restructuring-unapproved,
+  rectification-deadline-missing, penalties-unrectified) build their intervals directly
+  from dated records and obligations: they open when a deadline passes with no event.
+
+A fact-driven finding opens at 00:00 Asia/Shanghai of the day the fact happened (its
+effective date), not when it was recorded: the ledger tells the world's history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+from typing import Any
+
+from .history import RECENT_MONTHS, History, as_bool, as_int, as_number, as_text, month_of
+from .instants import day_start
+from .model import Finding, Interval, Obligation, _build
+from .periods import add_months
+from .ruleset import Rule, RulePack
+
+Hit = tuple[dict[str, Any], tuple[str, ...]]  # (figures for the message and evidence, event ids)
+
+
+@dataclass(slots=True)
+class Context:
+    h: History
+    pack: RulePack
+    horizon: date
+    obligations: list[Obligation]
+    memo: dict[Any, Any] = field(default_factory=dict)  # per-evaluation results keyed by fact identity
+
+    def of_rule(self, rule_id: str) -> list[Obligation]:
+        """The obligations of one rule, in evaluation order (indexed once: several timeline rules ask)."""
+        index = self.memo.get("obligations-by-rule")
+        if index is None:
+            index = self.memo["obligations-by-rule"] = {}
+            for ob in self.obligations:
+                index.setdefault(ob.rule, []).append(ob)
+        return index.get(rule_id, [])
+
+
+@lru_cache(maxsize=1 << 15)
+def finding_id(company: str, rule: str, subject: str) -> str:
+    return "fi_" + hashlib.sha256(f"{company}|{rule}|{subject}".encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _fmt(n: float | None) -> str:
+    if n is None:
+        return "?"
+    return f"{int(n):,}" if float(n).is_integer() else f"{n:,.2f}"
+
+
+# -- state rules -------------------------------------------------------------------------------
+
+
+def _unlicensed_operation(ctx: Context, day: date, p) -> dict[str, Hit]:
+    h = ctx.h
+    if h.licensed_on(day, ctx.pack.licence, operable=True):
+        return {}
+    signs = h.indicators_on(day)
+    if not signs:
+        return {}
+    return {"company": ({"indicators": "；".join(s[0] for s in signs), "indicators_en": "; ".join(s[1] for s in signs),
+                         "signs": [s[1] for s in signs]}, tuple(s[2] for s in signs))}
+
+
+def _number_without_licence(ctx: Context, day: date, p) -> dict[str, Hit]:
+    h = ctx.h
+    if h.licensed_on(day, ctx.pack.licence):
+        return {}
+    out = {}
+    for n in h.numbers_held(day):
+        if not h.licensed_on(n.allocated.on, ctx.pack.licence):
+            out[f"number:{n.number}"] = ({"number": n.number, "allocated_on": n.allocated.on.isoformat()}, (n.allocated.id,))
+    return out
+
+
+def _coverage_mismatch(ctx: Context, day: date, p) -> dict[str, Hit]:
+    h = ctx.h
+    active = h.licensed_on(day, ctx.pack.licence)
+    if not active or any(lic.scope != "provincial" for lic in active):
+        return {}
+    covered = sorted({pr for lic in active for pr in lic.provinces})
+    lic_ids = tuple(lic.issued.id for lic in active)
+    out = {}
+
+    def hit(subject, item_zh, item_en, province, ev_id):
+        if province and province not in covered:
+            out[subject] = ({"item": item_zh, "item_en": item_en, "province": province, "covered": ",".join(covered),
+                             "licences": [lic.no for lic in active]}, (ev_id, *lic_ids))
+
+    for n in h.numbers_held(day):
+        hit(f"number:{n.number}", f"号码{n.number}", f"number {n.number}", n.province, n.allocated.id)
+    for s in h.sites.values():
+        if s.held_on(day):
+            hit(f"site:{s.ref}", f"场地{s.ref}", f"site {s.ref}", s.province, s.leased.id)
+    for a in h.arrangements.values():
+        if a.mode == "seat_leasing" and a.active_on(day):
+            for pr in a.provinces_served:
+                hit(f"seat-leasing:{a.vendor_uscc}:{pr}", f"租用座席（{a.vendor_uscc}）", f"leased seats ({a.vendor_uscc})",
+                    pr, a.arranged.id)
+    return out
+
+
+def _capital(ctx: Context, day: date):
+    c = ctx.h.capital.as_of(day)
+    return c if c is not None else (None, None)
+
+
+def _capital_below_threshold(ctx: Context, day: date, p) -> dict[str, Hit]:
+    capital, cap_ev = _capital(ctx, day)
+    if capital is None:
+        return {}
+    out = {}
+    for lic in ctx.h.licences.values():
+        if lic.scope not in ("nationwide", "provincial") or not lic.active_on(day):
+            continue
+        threshold = p[lic.scope]
+        if capital < threshold:
+            out[f"licence:{lic.no}"] = ({"licence_no": lic.no, "scope": lic.scope, "threshold": _fmt(threshold),
+                                         "capital": _fmt(capital)}, (cap_ev, lic.issued.id))
+    return out
+
+
+def _latest(dated, day):
+    return dated.as_of(day)
+
+
+def _seat_inflation(ctx: Context, day: date, p) -> dict[str, Hit]:
+    seats, ins = _latest(ctx.h.seats, day), _latest(ctx.h.insurance, day)
+    if seats is None or ins is None:
+        return {}
+    declared, insured = as_int(seats.data.get("declared_seats")), as_int(ins.data.get("insured_headcount"))
+    if declared is None or insured is None or declared <= insured * (1 + p["tolerance"]):
+        return {}
+    return {"company": ({"declared_seats": declared, "insured_headcount": insured,
+                         "tolerance_pct": _fmt(p["tolerance"] * 100)}, (seats.id, ins.id))}
+
+
+def _three_way_mismatch(ctx: Context, day: date, p) -> dict[str, Hit]:
+    check = _latest(ctx.h.three_way, day)
+    if check is None:
+        return {}
+    figures = [as_int(check.data.get(k)) for k in ("actual_seats", "system_registered_seats", "insured_headcount")]
+    if any(v is None for v in figures) or max(figures) <= 0:
+        return {}
+    spread = (max(figures) - min(figures)) / max(figures)
+    if spread <= p["tolerance"]:
+        return {}
+    return {"company": ({"quarter": as_text(check.data.get("quarter")) or month_of(check.on),
+                         "actual_seats": figures[0], "system_registered_seats": figures[1],
+                         "insured_headcount": figures[2], "spread_pct": _fmt(round(spread * 100, 1)),
+                         "explanation": as_text(check.data.get("explanation"))}, (check.id,))}
+
+
+def _social_insurance_thin(ctx: Context, day: date, p) -> dict[str, Hit]:
+    if p["months"] <= RECENT_MONTHS:
+        snapshot = ctx.h.insurance_recent.as_of(day) or ()
+        recent = [ev for _, ev in snapshot[-p["months"]:]] if p["months"] else []
+    else:
+        reports: dict[str, Any] = {}
+        for ev in ctx.h.insurance.upto(day):
+            reports[as_text(ev.data.get("month")) or month_of(ev.on)] = ev
+        recent = [reports[m] for m in sorted(reports)[-p["months"]:]]
+    zh, en, ids = [], [], []
+    memo = ctx.memo
+    for ev in recent:
+        # one report's verdict depends only on that report and the parameters: each month's report is
+        # looked at again on every later workforce day, so it is judged once per evaluation
+        key = ("social-insurance-thin", id(ev), id(p))
+        parts = memo.get(key)
+        if parts is None:
+            parts = memo[key] = _insurance_report_parts(ev, p)
+        for z, e in parts:
+            zh.append(z)
+            en.append(e)
+            ids.append(ev.id)
+    if not zh:
+        return {}
+    return {"company": ({"months": p["months"], "detail_zh": "；".join(zh), "detail_en": "; ".join(en)},
+                        tuple(dict.fromkeys(ids)))}
+
+
+def _insurance_report_parts(ev, p) -> tuple[tuple[str, str], ...]:
+    """What is thin about one monthly social-insurance report: (zh, en) per problem."""
+    out = []
+    month = as_text(ev.data.get("month")) or month_of(ev.on)
+    insured = as_int(ev.data.get("insured_headcount"))
+    base, wage = as_number(ev.data.get("min_contribution_base")), as_number(ev.data.get("local_average_wage"))
+    if insured is not None and insured < p["min_insured"]:
+        out.append((f"{month}参保{insured}人（少于{p['min_insured']}人）",
+                    f"{month}: {insured} insured (under {p['min_insured']})"))
+    if base is not None and wage and base < p["min_base_ratio"] * wage:
+        out.append((f"{month}缴费基数{_fmt(base)}低于平均工资{_fmt(wage)}的{_fmt(p['min_base_ratio'] * 100)}%",
+                    f"{month}: contribution base {_fmt(base)} under {_fmt(p['min_base_ratio'] * 100)}% of the average wage {_fmt(wage)}"))
+    return tuple(out)
+
+
+def _latest_traffic(ctx: Context, day: date):
+    """The report of the latest month known on `day` (a re-submitted month replaces the earlier one)."""
+    return ctx.h.traffic_latest.as_of(day)
+
+
+def _traffic_rule(test: Callable[[dict, Any, Any], dict | None]):
+    def rule(ctx: Context, day: date, p) -> dict[str, Hit]:
+        latest = _latest_traffic(ctx, day)
+        if latest is None:
+            return {}
+        month, ev = latest
+        figures = test(ev.data, p, ctx.h.industry.as_of(day))
+        if figures is None:
+            return {}
+        return {"company": ({"month": month, **figures}, (ev.id,))}
+
+    return rule
+
+
+def _revenue(d, p, _):
+    rev, settle = as_number(d.get("revenue_95")), as_number(d.get("carrier_settlement_95"))
+    if rev is None or not settle or rev >= p["min_ratio"] * settle:
+        return None
+    return {"revenue_95": _fmt(rev), "carrier_settlement_95": _fmt(settle), "min_ratio_pct": _fmt(p["min_ratio"] * 100)}
+
+
+def _retention(d, p, _):
+    days, consent = as_int(d.get("recordings_retained_days")), as_bool(d.get("consent_records"))
+    zh, en = [], []
+    if days is not None and days < p["min_days"]:
+        zh.append(f"录音仅保存{days}天（少于{p['min_days']}天）")
+        en.append(f"recordings kept {days} days (under {p['min_days']})")
+    if consent is False:
+        zh.append("没有用户同意记录")
+        en.append("no consent records")
+    return {"detail_zh": "，".join(zh), "detail_en": "; ".join(en), "recordings_retained_days": days} if zh else None
+
+
+def _marketing(d, p, _):
+    calls = as_int(d.get("outbound_marketing_calls"))
+    if not calls or calls <= 0 or as_bool(d.get("consent_records")) is not False:
+        return None
+    return {"outbound_marketing_calls": calls}
+
+
+def _hours(d, p, _):
+    calls = as_int(d.get("calls_outside_hours"))
+    if not calls or calls <= 0:
+        return None
+    return {"calls_outside_hours": calls, "allowed_from": p["allowed_from"], "allowed_until": p["allowed_until"]}
+
+
+def _education(d, p, industry):
+    calls = as_int(d.get("marketing_calls_on_rest_days"))
+    if industry not in p["industries"] or not calls or calls <= 0:
+        return None
+    return {"marketing_calls_on_rest_days": calls, "industry": industry}
+
+
+def _nine_x_capital(ctx: Context, day: date, p) -> dict[str, Hit]:
+    capital, cap_ev = _capital(ctx, day)
+    if capital is None or capital >= p["min_capital"]:
+        return {}
+    return {f"number:{n.number}": ({"number": n.number, "capital": _fmt(capital), "min_capital": _fmt(p["min_capital"])},
+                                   (n.allocated.id, cap_ev))
+            for n in ctx.h.numbers_held(day) if n.kind in p["kinds"]}
+
+
+def _fixed_number_quota(ctx: Context, day: date, p) -> dict[str, Hit]:
+    seats_ev = ctx.h.seats.as_of(day)
+    if seats_ev is None or (seats := as_int(seats_ev.data.get("declared_seats"))) is None:
+        return {}
+    fixed = [n for n in ctx.h.numbers_held(day) if n.kind == "fixed"]
+    if len(fixed) <= seats * p["max_per_10_seats"] / 10:
+        return {}
+    return {"company": ({"fixed_numbers": len(fixed), "seats": seats, "max_per_10_seats": p["max_per_10_seats"]},
+                        (seats_ev.id, *(n.allocated.id for n in fixed)))}
+
+
+def _sites_where(test):
+    def rule(ctx: Context, day: date, p) -> dict[str, Hit]:
+        out = {}
+        for s in ctx.h.sites.values():
+            if s.held_on(day) and (figures := test(ctx, s, day, p)) is not None:
+                out[f"site:{s.ref}"] = ({"site_ref": s.ref, **figures[0]}, (s.leased.id, *figures[1]))
+        return out
+
+    return rule
+
+
+def _purpose(ctx, s, day, p):
+    if s.purpose_text is None or p["required_text"] in s.purpose_text:
+        return None
+    return {"purpose_text": s.purpose_text, "required_text": p["required_text"]}, ()
+
+
+def _sublease(ctx, s, day, p):
+    if s.sublease is True and s.owner_consent is not True:
+        return {"owner_consent": s.owner_consent}, ()
+    return None
+
+
+def _lease_short(ctx, s, day, p):
+    end = s.lease_end_as_of(day)
+    active = [lic for lic in ctx.h.licensed_on(day, ctx.pack.licence)]
+    if end is None or not active:
+        return None
+    lic = max(active, key=lambda x: (x.expiry_as_of(day), x.no))
+    expiry = lic.expiry_as_of(day)
+    if end >= expiry:
+        return None
+    renewal = [ev.id for ev, new in s.renewals if ev.on <= day]
+    return {"lease_end": end.isoformat(), "licence_no": lic.no, "expires_on": expiry.isoformat()}, (lic.issued.id, *renewal)
+
+
+def _premises_area(ctx: Context, day: date, p) -> dict[str, Hit]:
+    if not any(lic.scope == "nationwide" for lic in ctx.h.licensed_on(day, ctx.pack.licence)):
+        return {}
+    sites = [s for s in ctx.h.sites.values() if s.held_on(day) and s.area_m2 is not None]
+    if not sites:
+        return {}
+    total = sum(s.area_m2 for s in sites)
+    if total >= p["min_area_m2"]:
+        return {}
+    return {"company": ({"area_m2": _fmt(total), "min_area_m2": _fmt(p["min_area_m2"])}, tuple(s.leased.id for s in sites))}
+
+
+def _mlps_missing(ctx: Context, day: date, p) -> dict[str, Hit]:
+    h = ctx.h
+    if any(ev.on <= day for s in h.systems.values() for ev, _ in s.filings):
+        return {}
+    if not h.operating_on(day, ctx.pack.licence):
+        return {}
+    ids = tuple(lic.issued.id for lic in h.licensed_on(day, ctx.pack.licence)) + tuple(s[2] for s in h.indicators_on(day))
+    return {"company": ({}, ids)}
+
+
+def _ai_outbound(ctx: Context, day: date, p) -> dict[str, Hit]:
+    cap = ctx.h.capabilities.as_of(day)
+    if cap is None or as_bool(cap.data.get("ai_outbound")) is not True or as_text(cap.data.get("algorithm_filing_no")):
+        return {}
+    return {"company": ({}, (cap.id,))}
+
+
+def _cross_border(ctx: Context, day: date, p) -> dict[str, Hit]:
+    cap, seats = ctx.h.capabilities.as_of(day), ctx.h.seats.as_of(day)
+    if cap is not None and as_text(cap.data.get("data_export_filing_no")):
+        return {}
+    zh, en, ids = [], [], []
+    if cap is not None and as_bool(cap.data.get("cross_border")) is True:
+        zh.append("数据出境")
+        en.append("Data leaves China")
+        ids.append(cap.id)
+    overseas = as_int(seats.data.get("overseas_seats")) if seats is not None else None
+    if overseas and overseas > 0:
+        zh.append(f"境外座席{overseas}个")
+        en.append(f"{overseas} overseas seats")
+        ids.append(seats.id)
+    if not zh:
+        return {}
+    return {"company": ({"what_zh": "、".join(zh), "what_en": " and ".join(en), "overseas_seats": overseas}, tuple(ids))}
+
+
+def _vendor_licence_invalid(ctx: Context, day: date, p) -> dict[str, Hit]:
+    ok_categories = set(ctx.pack.licence["call_centre_categories"])
+    out = {}
+    for a in ctx.h.arrangements.values():
+        if a.mode != "bpo" or not a.active_on(day):
+            continue
+        zh, en, ids = [], [], [a.arranged.id]
+        if a.licence_category is not None and a.licence_category not in ok_categories:
+            zh.append(f"许可证类别为{a.licence_category}而非B24")
+            en.append(f"licence category {a.licence_category}, not B24")
+        if a.licence_expires_on is not None and a.licence_expires_on < day:
+            zh.append(f"许可证已于{a.licence_expires_on}到期")
+            en.append(f"licence expired on {a.licence_expires_on}")
+        v = next((x for x in reversed(a.verifications) if x.on <= day), None)
+        if v is not None:
+            checks = (("name_matches", "许可证主体名称不符", "licence issued to another name"),
+                      ("uscc_matches", "统一社会信用代码不符", "licence issued to another USCC"),
+                      ("category_ok", "业务类别不是B24", "category is not B24"),
+                      ("status_valid", "许可证已注销或无效", "licence cancelled or not valid"),
+                      ("coverage_ok", "覆盖范围不含服务省份", "licence does not cover the served provinces"))
+            failed = [(z, e) for k, z, e in checks if as_bool(v.data.get(k)) is False]
+            if failed:
+                ids.append(v.id)
+                zh += [z for z, _ in failed]
+                en += [e for _, e in failed]
+        if len(ids) > 1 or zh:
+            out[f"vendor:{a.vendor_uscc}"] = ({"vendor_name": a.vendor_name or "?", "vendor_uscc": a.vendor_uscc,
+                                               "reasons_zh": "；".join(zh), "reasons_en": "; ".join(en)}, tuple(ids))
+    return out
+
+
+def _category_mislabel(ctx: Context, day: date, p) -> dict[str, Hit]:
+    wrong = set(ctx.pack.licence["mislabel_categories"])
+    return {f"licence:{lic.no}": ({"licence_no": lic.no, "category": lic.category}, (lic.issued.id,))
+            for lic in ctx.h.licences.values() if lic.category in wrong and lic.active_on(day)}
+
+
+STATE_RULES: dict[str, tuple[frozenset[str], Callable[[Context, date, Any], dict[str, Hit]]]] = {
+    "unlicensed-operation": (frozenset({"licence", "numbers", "workforce", "outsourcing"}), _unlicensed_operation),
+    "number-without-licence": (frozenset({"licence", "numbers"}), _number_without_licence),
+    "coverage-mismatch": (frozenset({"licence", "numbers", "sites", "outsourcing"}), _coverage_mismatch),
+    "capital-below-threshold": (frozenset({"licence", "company"}), _capital_below_threshold),
+    "seat-inflation": (frozenset({"workforce"}), _seat_inflation),
+    "three-way-mismatch": (frozenset({"workforce"}), _three_way_mismatch),
+    "social-insurance-thin": (frozenset({"workforce"}), _social_insurance_thin),
+    "revenue-settlement-mismatch": (frozenset({"traffic"}), _traffic_rule(_revenue)),
+    "9x-number-capital": (frozenset({"numbers", "company"}), _nine_x_capital),
+    "fixed-number-quota": (frozenset({"numbers", "workforce"}), _fixed_number_quota),
+    "premises-purpose": (frozenset({"sites"}), _sites_where(_purpose)),
+    "sublease-without-consent": (frozenset({"sites"}), _sites_where(_sublease)),
+    "lease-shorter-than-licence": (frozenset({"sites", "licence"}), _sites_where(_lease_short)),
+    "premises-area": (frozenset({"sites", "licence"}), _premises_area),
+    "mlps-missing": (frozenset({"systems", "licence", "numbers", "workforce", "outsourcing"}), _mlps_missing),
+    "ai-outbound-unfiled": (frozenset({"company"}), _ai_outbound),
+    "cross-border-unfiled": (frozenset({"company", "workforce"}), _cross_border),
+    "recording-retention-short": (frozenset({"traffic"}), _traffic_rule(_retention)),
+    "marketing-outbound": (frozenset({"traffic"}), _traffic_rule(_marketing)),
+    "calling-hours": (frozenset({"traffic"}), _traffic_rule(_hours)),
+    "education-holiday-calls": (frozenset({"traffic", "company"}), _traffic_rule(_education)),
+    "vendor-licence-invalid": (frozenset({"outsourcing"}), _vendor_licence_invalid),
+    "category-mislabel": (frozenset({"licence"}), _category_mislabel),
+}
+
+
+@dataclass(slots=True)
+class _Track:
+    """A finding being built: its intervals and the latest figures."""
+
+    intervals: list[list[Any]] = field(default_factory=list)  # [opened_day, resolved_day, resolved_by]
+    figures: dict[str, Any] = field(default_factory=dict)
+    events: tuple[str, ...] = ()
+
+    def open(self, day: date, figures: dict[str, Any], events: tuple[str, ...]) -> None:
+        if not self.intervals or self.intervals[-1][1] is not None:
+            self.intervals.append([day, None, None])
+        self.figures, self.events = figures, events
+
+    def close(self, day: date, by: str | None) -> None:
+        if self.intervals and self.intervals[-1][1] is None:
+            if day <= self.intervals[-1][0]:
+                self.intervals.pop()
+            else:
+                self.intervals[-1][1:] = [day, by]
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.intervals) and self.intervals[-1][1] is None
+
+
+def _walk_state_rules(ctx: Context, tracks: dict[tuple[str, str], _Track]) -> None:
+    h = ctx.h
+    rules = [(r, *STATE_RULES[r.id]) for r in ctx.pack.finding_rules() if r.id in STATE_RULES and r.enabled]
+    time_slices: dict[date, set[str]] = {}
+    for lic in h.licences.values():
+        for d in lic.time_points():
+            time_slices.setdefault(d, set()).add("licence")
+    for a in h.arrangements.values():
+        if a.licence_expires_on is not None:
+            time_slices.setdefault(a.licence_expires_on + timedelta(days=1), set()).add("outsourcing")
+    open_by_rule: dict[str, set[str]] = {r.id: set() for r, _, _ in rules}
+    by_slice: dict[str, list[int]] = {}
+    for i, (_, reads, _) in enumerate(rules):
+        for s in reads:
+            by_slice.setdefault(s, []).append(i)
+    # which rules a set of dirty slices wakes, in pack order: the same few sets recur every day
+    woken: dict[frozenset[str], list[tuple[str, tuple[str, ...], Any, Any]]] = {}
+    last_event_on = h.last_event_on
+    empty: frozenset[str] = frozenset()
+    for day in sorted(d for d in set(h.slices_on) | set(time_slices) if d <= ctx.horizon):
+        dirty = frozenset(h.slices_on.get(day, empty) | time_slices.get(day, empty))
+        todo = woken.get(dirty)
+        if todo is None:
+            todo = woken[dirty] = [(rules[i][0].id, tuple(sorted(rules[i][1])), rules[i][2], rules[i][0].params)
+                                   for i in sorted({i for s in dirty for i in by_slice.get(s, ())})]
+        for rule_id, reads, fn, params in todo:
+            hits = fn(ctx, day, params)
+            current = open_by_rule[rule_id]
+            if current:
+                for subject in current - hits.keys():
+                    by = next((last_event_on[(day, s)] for s in reads if (day, s) in last_event_on), None)
+                    tracks[(rule_id, subject)].close(day, by)
+            if hits:
+                for subject, (figures, events) in hits.items():
+                    track = tracks.get((rule_id, subject))
+                    if track is None:
+                        track = tracks[(rule_id, subject)] = _Track()
+                    track.open(day, figures, events)
+                open_by_rule[rule_id] = set(hits)
+            elif current:
+                open_by_rule[rule_id] = set()
+
+
+# -- timeline rules ----------------------------------------------------------------------------
+
+
+def _licence_expired(ctx: Context) -> Iterator[tuple[str, _Track]]:
+    for lic in ctx.h.licences.values():
+        days = {d for d in lic.time_points()}
+        days |= {r.on for r in lic.refusals} | {ev.on for ev, _ in lic.renewals}
+        if lic.ended is not None:
+            days.add(lic.ended.on)
+        track = _Track()
+        for day in sorted(d for d in days if d <= ctx.horizon):
+            expiry = lic.expiry_as_of(day)
+            ended = lic.ended is not None and lic.ended.on <= day
+            lapsed = day > expiry and not ended and not lic.active_on(day) and day >= lic.start
+            if lapsed and not track.is_open:
+                track.open(day, {"licence_no": lic.no, "expires_on": expiry.isoformat()}, (lic.issued.id,))
+            elif not lapsed and track.is_open:
+                by = next((ev.id for ev, _ in lic.renewals if ev.on == day), None)
+                by = by or (lic.ended.id if ended and lic.ended.on == day else None)
+                track.close(day, by)
+        if track.intervals:
+            yield f"licence:{lic.no}", track
+
+
+def _renewal_late(ctx: Context) -> Iterator[tuple[str, _Track]]:
+    for ob in ctx.of_rule("renewal"):
+        if ob.waived_on is not None:
+            continue
+        opened = ob.legal_due + timedelta(days=1)
+        if opened > ctx.horizon or (ob.fulfilled_on is not None and ob.fulfilled_on <= ob.legal_due):
+            continue
+        if ob.cancelled_on is not None and ob.cancelled_on <= opened:
+            continue
+        lic = ctx.h.licences[ob.about]
+        expiry = date.fromisoformat(ob.params["expires_on"])
+        applied = ob.fulfilled_on
+        figures = {"licence_no": lic.no, "latest_day": ob.legal_due.isoformat(), "expires_on": expiry.isoformat(),
+                   "state": f"实际于{applied}申请" if applied else "尚未申请",
+                   "state_en": f"it was applied for late, on {applied}" if applied else "no application yet",
+                   "applied_on": applied.isoformat() if applied else None}
+        track = _Track()
+        track.open(opened, figures, tuple(x for x in (ob.created_by, ob.fulfilled_by) if x))
+        decided = [(ev.on, ev.id) for ev, new in lic.renewals if ev.on >= opened and new > expiry]
+        decided += [(r.on, r.id) for r in lic.refusals if r.on >= opened]
+        if lic.ended is not None:
+            decided.append((lic.ended.on, lic.ended.id))
+        after_expiry = expiry + timedelta(days=1)
+        if lic.pending_application(expiry, after_expiry) is None:
+            decided.append((after_expiry, None))  # superseded by licence-expired (or renewed in time)
+        close = min((d for d in decided if d[0] >= opened), default=None, key=lambda x: x[0])
+        if close is not None and close[0] <= ctx.horizon:
+            track.close(close[0], close[1])
+        if track.intervals:
+            yield f"licence:{lic.no}:expiry:{expiry}", track
+
+
+def _bad_list(ctx: Context, rule: Rule) -> Iterator[tuple[str, _Track]]:
+    for kind in rule.params["lists"]:
+        lst = ctx.h.listings.get(kind)
+        if lst is None:
+            continue
+        track = _Track()
+        for listed, removed in lst.periods:
+            if listed.on > ctx.horizon:
+                continue
+            reason = as_text(listed.data.get("reason")) or ""
+            authority = as_text(listed.data.get("authority")) or ""
+            names = {"bad": ("不良名单", "bad list"), "dishonest": ("失信名单", "dishonest list"),
+                     "abnormal": ("经营异常名录", "abnormal-operation list")}.get(kind, (kind, kind))
+            track.open(listed.on, {"list": kind, "reason_zh": f"已被{authority}列入{names[0]}：{reason}",
+                                   "reason_en": f"Listed on the {names[1]} by {authority or 'the authority'}: {reason}"},
+                       (listed.id,))
+            if removed is not None and removed.on <= ctx.horizon:
+                track.close(removed.on, removed.id)
+        if track.intervals:
+            yield f"listing:{kind}", track
+    for ob in ctx.of_rule("annual-report"):
+        makeup = date.fromisoformat(ob.params["makeup_due"])
+        opened = makeup + timedelta(days=1)
+        if opened > ctx.horizon or (ob.fulfilled_on is not None and ob.fulfilled_on <= makeup):
+            continue
+        if any(d is not None and d <= opened for d in (ob.waived_on, ob.cancelled_on)):
+            continue
+        closes = [(d, by) for d, by in ((ob.fulfilled_on, ob.fulfilled_by), (ob.waived_on, ob.waived_by),
+                                        (ob.cancelled_on, ob.cancelled_by)) if d is not None]
+        track = _Track()
+        track.open(opened, {"licence_no": ob.about, "year": ob.year, "makeup_closes": makeup.isoformat(),
+                            "reason_zh": f"许可证 {ob.about} 的{ob.year}年度年报在补报期（至{makeup}）结束后仍未提交，将被列入不良名单。",
+                            "reason_en": f"The {ob.year} annual report for licence {ob.about} was still missing after the "
+                                         f"make-up month ended on {makeup}: listing on the 不良名单 follows."},
+                   (ob.created_by,))
+        close = min(closes, default=None, key=lambda x: x[0])
+        if close is not None and close[0] <= ctx.horizon:
+            track.close(close[0], close[1])
+        if track.intervals:
+            yield f"annual-report:{ob.about}:{ob.year}", track
+
+
+def _restructuring_unapproved(ctx: Context) -> Iterator[tuple[str, _Track]]:
+    for r in ctx.h.restructurings.values():
+        if r.completed is None or r.completed.on > ctx.horizon:
+            continue
+        if r.approved is not None and r.approved.on <= r.completed.on:
+            continue
+        track = _Track()
+        track.open(r.completed.on, {"ref": r.ref, "kind": r.kind or "?", "completed_on": r.completed.on.isoformat()},
+                   tuple(e.id for e in (r.decided, r.completed) if e))
+        if r.approved is not None and r.approved.on <= ctx.horizon:
+            track.close(r.approved.on, r.approved.id)
+        if track.intervals:
+            yield f"restructuring:{r.ref}", track
+
+
+def _rectification_deadline_missing(ctx: Context) -> Iterator[tuple[str, _Track]]:
+    for pen in ctx.h.penalties.values():
+        if not pen.orders_rectification or (pen.rectification_due is not None and pen.deadline_recorded is None):
+            continue
+        if pen.imposed.on > ctx.horizon:
+            continue
+        track = _Track()
+        track.open(pen.imposed.on, {"decision_no": pen.decision_no}, (pen.imposed.id,))
+        ends = [e for e in (pen.deadline_recorded, pen.rectification_submitted, pen.rectification_accepted, pen.revoked)
+                if e is not None and e.on <= ctx.horizon]
+        if ends:
+            first = min(ends, key=lambda e: (e.on, e.id))
+            track.close(first.on, first.id)
+        if track.intervals:
+            yield f"penalty:{pen.decision_no}", track
+
+
+def _penalties_unrectified(ctx: Context, rule: Rule) -> Iterator[tuple[str, _Track]]:
+    openings = sorted({ob.window_opens for ob in ctx.of_rule("annual-report") if ob.window_opens})
+    openings = [d for d in openings if d <= ctx.horizon]
+    years = rule.params["lookback_years"]
+    for pen in ctx.h.penalties.values():
+        rectified = min((e for e in (pen.rectification_submitted, pen.rectification_accepted) if e),
+                        default=None, key=lambda e: e.on)
+        track = _Track()
+        for w in openings:
+            qualifies = add_months(w, -12 * years) <= pen.decided_on <= w and pen.imposed.on <= w
+            done = [e for e in (rectified, pen.revoked) if e is not None and e.on <= w]
+            if qualifies and not done and not track.is_open:
+                track.open(w, {"decision_no": pen.decision_no, "decided_on": pen.decided_on.isoformat(),
+                               "window_opens": w.isoformat(), "lookback_years": years}, (pen.imposed.id,))
+            elif track.is_open and not qualifies:
+                track.close(w, None)
+            if track.is_open:
+                later = [e for e in (rectified, pen.revoked) if e is not None and e.on > w]
+                nxt = next((x for x in openings if x > w), None)
+                first = min(later, default=None, key=lambda e: e.on)
+                if first is not None and first.on <= ctx.horizon and (nxt is None or first.on <= nxt):
+                    track.close(first.on, first.id)
+        if track.intervals:
+            yield f"penalty:{pen.decision_no}", track
+
+
+def derive(ctx: Context) -> list[Finding]:
+    tracks: dict[tuple[str, str], _Track] = {}
+    _walk_state_rules(ctx, tracks)
+    timeline = {
+        "licence-expired": lambda r: _licence_expired(ctx),
+        "renewal-late": lambda r: _renewal_late(ctx),
+        "bad-list": lambda r: _bad_list(ctx, r),
+        "restructuring-unapproved": lambda r: _restructuring_unapproved(ctx),
+        "rectification-deadline-missing": lambda r: _rectification_deadline_missing(ctx),
+        "penalties-unrectified": lambda r: _penalties_unrectified(ctx, r),
+    }
+    for rule in ctx.pack.finding_rules():
+        if rule.enabled and rule.id in timeline:
+            for subject, track in timeline[rule.id](rule):
+                tracks[(rule.id, subject)] = track
+    company = ctx.h.company
+    out = []
+    for (rule_id, subject), track in sorted(tracks.items()):
+        if not track.intervals:
+            continue
+        rule = ctx.pack.rule(rule_id)
+        out.append(_freeze(company, rule, subject, track))
+    return out
+
+
+class _Blank(dict):
+    def __missing__(self, key):
+        return "?"
+
+
+def _freeze(company: str, rule: Rule, subject: str, track: _Track) -> Finding:
+    figures = _Blank(track.figures)
+    return _build(Finding, dict(
+        id=finding_id(company, rule.id, subject),
+        company=company,
+        rule=rule.id,
+        subject=subject,
+        title_zh=rule.title_zh,
+        title_en=rule.title_en,
+        severity=rule.severity,
+        message_zh=rule.message_zh.format_map(figures),
+        message_en=rule.message_en.format_map(_Blank({**track.figures, "indicators": track.figures.get("indicators_en", "?")})
+                                              if "indicators_en" in track.figures else figures),
+        evidence={"events": list(track.events), **{k: v for k, v in track.figures.items() if not k.endswith(("_zh", "_en"))}},
+        source=rule.source,
+        confidence=rule.confidence,
+        params=rule.params,
+        intervals=tuple(Interval(day_start(o), day_start(r) if r else None, by) for o, r, by in track.intervals),
+    ))

@@ -1,0 +1,932 @@
+"""One company's facts folded into dated records.
+
+Facts are ordered by the day they happened (the payload's own date where the catalogue
+has one — issued_on, applied_on, submitted_on, filed_on, verified_on — else
+`effective_date`), then by ledger sequence. Every query is *as of* a day, so the same
+records serve obligations (computed once) and findings (walked day by day). Malformed
+payloads never raise: a field that cannot be read is treated as absent.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from .instants import local_date
+from .model import RecordedFact
+from .periods import add_months
+
+RECENT_MONTHS = 12  # social insurance look-back kept per report (rule parameter `months` up to this)
+
+_OWN_DATE = {
+    "licence.issued": "issued_on",
+    "licence.change_filed": "filed_on",
+    "licence.renewal_applied": "applied_on",
+    "licence.annual_report_submitted": "submitted_on",
+    "outsourcing.vendor_verified": "verified_on",
+}
+
+
+def as_date(v: Any) -> date | None:
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    if isinstance(v, str) and len(v) >= 10:
+        try:
+            return date.fromisoformat(v[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def as_number(v: Any) -> float | None:
+    t = type(v)
+    if t is int:  # the common case first (payloads are read on every checkpoint day)
+        return v
+    if t is float:
+        return v if v == v and abs(v) != float("inf") else None
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, int | float):
+        return v if v == v and abs(v) != float("inf") else None
+    if isinstance(v, str):
+        try:
+            n = float(v.replace(",", ""))
+        except ValueError:
+            return None
+        return n if n == n and abs(n) != float("inf") else None
+    try:
+        return float(v)  # Decimal
+    except (TypeError, ValueError):
+        return None
+
+
+def as_int(v: Any) -> int | None:
+    n = as_number(v)
+    return int(n) if n is not None else None
+
+
+def as_bool(v: Any) -> bool | None:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v.lower() in ("true", "false"):
+        return v.lower() == "true"
+    return None
+
+
+def as_text(v: Any) -> str | None:
+    if isinstance(v, str):
+        v = v.strip()
+        return v or None
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    return None
+
+
+def as_texts(v: Any) -> tuple[str, ...]:
+    if isinstance(v, str):
+        return (v,) if v.strip() else ()
+    if isinstance(v, list | tuple):
+        return tuple(t for t in (as_text(x) for x in v) if t)
+    return ()
+
+
+def province_of(v: Any) -> str | None:
+    """Two-digit GB/T 2260 province code ("11", "440300" -> "44")."""
+    t = as_text(v)
+    if t and re.fullmatch(r"\d{2,6}", t):
+        return t[:2]
+    return t
+
+
+def quarter_of(d: date) -> str:
+    return f"{d.year}Q{(d.month - 1) // 3 + 1}"
+
+
+def month_of(d: date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def valid_month(v: Any) -> str | None:
+    t = as_text(v)
+    if t and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", t):
+        return t
+    return None
+
+
+def valid_quarter(v: Any) -> str | None:
+    t = as_text(v)
+    if t and re.fullmatch(r"\d{4}Q[1-4]", t.upper()):
+        return t.upper()
+    return None
+
+
+class Dated:
+    """(day, value) pairs in day order with an as-of lookup."""
+
+    __slots__ = ("days", "values")
+
+    def __init__(self) -> None:
+        self.days: list[date] = []
+        self.values: list[Any] = []
+
+    def add(self, day: date, value: Any) -> None:
+        i = bisect.bisect_right(self.days, day)
+        self.days.insert(i, day)
+        self.values.insert(i, value)
+
+    def as_of(self, day: date) -> Any:
+        i = bisect.bisect_right(self.days, day)
+        return self.values[i - 1] if i else None
+
+    def upto(self, day: date) -> list[Any]:
+        return self.values[: bisect.bisect_right(self.days, day)]
+
+    def __iter__(self):
+        return iter(zip(self.days, self.values, strict=True))
+
+    def __bool__(self) -> bool:
+        return bool(self.days)
+
+
+@dataclass(slots=True)
+class Event:
+    """The parts of a fact the rules use."""
+
+    id: str
+    on: date
+    recorded_at: datetime | None
+    data: Mapping[str, Any]
+
+
+@dataclass
+class Licence:
+    no: str
+    issued: Event
+    category: str
+    scope: str  # nationwide | provincial | other
+    provinces: tuple[str, ...]
+    authority: str | None
+    expires_on: date
+    expiry_assumed: bool
+    renewals: list[tuple[Event, date]] = field(default_factory=list)  # (fact, new expiry)
+    applications: list[Event] = field(default_factory=list)
+    refusals: list[Event] = field(default_factory=list)
+    ended: Event | None = None  # cancelled or revoked
+    ended_kind: str | None = None
+    suspensions: list[Event] = field(default_factory=list)
+    reinstatements: list[Event] = field(default_factory=list)
+    change_filings: list[tuple[Event, tuple[str, ...]]] = field(default_factory=list)
+    reports: dict[int, list[Event]] = field(default_factory=dict)
+    returns: dict[int, list[tuple[Event, date | None]]] = field(default_factory=dict)
+    accepted: dict[int, Event] = field(default_factory=dict)
+
+    @property
+    def start(self) -> date:
+        return self.issued.on
+
+    def terms(self) -> list[tuple[date, date, Event]]:
+        """(term start, expiry, fact that set it), in order."""
+        out = [(self.start, self.expires_on, self.issued)]
+        for ev, new in self.renewals:
+            if new > out[-1][1]:
+                out.append((ev.on, new, ev))
+        return out
+
+    def expiry_as_of(self, day: date) -> date:
+        e = self.expires_on
+        for ev, new in self.renewals:
+            if ev.on <= day and new > e:
+                e = new
+        return e
+
+    def pending_application(self, expiry: date, day: date) -> Event | None:
+        """An application made by `expiry` and undecided on `day` (行政许可法 Art. 50)."""
+        for a in self.applications:
+            if a.on > expiry or a.on > day:
+                continue
+            decided = any(a.on <= ev.on <= day for ev, _ in self.renewals) or any(
+                a.on <= r.on <= day for r in self.refusals
+            )
+            if not decided:
+                return a
+        return None
+
+    def active_on(self, day: date) -> bool:
+        if day < self.start or (self.ended is not None and day >= self.ended.on):
+            return False
+        e = self.expiry_as_of(day)
+        return day <= e or self.pending_application(e, day) is not None
+
+    def suspended_on(self, day: date) -> bool:
+        last_s = max((s.on for s in self.suspensions if s.on <= day), default=None)
+        if last_s is None:
+            return False
+        last_r = max((r.on for r in self.reinstatements if r.on <= day), default=None)
+        return last_r is None or last_r < last_s
+
+    def time_points(self) -> list[date]:
+        """Days on which the licence may change state without a fact: the day after each expiry."""
+        return [e + timedelta(days=1) for _, e, _ in self.terms()]
+
+
+@dataclass
+class Number:
+    number: str
+    kind: str
+    province: str | None
+    allocated: Event
+    activated: Event | None = None
+    released: Event | None = None
+    filed: Event | None = None
+    activation_reported: Event | None = None
+    contact_notices: list[Event] = field(default_factory=list)
+    fees: dict[str, Event] = field(default_factory=dict)
+
+    def held_on(self, day: date) -> bool:
+        return self.allocated.on <= day and (self.released is None or day < self.released.on)
+
+    def active_on(self, day: date) -> bool:
+        return (
+            self.activated is not None and self.activated.on <= day and (self.released is None or day < self.released.on)
+        )
+
+
+@dataclass
+class Penalty:
+    decision_no: str
+    imposed: Event
+    decided_on: date
+    received_on: date | None
+    fine: float | None
+    orders_rectification: bool
+    rectification_due: date | None
+    deadline_recorded: Event | None = None  # a later fact recording the deadline
+    payments: list[tuple[Event, float | None]] = field(default_factory=list)
+    rectification_submitted: Event | None = None
+    rectification_accepted: Event | None = None
+    revoked: Event | None = None
+
+
+@dataclass
+class Site:
+    ref: str
+    leased: Event
+    province: str | None
+    area_m2: float | None
+    lease_end: date | None
+    purpose_text: str | None
+    sublease: bool | None
+    owner_consent: bool | None
+    renewals: list[tuple[Event, date]] = field(default_factory=list)
+    vacated: Event | None = None
+
+    def held_on(self, day: date) -> bool:
+        return self.leased.on <= day and (self.vacated is None or day < self.vacated.on)
+
+    def lease_end_as_of(self, day: date) -> date | None:
+        end = self.lease_end
+        for ev, new in self.renewals:
+            if ev.on <= day:
+                end = new
+        return end
+
+
+@dataclass
+class System:
+    ref: str
+    filings: list[tuple[Event, int | None]] = field(default_factory=list)
+    assessments: list[tuple[Event, int | None]] = field(default_factory=list)
+
+    def level_as_of(self, day: date) -> int | None:
+        level = None
+        for ev, lv in sorted(self.filings + self.assessments, key=lambda x: x[0].on):
+            if ev.on <= day and lv is not None:
+                level = lv
+        return level
+
+
+@dataclass
+class Arrangement:
+    vendor_uscc: str
+    arranged: Event
+    mode: str
+    vendor_name: str | None
+    licence_category: str | None
+    licence_expires_on: date | None
+    provinces_served: tuple[str, ...]
+    ended: Event | None = None
+    verifications: list[Event] = field(default_factory=list)
+
+    def active_on(self, day: date) -> bool:
+        return self.arranged.on <= day and (self.ended is None or day < self.ended.on)
+
+
+@dataclass
+class Restructuring:
+    ref: str
+    decided: Event | None = None
+    kind: str | None = None
+    approved: Event | None = None
+    completed: Event | None = None
+
+
+@dataclass
+class Listing:
+    list: str
+    periods: list[tuple[Event, Event | None]] = field(default_factory=list)  # (listed, removed)
+
+    def listed_on(self, day: date) -> Event | None:
+        for listed, removed in self.periods:
+            if listed.on <= day and (removed is None or day < removed.on):
+                return listed
+        return None
+
+
+_SLICES = {
+    "company": "company",
+    "licence": "licence",
+    "outsourcing": "outsourcing",
+    "number": "numbers",
+    "numbering": "numbers",
+    "traffic": "traffic",
+    "workforce": "workforce",
+    "site": "sites",
+    "facility": "systems",
+    "penalty": "penalties",
+    "listing": "listings",
+}
+
+
+class History:
+    """Everything known about one company, each item dated by when it happened."""
+
+    def __init__(self, company: str) -> None:
+        self.company = company
+        self.events: list[Event] = []
+        self.slices_on: dict[date, set[str]] = {}
+        self.last_event_on: dict[tuple[date, str], str] = {}
+        self.latest_day: date | None = None
+        self.name = Dated()
+        self.capital = Dated()  # registered capital
+        self.industry = Dated()
+        self.changes: list[tuple[Event, str]] = []  # registration changes (fact, field)
+        self.capabilities = Dated()  # Event
+        self.licences: dict[str, Licence] = {}
+        self.applications: list[Event] = []  # licence.applied
+        self.refusals: list[Event] = []  # licence.refused (a new licence refused)
+        self.restructurings: dict[str, Restructuring] = {}
+        self.waivers: dict[str, list[Event]] = {}
+        self.milestone_acks: dict[str, list[Event]] = {}
+        self.arrangements: dict[str, Arrangement] = {}
+        self.numbers: dict[str, Number] = {}
+        self.number_reports: dict[int, Event] = {}
+        self.traffic = Dated()  # Event of traffic.period_reported, by day recorded
+        self.traffic_by_month: dict[str, Event] = {}
+        self.traffic_latest = Dated()  # (month, Event) of the latest month known
+        self.spot_checks: list[Event] = []
+        self.seats = Dated()  # Event
+        self.insurance = Dated()  # Event
+        self.insurance_recent = Dated()  # ((month, Event), …) of the latest RECENT_MONTHS months
+        self.three_way_checks: list[Event] = []
+        self.three_way = Dated()
+        self.sites: dict[str, Site] = {}
+        self.systems: dict[str, System] = {}
+        self.plan_updates: list[Event] = []
+        self.penalties: dict[str, Penalty] = {}
+        self.listings: dict[str, Listing] = {}
+        self._cc_key: Any = None
+        self._cc: list[Licence] = []
+        self._licensed: dict[tuple[date, bool], list[Licence]] = {}  # licensed_on answers (facts are fixed)
+
+    # -- building -------------------------------------------------------------------------
+
+    @classmethod
+    def from_facts(cls, facts: Sequence[RecordedFact]) -> History:
+        company = facts[0].company if facts else ""
+        h = cls(company)
+        ordered = []
+        for f in facts:
+            if not isinstance(f.data, Mapping):
+                continue
+            eff = as_date(f.effective_date)
+            if eff is None:
+                continue
+            own = _OWN_DATE.get(f.type)
+            on = (as_date(f.data.get(own)) if own else None) or eff
+            ordered.append((on, f.ledger_sequence if isinstance(f.ledger_sequence, int) else 0, f))
+        ordered.sort(key=lambda x: (x[0], x[1]))
+        for on, _, f in ordered:
+            rec = f.recorded_at if isinstance(f.recorded_at, datetime) else None
+            ev = Event(str(f.event_id), on, rec, f.data)
+            h.events.append(ev)
+            h.latest_day = on if h.latest_day is None or on > h.latest_day else h.latest_day
+            if rec is not None and rec.tzinfo is not None and rec.utcoffset() is not None:
+                h.latest_day = max(h.latest_day, local_date(rec))
+            slice_ = _SLICES.get(f.type.split(".", 1)[0]) if isinstance(f.type, str) else None
+            if slice_ is None:
+                continue
+            h.slices_on.setdefault(on, set()).add(slice_)
+            h.last_event_on[(on, slice_)] = ev.id
+            handler = _HANDLERS.get(f.type)
+            if handler is not None:
+                handler(h, ev, f.data)
+        return h
+
+    # -- queries --------------------------------------------------------------------------
+
+    def call_centre_licences(self, licence_facts: Mapping[str, Any]) -> list[Licence]:
+        key = (licence_facts["call_centre_categories"], licence_facts["mislabel_categories"])
+        if self._cc_key != key:
+            ok = set(key[0]) | set(key[1])
+            self._cc_key, self._cc = key, [lic for lic in self.licences.values() if lic.category in ok]
+            self._licensed = {}
+        return self._cc
+
+    def numbers_held(self, day: date) -> list[Number]:
+        return [n for n in self.numbers.values() if n.held_on(day)]
+
+    def licensed_on(self, day: date, licence_facts: Mapping[str, Any], operable: bool = False) -> list[Licence]:
+        """Active call-centre licences of the company's own on `day` (operable: not suspended).
+
+        Asked by several finding rules on each checkpoint day: answered once per day (callers only read it)."""
+        licences = self.call_centre_licences(licence_facts)
+        key = (day, operable)
+        hit = self._licensed.get(key)
+        if hit is None:
+            hit = self._licensed[key] = [
+                lic for lic in licences if lic.active_on(day) and not (operable and lic.suspended_on(day))
+            ]
+        return hit
+
+    def indicators_on(self, day: date) -> list[tuple[str, str, str]]:
+        """Signs of call-centre operation (rules.md §3): (zh, en, event id)."""
+        out = []
+        for n in self.numbers.values():
+            if n.active_on(day):
+                out.append((f"号码{n.number}已启用", f"number {n.number} activated", n.activated.id))
+        seats = self.seats.as_of(day)
+        if seats is not None and (as_int(seats.data.get("declared_seats")) or 0) > 0:
+            k = as_int(seats.data.get("declared_seats"))
+            out.append((f"申报座席{k}个", f"{k} seats declared", seats.id))
+        for a in self.arrangements.values():
+            if a.mode == "seat_leasing" and a.active_on(day):
+                out.append((f"租用{a.vendor_name or a.vendor_uscc}的座席", f"seats leased from {a.vendor_name or a.vendor_uscc}",
+                            a.arranged.id))
+        return out
+
+    def operating_on(self, day: date, licence_facts: Mapping[str, Any]) -> bool:
+        return bool(self.licensed_on(day, licence_facts)) or bool(self.indicators_on(day))
+
+    def checkpoints(self, horizon: date) -> list[date]:
+        """Every day on which anything may change, up to the horizon."""
+        return sorted(d for d in set(self.slices_on) | self.time_points() if d <= horizon)
+
+    def operating_intervals(self, licence_facts: Mapping[str, Any], horizon: date) -> list[tuple[date, date | None]]:
+        """[start, end) periods in which the company operates (licensed, or operating signs)."""
+        out: list[tuple[date, date | None]] = []
+        start = None
+        for day in self.checkpoints(horizon):
+            on = self.operating_on(day, licence_facts)
+            if on and start is None:
+                start = day
+            elif not on and start is not None:
+                out.append((start, day))
+                start = None
+        if start is not None:
+            out.append((start, None))
+        return out
+
+    def time_points(self) -> set[date]:
+        """Days when state changes without a fact (licence lapses, vendor licence expiries)."""
+        days: set[date] = set()
+        for lic in self.licences.values():
+            days.update(lic.time_points())
+        for a in self.arrangements.values():
+            if a.licence_expires_on is not None:
+                days.add(a.licence_expires_on + timedelta(days=1))
+        return days
+
+
+def _on_company_registered(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+    if (c := as_number(d.get("registered_capital"))) is not None:
+        h.capital.add(ev.on, (c, ev.id))
+    if (name := as_text(d.get("name"))) is not None:
+        h.name.add(ev.on, name)
+    if (ind := as_text(d.get("industry"))) is not None:
+        h.industry.add(ev.on, ind)
+
+
+def _on_registration_changed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+    fld = as_text(d.get("field"))
+    if fld is None:
+        return
+    h.changes.append((ev, fld))
+    if fld == "registered_capital" and (c := as_number(d.get("new"))) is not None:
+        h.capital.add(ev.on, (c, ev.id))
+    if fld == "name" and (name := as_text(d.get("new"))) is not None:
+        h.name.add(ev.on, name)
+
+
+def _restructuring(h: History, d: Mapping[str, Any]) -> Restructuring | None:
+    ref = as_text(d.get("ref"))
+    if ref is None:
+        return None
+    return h.restructurings.setdefault(ref, Restructuring(ref))
+
+
+def _on_restructuring_decided(h, ev, d):
+    if (r := _restructuring(h, d)) is not None and r.decided is None:
+        r.decided, r.kind = ev, as_text(d.get("kind"))
+
+
+def _on_restructuring_approved(h, ev, d):
+    if (r := _restructuring(h, d)) is not None and r.approved is None:
+        r.approved = ev
+
+
+def _on_restructuring_completed(h, ev, d):
+    if (r := _restructuring(h, d)) is not None and r.completed is None:
+        r.completed = ev
+
+
+def _on_capabilities(h, ev, d):
+    h.capabilities.add(ev.on, ev)
+
+
+def _on_waived(h, ev, d):
+    if (oid := as_text(d.get("obligation_id"))) is not None:
+        h.waivers.setdefault(oid, []).append(ev)
+
+
+def _on_milestone(h, ev, d):
+    if (oid := as_text(d.get("obligation_id"))) is not None:
+        h.milestone_acks.setdefault(oid, []).append(ev)
+
+
+def _licence(h: History, d: Mapping[str, Any]) -> Licence | None:
+    no = as_text(d.get("licence_no"))
+    return h.licences.get(no) if no else None
+
+
+def _on_licence_issued(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+    no = as_text(d.get("licence_no"))
+    if no is None or no in h.licences:
+        return
+    expires = as_date(d.get("expires_on"))
+    assumed = expires is None
+    if expires is None:
+        try:
+            expires = add_months(ev.on, 60) - timedelta(days=1)
+        except (ValueError, OverflowError):
+            return
+    scope = (as_text(d.get("scope")) or "").lower()
+    scope = {"全网": "nationwide", "地网": "provincial", "省内": "provincial"}.get(scope, scope)
+    h.licences[no] = Licence(
+        no=no,
+        issued=ev,
+        category=(as_text(d.get("category")) or "").upper(),
+        scope=scope if scope in ("nationwide", "provincial") else "other",
+        provinces=tuple(p for p in (province_of(x) for x in as_texts(d.get("provinces"))) if p),
+        authority=as_text(d.get("authority")),
+        expires_on=expires,
+        expiry_assumed=assumed,
+    )
+
+
+def _on_licence_applied(h, ev, d):
+    h.applications.append(ev)
+
+
+def _on_licence_refused(h, ev, d):
+    h.refusals.append(ev)
+
+
+def _on_change_filed(h, ev, d):
+    if (lic := _licence(h, d)) is not None:
+        lic.change_filings.append((ev, as_texts(d.get("fields"))))
+
+
+def _on_renewal_applied(h, ev, d):
+    if (lic := _licence(h, d)) is not None:
+        lic.applications.append(ev)
+
+
+def _on_renewed(h, ev, d):
+    if (lic := _licence(h, d)) is not None and (new := as_date(d.get("new_expires_on"))) is not None:
+        lic.renewals.append((ev, new))
+
+
+def _on_renewal_refused(h, ev, d):
+    if (lic := _licence(h, d)) is not None:
+        lic.refusals.append(ev)
+
+
+def _on_annual_report(h, ev, d):
+    year = as_int(d.get("year"))
+    if year is None:
+        return
+    targets = [_licence(h, d)] if as_text(d.get("licence_no")) else list(h.licences.values())
+    for lic in targets:
+        if lic is not None:
+            lic.reports.setdefault(year, []).append(ev)
+
+
+def _on_annual_report_returned(h, ev, d):
+    year = as_int(d.get("year"))
+    if year is not None and (lic := _licence(h, d)) is not None:
+        lic.returns.setdefault(year, []).append((ev, as_date(d.get("correct_by"))))
+
+
+def _on_annual_report_accepted(h, ev, d):
+    year = as_int(d.get("year"))
+    if year is not None and (lic := _licence(h, d)) is not None:
+        lic.accepted.setdefault(year, ev)
+
+
+def _ender(kind):
+    def handler(h, ev, d):
+        if (lic := _licence(h, d)) is not None and lic.ended is None:
+            lic.ended, lic.ended_kind = ev, kind
+
+    return handler
+
+
+def _on_suspended(h, ev, d):
+    if (lic := _licence(h, d)) is not None:
+        lic.suspensions.append(ev)
+
+
+def _on_reinstated(h, ev, d):
+    if (lic := _licence(h, d)) is not None:
+        lic.reinstatements.append(ev)
+
+
+def _on_arranged(h, ev, d):
+    uscc = as_text(d.get("vendor_uscc"))
+    if uscc is None:
+        return
+    previous = h.arrangements.get(uscc)
+    if previous is not None and previous.ended is None:
+        # a renewed arrangement with the same vendor updates what we know of its licence
+        previous.licence_category = (as_text(d.get("vendor_licence_category")) or "").upper() or None
+        previous.licence_expires_on = as_date(d.get("vendor_licence_expires_on"))
+        previous.vendor_name = as_text(d.get("vendor_name")) or previous.vendor_name
+        return
+    h.arrangements[uscc] = Arrangement(
+        vendor_uscc=uscc,
+        arranged=ev,
+        mode=(as_text(d.get("mode")) or "").lower(),
+        vendor_name=as_text(d.get("vendor_name")),
+        licence_category=(as_text(d.get("vendor_licence_category")) or "").upper() or None,
+        licence_expires_on=as_date(d.get("vendor_licence_expires_on")),
+        provinces_served=tuple(p for p in (province_of(x) for x in as_texts(d.get("provinces_served"))) if p),
+    )
+
+
+def _on_vendor_verified(h, ev, d):
+    if (a := h.arrangements.get(as_text(d.get("vendor_uscc")) or "")) is not None:
+        a.verifications.append(ev)
+
+
+def _on_outsourcing_ended(h, ev, d):
+    if (a := h.arrangements.get(as_text(d.get("vendor_uscc")) or "")) is not None and a.ended is None:
+        a.ended = ev
+
+
+def _number(h: History, d: Mapping[str, Any]) -> Number | None:
+    n = as_text(d.get("number"))
+    return h.numbers.get(re.sub(r"\D", "", n) or n) if n else None
+
+
+def _on_number_allocated(h, ev, d):
+    n = as_text(d.get("number"))
+    if n is None:
+        return
+    key = re.sub(r"\D", "", n) or n
+    existing = h.numbers.get(key)
+    if existing is not None and existing.released is None:
+        return
+    h.numbers[key] = Number(key, (as_text(d.get("kind")) or "other").lower(), province_of(d.get("province")), ev)
+
+
+def _number_setter(attr):
+    def handler(h, ev, d):
+        if (n := _number(h, d)) is not None and getattr(n, attr) is None:
+            setattr(n, attr, ev)
+
+    return handler
+
+
+def _on_contact_notified(h, ev, d):
+    if (n := _number(h, d)) is not None:
+        n.contact_notices.append(ev)
+
+
+def _on_fee_paid(h, ev, d):
+    if (n := _number(h, d)) is not None:
+        q = valid_quarter(d.get("quarter")) or quarter_of(ev.on)
+        n.fees.setdefault(q, ev)
+
+
+def _on_number_report(h, ev, d):
+    if (year := as_int(d.get("year"))) is not None:
+        h.number_reports.setdefault(year, ev)
+
+
+def _on_traffic(h, ev, d):
+    month = valid_month(d.get("month")) or month_of(ev.on)
+    h.traffic_by_month[month] = ev
+    h.traffic.add(ev.on, (month, ev))
+    # the report of the latest month known so far (facts arrive in day order): O(1) per query later
+    best = h.traffic_latest.values[-1] if h.traffic_latest else None
+    if best is None or month >= best[0]:
+        best = (month, ev)
+    h.traffic_latest.add(ev.on, best)
+
+
+def _on_spot_check(h, ev, d):
+    h.spot_checks.append(ev)
+
+
+def _on_seats(h, ev, d):
+    h.seats.add(ev.on, ev)
+
+
+def _on_insurance(h, ev, d):
+    h.insurance.add(ev.on, ev)
+    # the latest RECENT_MONTHS reported months so far, each month's latest report
+    recent = dict(h.insurance_recent.values[-1]) if h.insurance_recent else {}
+    recent[valid_month(d.get("month")) or month_of(ev.on)] = ev
+    keep = sorted(recent)[-RECENT_MONTHS:]
+    h.insurance_recent.add(ev.on, tuple((m, recent[m]) for m in keep))
+
+
+def _on_three_way(h, ev, d):
+    h.three_way_checks.append(ev)
+    h.three_way.add(ev.on, ev)
+
+
+def _site(h, d) -> Site | None:
+    ref = as_text(d.get("site_ref"))
+    return h.sites.get(ref) if ref else None
+
+
+def _on_site_leased(h, ev, d):
+    ref = as_text(d.get("site_ref"))
+    if ref is None or (ref in h.sites and h.sites[ref].vacated is None):
+        return
+    h.sites[ref] = Site(
+        ref=ref,
+        leased=ev,
+        province=province_of(d.get("province")),
+        area_m2=as_number(d.get("area_m2")),
+        lease_end=as_date(d.get("lease_end")),
+        purpose_text=as_text(d.get("purpose_text")),
+        sublease=as_bool(d.get("sublease")),
+        owner_consent=as_bool(d.get("owner_consent")),
+    )
+
+
+def _on_lease_renewed(h, ev, d):
+    if (s := _site(h, d)) is not None and (new := as_date(d.get("new_lease_end"))) is not None:
+        s.renewals.append((ev, new))
+
+
+def _on_vacated(h, ev, d):
+    if (s := _site(h, d)) is not None and s.vacated is None:
+        s.vacated = ev
+
+
+def _system(h, d) -> System | None:
+    ref = as_text(d.get("system_ref"))
+    return h.systems.setdefault(ref, System(ref)) if ref else None
+
+
+def _on_mlps_filed(h, ev, d):
+    if (s := _system(h, d)) is not None:
+        s.filings.append((ev, as_int(d.get("level"))))
+
+
+def _on_mlps_assessed(h, ev, d):
+    if (s := _system(h, d)) is not None:
+        s.assessments.append((ev, as_int(d.get("level"))))
+
+
+def _on_plan_updated(h, ev, d):
+    h.plan_updates.append(ev)
+
+
+def _penalty(h, d) -> Penalty | None:
+    no = as_text(d.get("decision_no"))
+    return h.penalties.get(no) if no else None
+
+
+def _on_penalty_imposed(h, ev, d):
+    no = as_text(d.get("decision_no"))
+    if no is None or no in h.penalties:
+        return
+    h.penalties[no] = Penalty(
+        decision_no=no,
+        imposed=ev,
+        decided_on=as_date(d.get("decided_on")) or ev.on,
+        received_on=as_date(d.get("received_on")),
+        fine=as_number(d.get("fine")),
+        orders_rectification=as_bool(d.get("orders_rectification")) is True,
+        rectification_due=as_date(d.get("rectification_due")),
+    )
+
+
+def _on_penalty_paid(h, ev, d):
+    if (p := _penalty(h, d)) is not None:
+        p.payments.append((ev, as_number(d.get("amount"))))
+
+
+def _penalty_setter(attr):
+    def handler(h, ev, d):
+        if (p := _penalty(h, d)) is not None and getattr(p, attr) is None:
+            setattr(p, attr, ev)
+
+    return handler
+
+
+def _on_deadline_recorded(h, ev, d):
+    if (p := _penalty(h, d)) is not None and (due := as_date(d.get("rectification_due"))) is not None:
+        p.rectification_due, p.deadline_recorded = due, ev
+
+
+def _on_listed(h, ev, d):
+    kind = (as_text(d.get("list")) or "bad").lower()
+    lst = h.listings.setdefault(kind, Listing(kind))
+    if not lst.periods or lst.periods[-1][1] is not None:
+        lst.periods.append((ev, None))
+
+
+def _on_unlisted(h, ev, d):
+    kind = (as_text(d.get("list")) or "bad").lower()
+    lst = h.listings.get(kind)
+    if lst and lst.periods and lst.periods[-1][1] is None:
+        lst.periods[-1] = (lst.periods[-1][0], ev)
+
+
+_HANDLERS = {
+    "company.registered": _on_company_registered,
+    "company.registration_changed": _on_registration_changed,
+    "company.restructuring_decided": _on_restructuring_decided,
+    "company.restructuring_approved": _on_restructuring_approved,
+    "company.restructuring_completed": _on_restructuring_completed,
+    "company.capabilities_declared": _on_capabilities,
+    "company.obligation_waived": _on_waived,
+    "company.milestone_acknowledged": _on_milestone,
+    "licence.applied": _on_licence_applied,
+    "licence.refused": _on_licence_refused,
+    "licence.issued": _on_licence_issued,
+    "licence.change_filed": _on_change_filed,
+    "licence.renewal_applied": _on_renewal_applied,
+    "licence.renewed": _on_renewed,
+    "licence.renewal_refused": _on_renewal_refused,
+    "licence.annual_report_submitted": _on_annual_report,
+    "licence.annual_report_returned": _on_annual_report_returned,
+    "licence.annual_report_accepted": _on_annual_report_accepted,
+    "licence.suspended": _on_suspended,
+    "licence.reinstated": _on_reinstated,
+    "licence.revoked": _ender("revoked"),
+    "licence.cancelled": _ender("cancelled"),
+    "outsourcing.arranged": _on_arranged,
+    "outsourcing.vendor_verified": _on_vendor_verified,
+    "outsourcing.ended": _on_outsourcing_ended,
+    "number.allocated": _on_number_allocated,
+    "number.filed": _number_setter("filed"),
+    "number.activated": _number_setter("activated"),
+    "number.released": _number_setter("released"),
+    "number.activation_reported": _number_setter("activation_reported"),
+    "number.contact_change_notified": _on_contact_notified,
+    "number.fee_paid": _on_fee_paid,
+    "numbering.annual_report_submitted": _on_number_report,
+    "traffic.period_reported": _on_traffic,
+    "traffic.spot_check_recorded": _on_spot_check,
+    "workforce.seats_declared": _on_seats,
+    "workforce.social_insurance_reported": _on_insurance,
+    "workforce.three_way_check_recorded": _on_three_way,
+    "site.leased": _on_site_leased,
+    "site.lease_renewed": _on_lease_renewed,
+    "site.vacated": _on_vacated,
+    "facility.mlps_filed": _on_mlps_filed,
+    "facility.mlps_assessed": _on_mlps_assessed,
+    "facility.emergency_plan_updated": _on_plan_updated,
+    "penalty.imposed": _on_penalty_imposed,
+    "penalty.paid": _on_penalty_paid,
+    "penalty.rectification_submitted": _penalty_setter("rectification_submitted"),
+    "penalty.rectification_accepted": _penalty_setter("rectification_accepted"),
+    "penalty.rectification_deadline_recorded": _on_deadline_recorded,
+    "penalty.revoked": _penalty_setter("revoked"),
+    "listing.listed": _on_listed,
+    "listing.removed": _on_unlisted,
+}
+
+SUPPORTED_FACT_TYPES = tuple(sorted(_HANDLERS))

@@ -1,0 +1,582 @@
+"""Obligations: what the company must do, and by when (design/rules.md §2).
+
+One function per rule; each turns the company's history into drafts. `derive` then gives
+every draft its deterministic id (company | rule | about | period-or-trigger key — never a
+ledger sequence), applies waivers and freezes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from .calendar import Calendar
+from .history import Event, History, Licence, as_text, quarter_of, valid_quarter
+from .model import Milestone, Obligation
+from .periods import Due, add_months, days_after, days_before, months_after, roll, working_days_after
+from .ruleset import Rule, RulePack
+
+MILESTONES = (
+    ("evidence", "证据材料：等保测评、座席照片、社保、合同", "Evidence: MLPS assessment, seat photos, social insurance, contracts"),
+    ("audit", "审计报告、话务记录、完税证明", "Audit report, traffic records, tax certificates"),
+    ("cross-check", "独立交叉核查", "Independent cross-check"),
+    ("sign-off", "签字确认并上传", "Sign-off and upload"),
+)
+
+
+@dataclass(slots=True)
+class Draft:
+    rule: str
+    about: str
+    about_kind: str
+    key: str
+    due: Due
+    created: Event
+    window_opens: date | None = None
+    year: int | None = None
+    quarter: str | None = None
+    fulfilled: Event | None = None
+    fulfilled_on: date | None = None
+    cancelled: Event | None = None
+    note: str | None = None  # prepended to the due note
+    note_zh: str | None = None
+    extra_params: dict[str, Any] | None = None
+    milestones: tuple[Milestone, ...] = ()
+    acks: list[Event] = field(default_factory=list)
+
+    def fulfil(self, ev: Event | None, on: date | None = None) -> None:
+        if ev is not None and (self.fulfilled_on is None or (on or ev.on) < self.fulfilled_on):
+            self.fulfilled, self.fulfilled_on = ev, on or ev.on
+
+    def cancel_if(self, ev: Event | None) -> None:
+        """The cause went away (licence ended, number released, penalty revoked …)."""
+        if ev is not None and (self.fulfilled_on is None or self.fulfilled_on > ev.on):
+            if self.cancelled is None or ev.on < self.cancelled.on:
+                self.cancelled = ev
+
+
+@dataclass(slots=True)
+class Context:
+    h: History
+    pack: RulePack
+    cal: Calendar
+    horizon: date
+    operating: list[tuple[date, date | None]]
+    _reports: list[Draft] | None = None
+
+    def annual_reports(self) -> list[Draft]:
+        """annual-report drafts, computed once (annual-report-prep follows them)."""
+        if self._reports is None:
+            self._reports = list(_annual_report(self, self.pack.rule("annual-report")))
+        return self._reports
+
+
+@lru_cache(maxsize=1 << 16)
+def obligation_id(company: str, rule: str, about: str, key: str) -> str:
+    """Deterministic: the projector re-evaluates the same companies batch after batch, so memoised."""
+    return "ob_" + hashlib.sha256(f"{company}|{rule}|{about}|{key}".encode()).hexdigest()[:16]
+
+
+def _first(events, after: date, until: date | None = None, pred: Callable[[Event], bool] | None = None):
+    for ev in events:
+        if ev.on >= after and (until is None or ev.on <= until) and (pred is None or pred(ev)):
+            return ev
+    return None
+
+
+# -- licence ---------------------------------------------------------------------------------
+
+
+def _change_filing(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    for ev, fld in ctx.h.changes:
+        if fld not in p["fields"]:
+            continue
+        for lic in ctx.h.licences.values():
+            if not lic.active_on(ev.on):
+                continue
+            d = Draft(rule.id, lic.no, "licence", f"{fld}@{ev.on}", days_after(ev.on, p["days"], ctx.cal, p["roll"]), ev)
+            d.extra_params = {"field": fld}
+            d.fulfil(_first((f for f, fields in lic.change_filings if not fields or fld in fields), ev.on))
+            d.cancel_if(lic.ended)
+            yield d
+
+
+def _restructuring_approval(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    for r in ctx.h.restructurings.values():
+        if r.decided is None or (r.kind is not None and r.kind not in p["kinds"]):
+            continue
+        if not any(lic.active_on(r.decided.on) for lic in ctx.h.licences.values()):
+            continue
+        d = Draft(rule.id, r.ref, "restructuring", r.ref, days_after(r.decided.on, p["days"], ctx.cal, p["roll"]),
+                  r.decided, note="and before it takes effect", note_zh="且须在生效前获批")
+        d.extra_params = {"kind": r.kind}
+        d.fulfil(r.approved)
+        yield d
+
+
+def _renewal(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    for lic in ctx.h.licences.values():
+        for start, expiry, ev in lic.terms():
+            if lic.ended is not None and lic.ended.on <= start:
+                break
+            due = days_before(expiry, p["days_before_expiry"], ctx.cal, p["roll"])
+            d = Draft(rule.id, lic.no, "licence", f"expiry:{expiry}", due, ev,
+                      window_opens=expiry - timedelta(days=p["window_days_before_expiry"]))
+            d.extra_params = {"expires_on": expiry.isoformat()}
+            if lic.expiry_assumed and ev is lic.issued:
+                years = ctx.pack.licence["validity_years"]
+                d.note = f"expiry not recorded: assumed {years} years after issue"
+                d.note_zh = f"未记录到期日：按发证后{years}年推定"
+            d.fulfil(_first(lic.applications, start, expiry))
+            renewal = next((r for r, new in lic.renewals if r.on >= start and new > expiry), None)
+            d.fulfil(renewal)
+            d.cancel_if(lic.ended)
+            yield d
+
+
+def report_window(ctx: Context, lic: Licence, window_year: int) -> tuple[date, date, date]:
+    """(opens, closes, makeup_closes) for the annual report filed in `window_year`."""
+    p = ctx.pack.params("annual-report")
+    windows = p["windows"]
+    chosen = windows.get(f"{window_year}/{lic.authority}") or windows.get(str(window_year)) or {}
+
+    def md(s: str) -> date:
+        month, day = int(s[:2]), int(s[3:])
+        try:
+            return date(window_year, month, day)
+        except ValueError:  # 02-29 in a common year
+            return date(window_year, month, 28)
+
+    return (
+        chosen.get("opens") or md(p["opens"]),
+        chosen.get("closes") or md(p["closes"]),
+        chosen.get("makeup_closes") or md(p["makeup_closes"]),
+    )
+
+
+def _annual_report(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    for lic in ctx.h.licences.values():
+        for year in range(lic.start.year, ctx.horizon.year):
+            if not lic.active_on(date(year + 1, 1, 1)):
+                continue
+            opens, closes, makeup = report_window(ctx, lic, year + 1)
+            due = roll(closes, ctx.cal, p["roll"])
+            makeup_due = roll(makeup, ctx.cal, p["roll"])
+            d = Draft(rule.id, lic.no, "licence", str(year), due, lic.issued, window_opens=opens, year=year)
+            d.extra_params = {"window": {"opens": opens.isoformat(), "closes": closes.isoformat(),
+                                         "makeup_closes": makeup.isoformat()},
+                              "makeup_due": makeup_due.legal_due.isoformat()}
+            _match_report(d, lic, year)
+            d.cancel_if(lic.ended)
+            yield d
+
+
+def _match_report(d: Draft, lic: Licence, year: int) -> None:
+    """Submissions for exactly this year; a return for correction reopens it until correct_by."""
+    timeline = [(ev.on, 0, ev, None) for ev in lic.reports.get(year, [])]
+    timeline += [(ev.on, 1, ev, by) for ev, by in lic.returns.get(year, [])]
+    fulfilled: Event | None = None
+    for _, kind, ev, correct_by in sorted(timeline, key=lambda x: (x[0], x[1])):
+        if kind == 0 and fulfilled is None:
+            fulfilled = ev
+        elif kind == 1 and fulfilled is not None:
+            fulfilled = None
+            if correct_by is not None and correct_by > d.due.legal_due:
+                d.due = Due(correct_by, correct_by, f"returned on {ev.on} for correction by {correct_by}",
+                            f"{ev.on}退回补正，须于{correct_by}前改正", d.due.provisional)
+    if fulfilled is None and year in lic.accepted:
+        fulfilled = lic.accepted[year]
+    d.fulfil(fulfilled)
+
+
+def _annual_report_prep(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    company = ctx.h.company
+    for report in ctx.annual_reports():
+        lic = ctx.h.licences[report.about]
+        _, closes, _ = report_window(ctx, lic, report.year + 1)
+        dues = [days_before(closes, n, ctx.cal, p["roll"]) for n in p["milestone_days"]]
+        d = Draft(rule.id, lic.no, "licence", str(report.year), dues[-1], lic.issued,
+                  window_opens=dues[0].due, year=report.year)
+        d.due = Due(dues[-1].due, dues[-1].legal_due, dues[-1].note, dues[-1].note_zh,
+                    any(x.provisional for x in dues))
+        acks = ctx.h.milestone_acks.get(obligation_id(company, rule.id, lic.no, str(report.year)), [])
+        milestones, matched = [], []
+        for (key, zh, en), n, due in zip(MILESTONES, p["milestone_days"], dues, strict=False):
+            names = {key, f"d-{n}", f"m-{n}", str(n)}
+            ack = next((a for a in acks if as_text(a.data.get("milestone")) in names), None)
+            milestones.append(Milestone(key, n, due.due, zh, en, ack.on if ack else None, ack.id if ack else None))
+            matched.append(ack)
+        d.milestones = tuple(milestones)
+        if matched and all(matched):
+            d.fulfil(max(matched, key=lambda a: (a.on, a.id)))
+        d.fulfil(report.fulfilled, report.fulfilled_on)
+        d.cancel_if(lic.ended)
+        yield d
+
+
+def _licence_decision(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    used: set[str] = set()
+    for ev in ctx.h.applications:
+        ref = as_text(ev.data.get("licence_no")) or as_text(ev.data.get("ref")) or ev.id
+        d = Draft(rule.id, ref, "application", f"{ref}@{ev.on}", days_after(ev.on, p["days"], ctx.cal, p["roll"]), ev)
+        issued = ctx.h.licences.get(ref)
+        if issued is None or issued.no in used:
+            issued = next((lic for lic in ctx.h.licences.values() if lic.start >= ev.on and lic.no not in used), None)
+        if issued is not None:
+            used.add(issued.no)
+            d.fulfil(issued.issued)
+        d.fulfil(_first(ctx.h.refusals, ev.on, pred=lambda r, ref=ref: as_text(r.data.get("licence_no")) in (None, ref)))
+        yield d
+
+
+# -- numbers ---------------------------------------------------------------------------------
+
+
+def _number_filing(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    for n in ctx.h.numbers.values():
+        d = Draft(rule.id, n.number, "number", f"allocated@{n.allocated.on}",
+                  days_after(n.allocated.on, p["days"], ctx.cal, p["roll"]), n.allocated)
+        d.fulfil(n.filed)
+        d.cancel_if(n.released)
+        yield d
+
+
+def _number_activation_report(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    for n in ctx.h.numbers.values():
+        if n.activated is None:
+            continue
+        d = Draft(rule.id, n.number, "number", f"activated@{n.activated.on}",
+                  days_after(n.activated.on, p["days"], ctx.cal, p["roll"]), n.activated)
+        d.fulfil(n.activation_reported)
+        d.cancel_if(n.released)
+        yield d
+
+
+def _number_contact_change(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    for ev, fld in ctx.h.changes:
+        if fld not in p["fields"]:
+            continue
+        for n in ctx.h.numbers_held(ev.on):
+            d = Draft(rule.id, n.number, "number", f"{fld}@{ev.on}",
+                      working_days_after(ev.on, p["working_days"], ctx.cal), ev)
+            d.extra_params = {"field": fld}
+            d.fulfil(_first(n.contact_notices, ev.on))
+            d.cancel_if(n.released)
+            yield d
+
+
+def _quarter_starts(first: date, last: date) -> Iterator[date]:
+    q = date(first.year, (first.month - 1) // 3 * 3 + 1, 1)
+    while q <= last:
+        yield q
+        q = add_months(q, 3)
+
+
+class _Quarter(NamedTuple):
+    start: date
+    name: str  # "2026Q3"
+    month_before: date  # first day of the month before the quarter (number-fee window)
+    end: date  # last day of the quarter
+
+
+@lru_cache(maxsize=4096)
+def _quarters(first: date, last: date) -> tuple[_Quarter, ...]:
+    """The quarters from the one containing `first` to the one starting by `last`: the same spans
+    recur for every number and every re-evaluation, so they are computed once."""
+    return tuple(_Quarter(q, quarter_of(q), add_months(q, -1), add_months(q, 3) - timedelta(days=1))
+                 for q in _quarter_starts(first, last))
+
+
+def _number_fee(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    day, how, cal = min(p["day_of_month"], 28), p["roll"], ctx.cal
+    for n in ctx.h.numbers.values():
+        if n.kind not in p["kinds"]:
+            continue
+        allocated_on = n.allocated.on
+        released_on = n.released.on if n.released is not None else None
+        for q in _quarters(allocated_on + timedelta(days=1), ctx.horizon):
+            q0 = q.start
+            if q0 <= allocated_on or (released_on is not None and q0 >= released_on):  # not n.held_on(q0)
+                if released_on is not None and q0 >= released_on:
+                    break
+                continue
+            due = roll(date(q0.year, q0.month, day), cal, how)
+            d = Draft(rule.id, n.number, "number", q.name, due, n.allocated,
+                      window_opens=q.month_before, year=q0.year, quarter=q.name)
+            d.fulfil(n.fees.get(q.name))
+            yield d
+
+
+def _number_annual_report(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    numbers = [n for n in ctx.h.numbers.values() if n.kind in p["kinds"]]
+    if not numbers:
+        return
+    first = min(n.allocated.on.year for n in numbers)
+    for year in range(first, ctx.horizon.year):
+        year_end = date(year, 12, 31)
+        held = [n for n in numbers if n.held_on(year_end)]
+        if not held:
+            continue
+        closes = date(year + 1, int(p["closes"][:2]), int(p["closes"][3:]))
+        d = Draft(rule.id, ctx.h.company, "company", str(year), roll(closes, ctx.cal, p["roll"]),
+                  min((n.allocated for n in held), key=lambda e: (e.on, e.id)),
+                  window_opens=date(year + 1, 1, 1), year=year)
+        d.extra_params = {"numbers_held": sorted(n.number for n in held)}
+        d.fulfil(ctx.h.number_reports.get(year))
+        yield d
+
+
+# -- penalties -------------------------------------------------------------------------------
+
+
+def _fine_payment(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    for pen in ctx.h.penalties.values():
+        if not pen.fine or pen.fine <= 0:
+            continue
+        start = pen.received_on or pen.decided_on
+        d = Draft(rule.id, pen.decision_no, "penalty", pen.decision_no,
+                  days_after(start, p["days"], ctx.cal, p["roll"]), pen.imposed)
+        if pen.received_on is None:
+            d.note, d.note_zh = "receipt date not recorded: counted from the decision date", "未记录送达日期：自决定日起算"
+        d.extra_params = {"fine": pen.fine}
+        paid = 0.0
+        for ev, amount in pen.payments:
+            paid += pen.fine if amount is None else amount
+            if paid >= pen.fine - 0.005:
+                d.fulfil(ev)
+                break
+        d.cancel_if(pen.revoked)
+        yield d
+
+
+def _rectification(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    for pen in ctx.h.penalties.values():
+        if not pen.orders_rectification or pen.rectification_due is None:
+            continue  # no deadline recorded: finding rectification-deadline-missing, never a default
+        d = Draft(rule.id, pen.decision_no, "penalty", pen.decision_no,
+                  roll(pen.rectification_due, ctx.cal, p["roll"]), pen.deadline_recorded or pen.imposed)
+        d.fulfil(pen.rectification_submitted)
+        d.fulfil(pen.rectification_accepted)
+        d.cancel_if(pen.revoked)
+        yield d
+
+
+def _bad_list_watch(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    bad = ctx.h.listings.get("bad")
+    for pen in ctx.h.penalties.values():
+        d = Draft(rule.id, pen.decision_no, "penalty", pen.decision_no,
+                  days_after(pen.decided_on, p["days"], ctx.cal, p["roll"]), pen.imposed)
+        if bad is not None:
+            d.fulfil(_first((listed for listed, _ in bad.periods), pen.decided_on))
+        d.cancel_if(pen.revoked)
+        yield d
+
+
+# -- premises, systems, operations -------------------------------------------------------------
+
+
+def _lease_renewal(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    for s in ctx.h.sites.values():
+        if s.lease_end is None:
+            continue
+        ends = [(s.lease_end, s.leased)] + [(new, ev) for ev, new in s.renewals]
+        for i, (end, created) in enumerate(ends):
+            d = Draft(rule.id, s.ref, "site", f"lease-end:{end}", roll(end, ctx.cal, p["roll"]), created,
+                      window_opens=end - timedelta(days=p["window_days"]))
+            if i + 1 < len(ends):
+                d.fulfil(ends[i + 1][1])
+            elif s.vacated is not None:
+                d.fulfil(s.vacated)
+            yield d
+            if s.vacated is not None and i + 1 < len(ends) and ends[i + 1][1].on > s.vacated.on:
+                break
+
+
+def _mlps_assessment(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    for sys_ in ctx.h.systems.values():
+        dated = sorted([(ev, lv, "filing") for ev, lv in sys_.filings] + [(ev, lv, "assessment") for ev, lv in sys_.assessments],
+                       key=lambda x: (x[0].on, x[0].id))
+        anchor = next(((ev, kind) for ev, lv, kind in dated if lv is not None and lv >= p["min_level"]), None)
+        while anchor is not None and anchor[0].on <= ctx.horizon:
+            ev, kind = anchor
+            d = Draft(rule.id, sys_.ref, "system", f"from:{ev.on}", months_after(ev.on, p["months"], ctx.cal, p["roll"]), ev)
+            if kind == "filing":
+                d.note, d.note_zh = "no assessment recorded: counted from the filing", "无测评记录：自备案日起算"
+            nxt = next(((e, lv) for e, lv, k in dated if k == "assessment" and e.on > ev.on), None)
+            drop = next((e for e, lv, k in dated if e.on > ev.on and lv is not None and lv < p["min_level"]), None)
+            if nxt is not None:
+                d.fulfil(nxt[0])
+            d.cancel_if(drop)
+            yield d
+            if nxt is None or (nxt[1] is not None and nxt[1] < p["min_level"]) or (drop and drop.on <= nxt[0].on):
+                break
+            anchor = (nxt[0], "assessment")
+
+
+def _three_way_check(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    if not ctx.operating:
+        return
+    checks: dict[str, Event] = {}  # the first check recorded for each quarter
+    for c in ctx.h.three_way_checks:
+        checks.setdefault(valid_quarter(c.data.get("quarter")) or quarter_of(c.on), c)
+    start = ctx.operating[0][0]  # created by the fact that started operations (or the latest before a lapse ended)
+    creator = next((e for e in ctx.h.events if e.on >= start), ctx.h.events[-1])
+    operating = ctx.operating
+    for q in _quarters(ctx.operating[0][0], ctx.horizon):
+        q0, q_end = q.start, q.end
+        if q_end > ctx.horizon:
+            break
+        if not any(s <= q_end and (e is None or q_end < e) for s, e in operating):
+            continue
+        d = Draft(rule.id, ctx.h.company, "company", q.name, roll(q_end, ctx.cal, p["roll"]), creator,
+                  window_opens=q0, year=q0.year, quarter=q.name)
+        d.fulfil(checks.get(q.name))
+        yield d
+
+
+def _emergency_plan(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    updates = ctx.h.plan_updates
+    for start, end in ctx.operating:
+        anchor_day = start
+        anchor_ev = next((e for e in ctx.h.events if e.on >= start), ctx.h.events[-1])
+        while anchor_day <= ctx.horizon and (end is None or anchor_day < end):
+            due = months_after(anchor_day, p["months"], ctx.cal, p["roll"])
+            d = Draft(rule.id, ctx.h.company, "company", f"from:{anchor_day}", due, anchor_ev)
+            nxt = _first(updates, anchor_day + timedelta(days=1))
+            d.fulfil(nxt)
+            yield d
+            if nxt is None or (end is not None and nxt.on >= end):
+                break
+            anchor_day, anchor_ev = nxt.on, nxt
+
+
+def _vendor_reverification(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    for a in ctx.h.arrangements.values():
+        if a.mode != "bpo":
+            continue
+        anchor = a.arranged
+        for _ in range(1000):
+            if anchor.on > ctx.horizon:
+                break
+            due = months_after(anchor.on, p["months"], ctx.cal, p["roll"])
+            if a.licence_expires_on is not None and anchor.on < a.licence_expires_on < due.due:
+                due = roll(a.licence_expires_on, ctx.cal, p["roll"])
+            d = Draft(rule.id, a.vendor_uscc, "vendor", f"from:{anchor.on}", due, anchor)
+            nxt = _first(a.verifications, anchor.on + timedelta(days=1))
+            d.fulfil(nxt)
+            d.cancel_if(a.ended)
+            yield d
+            if nxt is None or (a.ended is not None and nxt.on >= a.ended.on):
+                break
+            anchor = nxt
+
+
+RULES: dict[str, Callable[[Context, Rule], Iterator[Draft]]] = {
+    "change-filing": _change_filing,
+    "change-filing-scope": _change_filing,
+    "restructuring-approval": _restructuring_approval,
+    "renewal": _renewal,
+    "annual-report": lambda ctx, rule: iter(ctx.annual_reports()),
+    "annual-report-prep": _annual_report_prep,
+    "number-annual-report": _number_annual_report,
+    "number-filing": _number_filing,
+    "number-activation-report": _number_activation_report,
+    "number-contact-change": _number_contact_change,
+    "number-fee": _number_fee,
+    "fine-payment": _fine_payment,
+    "rectification": _rectification,
+    "bad-list-watch": _bad_list_watch,
+    "lease-renewal": _lease_renewal,
+    "mlps-assessment": _mlps_assessment,
+    "three-way-check": _three_way_check,
+    "emergency-plan": _emergency_plan,
+    "vendor-reverification": _vendor_reverification,
+    "licence-decision": _licence_decision,
+}
+
+
+def derive(ctx: Context, *, include_disabled: bool = False) -> list[Obligation]:
+    """All obligations of the company (disabled rules only when asked: findings may need them)."""
+    out: list[Obligation] = []
+    company = ctx.h.company
+    waivers = ctx.h.waivers
+    for rule in ctx.pack.obligation_rules():
+        if not (rule.enabled or include_disabled):
+            continue
+        base = {
+            "company": company, "rule": rule.id, "title_zh": rule.title_zh, "title_en": rule.title_en,
+            "informational": rule.informational, "severity": rule.severity, "source": rule.source,
+            "confidence": rule.confidence, "params": rule.params,
+        }
+        for d in RULES[rule.id](ctx, rule):
+            out.append(_freeze(base, d, waivers))
+    out.sort(key=lambda o: (o.due, o.rule, o.about, o.id))
+    return out
+
+
+def _join(sep: str, a: str | None, b: str | None) -> str | None:
+    if a and b:
+        return f"{a}{sep}{b}"
+    return a or b or None
+
+
+def _freeze(base: dict[str, Any], d: Draft, waivers: Mapping[str, list[Event]]) -> Obligation:
+    """The frozen obligation; built straight into the instance's __dict__ (the hot loop of evaluate)."""
+    oid = obligation_id(base["company"], base["rule"], d.about, d.key)
+    waiver = next((w for w in waivers[oid] if as_text(w.data.get("reason"))), None) if oid in waivers else None
+    due = d.due
+    created, fulfilled, cancelled = d.created, d.fulfilled, d.cancelled
+    values = {
+        **base,
+        "id": oid,
+        "about": d.about,
+        "about_kind": d.about_kind,
+        "year": d.year,
+        "quarter": d.quarter,
+        "window_opens": d.window_opens,
+        "due": due.due,
+        "legal_due": due.legal_due,
+        "due_note": _join("; ", d.note, due.note),
+        "due_note_zh": _join("；", d.note_zh, due.note_zh),
+        "provisional": due.provisional,
+        "born_on": created.on,
+        "born_at": created.recorded_at,
+        "created_by": created.id,
+        "fulfilled_on": d.fulfilled_on,
+        "fulfilled_by": fulfilled.id if fulfilled else None,
+        "waived_reason": as_text(waiver.data.get("reason")) if waiver else None,
+        "waived_by": waiver.id if waiver else None,
+        "waived_on": waiver.on if waiver else None,
+        "cancelled_on": cancelled.on if cancelled else None,
+        "cancelled_by": cancelled.id if cancelled else None,
+        "milestones": d.milestones,
+    }
+    if d.extra_params:
+        values["params"] = MappingProxyType({**base["params"], **d.extra_params})
+    ob = object.__new__(Obligation)
+    object.__setattr__(ob, "__dict__", values)  # frozen: fill every field at once
+    return ob

@@ -1,0 +1,1 @@
+"""The public HTTP API: authentication, tenancy, OpenAPI, the calendar feed."""

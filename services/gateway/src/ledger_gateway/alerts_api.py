@@ -1,0 +1,250 @@
+"""Subscriptions, deliveries, replay (the notifier's, over ``cmd.notifier``/``query.notifier``) and the
+tokenised iCalendar feed ``GET /v1/feeds/{token}.ics`` (obligations from the projector, rendered by
+the notifier's pure ``render_feed``)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from ledger_notifier.ics import render_feed
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from ledger_gateway import feeds
+from ledger_gateway.auth import admin, reader, writer
+from ledger_gateway.context import GatewayState, state_of
+from ledger_gateway.openapi_docs import problem_responses
+from ledger_gateway.problems import ProblemError
+from ledger_gateway.reads_api import PROJECTOR
+from ledger_gateway.tenancy import Principal
+
+router = APIRouter(prefix="/v1", tags=["alerts"])
+NOTIFIER_CODES = {"invalid_subscription": "invalid-subscription", "subscription_inactive": "subscription-inactive",
+                  "idempotency_key_reused": "idempotency-key-reused", "not_found": "not-found",
+                  "malformed_request": "invalid-request", "unavailable": "unavailable"}
+FEED_COMPANIES = 2000  # a feed is for planning; a portfolio beyond this belongs in the API
+IdPath = Path(..., max_length=100)
+
+
+class Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class SubscriptionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: str = Field(description="webhook | email | nats", json_schema_extra={"enum": ["webhook", "email", "nats"]})
+    target: str = Field(description="An https URL, an e-mail address or a subject suffix.")
+    companies: list[str] | str = Field("*", description='USCCs, or "*" for all the tenant\'s companies.')
+    types: list[str] | None = Field(None, description="Alert types (default all).")
+    min_severity: str | None = Field(None, description="Lowest finding severity to send.")
+
+
+class Subscription(Open):
+    id: str
+    channel: str
+    target: str
+    companies: Any = None
+    types: Any = None
+    min_severity: str | None = None
+    state: str | None = None
+    created_at: str | None = None
+
+
+class SubscriptionCreated(Subscription):
+    secret: str | None = Field(None, description="Webhook signing secret `whsec_…` — shown only this once.")
+
+
+class SubscriptionPage(BaseModel):
+    items: list[Subscription]
+    next_page_token: str | None = None
+
+
+class Delivery(Open):
+    id: str
+    subscription_id: str
+    status: str
+    attempts: int | None = None
+    log: list[dict[str, Any]] | None = None
+
+
+class DeliveryPage(BaseModel):
+    items: list[Delivery]
+    next_page_token: str | None = None
+
+
+class FeedTokenView(BaseModel):
+    id: str
+    label: str
+    created_at: str
+    revoked_at: str | None = None
+
+
+class FeedTokenCreated(FeedTokenView):
+    token: str = Field(description="The feed's secret token — shown only this once.")
+    url: str = Field(description="The iCalendar feed (subscribe to it in a calendar app).")
+    webcal_url: str
+
+
+class FeedTokenRequest(BaseModel):
+    label: str = Field("", max_length=200)
+
+
+async def notifier(gw: GatewayState, subject: str, payload: dict[str, Any]) -> tuple[int, Any]:
+    reply = await gw.bus.request(subject, payload, gw.bus.query_timeout)
+    if reply.get("ok") is True:
+        return int(reply.get("status") or 200), reply.get("result")
+    kind = NOTIFIER_CODES.get(str(reply.get("code")), "internal-error")
+    errors = [e for e in reply.get("errors") or [] if isinstance(e, dict)] or None
+    raise ProblemError(kind, str(reply.get("detail")) if kind != "internal-error" else None, errors=errors)
+
+
+@router.post("/subscriptions", status_code=201, response_model=SubscriptionCreated,
+             responses={200: {"model": SubscriptionCreated, "description": "The same Idempotency-Key again."},
+                        **problem_responses(400, 401, 403, 422, 503)})
+async def create_subscription(request: Request, body: SubscriptionRequest = Body(...),
+                              who: Principal = Depends(writer),
+                              idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200)
+                              ) -> JSONResponse:
+    """Subscribe a webhook, an e-mail address or a NATS subject to the tenant's alerts; a webhook's signing
+    secret is in this answer only. 订阅提醒。"""
+    raw = body.model_dump(exclude_none=True)
+    status, result = await notifier(state_of(request), "cmd.notifier", {
+        "op": "subscription.create", "tenant": who.tenant, "subscription": raw,
+        "command_id": idempotency_key or str(uuid.uuid4())})
+    return JSONResponse(result, status_code=status)
+
+
+@router.get("/subscriptions", response_model=SubscriptionPage, responses=problem_responses(401, 403, 422, 503))
+async def list_subscriptions(request: Request, who: Principal = Depends(reader),
+                             page_size: int = Query(50, ge=1, le=500),
+                             page_token: str | None = Query(None, max_length=500)) -> JSONResponse:
+    """The tenant's subscriptions (never their secrets). 订阅列表。"""
+    _, result = await notifier(state_of(request), "query.notifier", {
+        "op": "subscription.list", "tenant": who.tenant, "page_size": page_size, "page_token": page_token})
+    return JSONResponse(result)
+
+
+@router.get("/subscriptions/{id}", response_model=Subscription, responses=problem_responses(401, 403, 404, 503))
+async def get_subscription(request: Request, id: str = IdPath, who: Principal = Depends(reader)) -> JSONResponse:  # noqa: A002
+    """One subscription. 订阅详情。"""
+    _, result = await notifier(state_of(request), "query.notifier",
+                               {"op": "subscription.get", "tenant": who.tenant, "id": id})
+    return JSONResponse(result)
+
+
+@router.delete("/subscriptions/{id}", responses={200: {"description": "Deleted."},
+                                                 **problem_responses(401, 403, 404, 503)})
+async def delete_subscription(request: Request, id: str = IdPath, who: Principal = Depends(writer)) -> JSONResponse:  # noqa: A002
+    """Stop a subscription; pending deliveries are cancelled. 删除订阅。"""
+    _, result = await notifier(state_of(request), "cmd.notifier",
+                               {"op": "subscription.delete", "tenant": who.tenant, "id": id})
+    return JSONResponse(result)
+
+
+@router.get("/subscriptions/{id}/deliveries", response_model=DeliveryPage,
+            responses=problem_responses(401, 403, 404, 422, 503))
+async def deliveries(request: Request, id: str = IdPath, who: Principal = Depends(reader),  # noqa: A002
+                     status: str | None = Query(None, description="pending | succeeded | failed | cancelled",
+                                                max_length=20),
+                     page_size: int = Query(50, ge=1, le=500),
+                     page_token: str | None = Query(None, max_length=500)) -> JSONResponse:
+    """The delivery log of a subscription: every attempt, its outcome and latency. 投递记录。"""
+    _, result = await notifier(state_of(request), "query.notifier", {
+        "op": "deliveries", "tenant": who.tenant, "subscription_id": id, "status": status,
+        "page_size": page_size, "page_token": page_token})
+    return JSONResponse(result)
+
+
+@router.get("/deliveries/{id}", response_model=Delivery, responses=problem_responses(401, 403, 404, 503))
+async def get_delivery(request: Request, id: str = IdPath, who: Principal = Depends(reader)) -> JSONResponse:  # noqa: A002
+    """One delivery with its attempts. 投递详情。"""
+    _, result = await notifier(state_of(request), "query.notifier",
+                               {"op": "delivery.get", "tenant": who.tenant, "id": id})
+    return JSONResponse(result)
+
+
+@router.post("/deliveries/{id}/replay", status_code=202, response_model=Delivery,
+             responses=problem_responses(401, 403, 404, 409, 503))
+async def replay(request: Request, id: str = IdPath, who: Principal = Depends(writer)) -> JSONResponse:  # noqa: A002
+    """Send a delivery again (same webhook-id, so receivers can de-duplicate). 重新投递。"""
+    status, result = await notifier(state_of(request), "cmd.notifier",
+                                    {"op": "delivery.replay", "tenant": who.tenant, "id": id})
+    return JSONResponse(result, status_code=status)
+
+
+# --- calendar feeds -------------------------------------------------------------------------------
+
+def _feed_urls(request: Request, token: str) -> dict[str, str]:
+    url = str(request.url_for("calendar_feed", token=token))
+    return {"url": url, "webcal_url": "webcal://" + url.split("://", 1)[1]}
+
+
+@router.post("/feeds", status_code=201, response_model=FeedTokenCreated,
+             responses=problem_responses(400, 401, 403, 422))
+async def create_feed(request: Request, body: FeedTokenRequest = Body(default_factory=FeedTokenRequest),
+                      who: Principal = Depends(admin)) -> JSONResponse:
+    """A new calendar-feed URL for the tenant's obligations (read-only, revocable). 创建日历订阅地址。"""
+    row, token = await run_in_threadpool(feeds.create_feed_token, state_of(request).engine, who.tenant, body.label)
+    return JSONResponse({**row, "token": token, **_feed_urls(request, token)}, status_code=201)
+
+
+@router.get("/feeds", response_model=list[FeedTokenView], responses=problem_responses(401, 403))
+async def list_feeds(request: Request, who: Principal = Depends(admin)) -> JSONResponse:
+    """The tenant's feed tokens (ids and state — never the tokens). 日历订阅列表。"""
+    return JSONResponse(await run_in_threadpool(feeds.list_feed_tokens, state_of(request).engine, who.tenant))
+
+
+@router.delete("/feeds/{id}", response_model=FeedTokenView, responses=problem_responses(401, 403, 404))
+async def revoke_feed(request: Request, id: str = IdPath, who: Principal = Depends(admin)) -> JSONResponse:  # noqa: A002
+    """Revoke a feed token: its URL stops working at once. 吊销日历订阅地址。"""
+    row = await run_in_threadpool(feeds.revoke_feed_token, state_of(request).engine, who.tenant, id)
+    if row is None:
+        raise ProblemError("not-found", "no such feed token for this tenant 未找到该日历订阅")
+    return JSONResponse(row)
+
+
+async def _tenant_obligations(gw: GatewayState, tenant: str) -> list[dict[str, Any]]:
+    companies: list[str] = []
+    token = None
+    while len(companies) < FEED_COMPANIES:
+        page = (await gw.bus.query(PROJECTOR, {"op": "portfolio", "tenant": tenant, "page_size": 500,
+                                               "page_token": token}))["result"]
+        companies += [c["uscc"] for c in page["items"]]
+        token = page.get("next_page_token")
+        if not token:
+            break
+    semaphore = asyncio.Semaphore(16)
+
+    async def of(company: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        page_token = None
+        async with semaphore:
+            while True:
+                page = (await gw.bus.query(PROJECTOR, {"op": "obligations", "tenant": tenant, "company": company,
+                                                       "page_size": 500, "page_token": page_token}))["result"]
+                items += [{**o, "company": company} for o in page["items"]]
+                page_token = page.get("next_page_token")
+                if not page_token:
+                    return items
+
+    return [o for chunk in await asyncio.gather(*(of(c) for c in companies[:FEED_COMPANIES])) for o in chunk]
+
+
+@router.get("/feeds/{token}.ics", name="calendar_feed", tags=["alerts"], response_class=Response,
+            responses={200: {"description": "An iCalendar (RFC 5545) feed: one all-day VEVENT per obligation.",
+                             "content": {"text/calendar": {"schema": {"type": "string"}}}},
+                       **problem_responses(404, 503)})
+async def calendar_feed(request: Request, token: str = Path(..., max_length=100)) -> Response:
+    """The tenant's obligations as a calendar (no header needed: the token is the credential). 日历订阅。"""
+    gw = state_of(request)
+    owner = await run_in_threadpool(feeds.resolve, gw.engine, token)
+    if owner is None:
+        raise ProblemError("not-found", "no such feed (unknown or revoked token) 日历订阅不存在或已吊销")
+    obligations = await _tenant_obligations(gw, owner.tenant)
+    body = render_feed(obligations, tenant_name=owner.tenant_name, now=gw.clock.now())
+    return Response(body, media_type="text/calendar; charset=utf-8",
+                    headers={"Cache-Control": "private, max-age=3600"})

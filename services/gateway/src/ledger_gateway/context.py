@@ -1,0 +1,30 @@
+"""What every request handler needs: the bus, the database, the clock, the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fastapi import Request
+from ledger_kernel.clock import Clock, SystemClock
+from ledger_kernel.settings import Settings
+from sqlalchemy import Engine
+
+from ledger_gateway.bus import Bus
+from ledger_gateway.config import DEFAULT_IDEMPOTENCY_TTL
+
+
+@dataclass
+class GatewayState:
+    bus: Bus
+    engine: Engine
+    settings: Settings
+    clock: Clock = SystemClock()
+    read_wait_seconds: float = 5.0  # how long a read waits for min_sequence
+    batch_lanes: int = 4  # cmd.<service> batches in flight per service and request
+    batch_limit: int = 10_000
+    idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL  # how long an Idempotency-Key is remembered
+
+
+def state_of(request: Request) -> GatewayState:
+    return request.app.state.gateway

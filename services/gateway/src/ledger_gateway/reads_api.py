@@ -1,0 +1,206 @@
+"""Reads: the tenant's portfolio, one company's summary, obligations, findings, credit, timeline, events,
+and the change feed — each a ``query.projector`` request scoped to the caller's tenant.
+
+``min_sequence`` waits (a few seconds at most) until the projection has applied that
+LEDGER sequence, so a client reads its own writes; ``Ledger-Applied-Sequence`` says
+how far it got either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from ledger_kernel.clock import SHANGHAI
+
+from ledger_gateway.auth import reader
+from ledger_gateway.context import GatewayState, state_of
+from ledger_gateway.models import (
+    ChangePage,
+    CompanyPage,
+    CompanySummary,
+    Credit,
+    EventPage,
+    FindingPage,
+    ObligationPage,
+    TimelinePage,
+)
+from ledger_gateway.openapi_docs import problem_responses
+from ledger_gateway.problems import ProblemError
+from ledger_gateway.tenancy import Principal
+
+router = APIRouter(prefix="/v1", tags=["reads"])
+PROJECTOR = "query.projector"
+USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+
+READ_HEADERS = {
+    "Ledger-Applied-Sequence": {"description": "The LEDGER sequence the read model had applied when answering.",
+                                "schema": {"type": "string"}},
+    "Ledger-Min-Sequence-Reached": {"description": "With min_sequence: `true` if the projection reached it in "
+                                                   "time, else `false` (the answer is then older).",
+                                    "schema": {"type": "string"}},
+    "ETag": {"description": "Entity tag of this answer (send as If-None-Match for a 304).",
+             "schema": {"type": "string"}},
+}
+READ_ERRORS = problem_responses(401, 403, 404, 422, 503)
+LIST_ERRORS = problem_responses(401, 403, 422, 503)
+
+
+def _ok(model: type, description: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"model": model, "description": description, "headers": READ_HEADERS},
+            304: {"description": "Not modified (If-None-Match matched)."}}
+
+
+AsOf = Query(None, description="Evaluate statuses at this instant (ISO 8601; a time without offset is "
+                               "Asia/Shanghai). Default: now.")
+MinSequence = Query(None, ge=0, le=2**53, description="Wait briefly until the projection has applied this LEDGER "
+                                                     "sequence (the `ledger_sequence` a write answered).")
+PageSize = Query(50, ge=1, le=500, description="Items per page.")
+PageToken = Query(None, max_length=500, description="`next_page_token` of the previous page.")
+UsccPath = Path(..., description="The company's 统一社会信用代码 (18 characters).", max_length=64)
+
+
+def _instant(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=SHANGHAI)
+    return value.astimezone(UTC).isoformat()
+
+
+async def _wait_for(gw: GatewayState, tenant: str, min_sequence: int) -> tuple[int, bool]:
+    """Poll the projector's status until it has applied ``min_sequence`` or the wait is over."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + gw.read_wait_seconds
+    delay = 0.02
+    while True:
+        status = await gw.bus.query(PROJECTOR, {"op": "status", "tenant": tenant})
+        applied = int((status.get("result") or {}).get("applied_sequence") or status.get("applied_sequence") or 0)
+        if applied >= min_sequence:
+            return applied, True
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return applied, False
+        await asyncio.sleep(min(delay, remaining))
+        delay = min(delay * 1.5, 0.25)
+
+
+async def read(request: Request, who: Principal, op: str, *, company: str | None = None,
+               as_of: datetime | None = None, min_sequence: int | None = None,
+               **params: Any) -> Response:
+    """One projector query, answered as JSON with the applied-sequence header and an ETag."""
+    gw = state_of(request)
+    if company is not None and not USCC.match(company):
+        raise ProblemError("not-found", "no such company for this tenant 未找到该企业")
+    reached: bool | None = None
+    if min_sequence:
+        _, reached = await _wait_for(gw, who.tenant, min_sequence)
+    payload: dict[str, Any] = {"op": op, "tenant": who.tenant, "as_of": _instant(as_of)}
+    if company is not None:
+        payload["company"] = company
+    payload.update({k: v for k, v in params.items() if v is not None})
+    reply = await gw.bus.query(PROJECTOR, payload)
+    result = reply.get("result")
+    if not isinstance(result, dict):
+        raise ProblemError("internal-error")
+    body = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    etag = 'W/"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"Ledger-Applied-Sequence": str(reply.get("applied_sequence", 0)), "ETag": etag}
+    if reached is not None:
+        headers["Ledger-Min-Sequence-Reached"] = "true" if reached else "false"
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.get("/companies", summary="The tenant's portfolio", response_model=CompanyPage,
+            responses={**_ok(CompanyPage, "One page of the tenant's companies."), **LIST_ERRORS})
+async def portfolio(
+    request: Request, who: Principal = Depends(reader),
+    risk: Literal["critical", "high", "medium", "low", "none"] | None = Query(None, description="Only this risk band."),
+    overdue: bool | None = Query(None, description="Only companies with (true) or without (false) overdue obligations."),
+    severity: Literal["critical", "high", "medium", "advisory", "info"] | None = Query(
+        None, description="Only companies with an open finding of this severity."),
+    page_size: int = PageSize, page_token: str | None = PageToken,
+    as_of: datetime | None = AsOf, min_sequence: int | None = MinSequence,
+) -> Response:
+    """uscc, name, risk, open findings by severity, overdue count, next due, credit estimate. 企业组合。"""
+    return await read(request, who, "portfolio", as_of=as_of, min_sequence=min_sequence, risk=risk,
+                      overdue=overdue, severity=severity, page_size=page_size, page_token=page_token)
+
+
+@router.get("/companies/{uscc}", summary="A company's current summary", response_model=CompanySummary,
+            responses={**_ok(CompanySummary, "The company's summary."), **READ_ERRORS})
+async def company(request: Request, uscc: str = UsccPath, who: Principal = Depends(reader),
+                  as_of: datetime | None = AsOf, min_sequence: int | None = MinSequence) -> Response:
+    """The company's summary: risk, open findings, overdue count, next due, credit. 企业概况。"""
+    return await read(request, who, "company", company=uscc, as_of=as_of, min_sequence=min_sequence)
+
+
+@router.get("/companies/{uscc}/obligations", summary="The company's obligations", response_model=ObligationPage,
+            responses={**_ok(ObligationPage, "One page of obligations."), **READ_ERRORS})
+async def obligations(
+    request: Request, uscc: str = UsccPath, who: Principal = Depends(reader),
+    status: str | None = Query(None, max_length=40, description="Only obligations with this status."),
+    rule: str | None = Query(None, max_length=80, description="Only obligations of this rule."),
+    page_size: int = PageSize, page_token: str | None = PageToken,
+    as_of: datetime | None = AsOf, min_sequence: int | None = MinSequence,
+) -> Response:
+    """Obligations with due dates (Asia/Shanghai) and statuses at `as_of`. 合规义务。"""
+    return await read(request, who, "obligations", company=uscc, as_of=as_of, min_sequence=min_sequence,
+                      status=status, rule=rule, page_size=page_size, page_token=page_token)
+
+
+@router.get("/companies/{uscc}/findings", summary="The company's findings", response_model=FindingPage,
+            responses={**_ok(FindingPage, "One page of findings."), **READ_ERRORS})
+async def findings(
+    request: Request, uscc: str = UsccPath, who: Principal = Depends(reader),
+    open: bool | None = Query(None, description="Only open (true) or resolved (false) findings."),  # noqa: A002
+    page_size: int = PageSize, page_token: str | None = PageToken,
+    as_of: datetime | None = AsOf, min_sequence: int | None = MinSequence,
+) -> Response:
+    """Findings (non-compliance the rules found), with severity, evidence and source. 风险发现。"""
+    return await read(request, who, "findings", company=uscc, as_of=as_of, min_sequence=min_sequence,
+                      open=open, page_size=page_size, page_token=page_token)
+
+
+@router.get("/companies/{uscc}/credit", summary="The company's credit estimate", response_model=Credit,
+            responses={**_ok(Credit, "The credit-score estimate."), **READ_ERRORS})
+async def credit(request: Request, uscc: str = UsccPath, who: Principal = Depends(reader),
+                 as_of: datetime | None = AsOf, min_sequence: int | None = MinSequence) -> Response:
+    """Score (or null), band, coverage in months, components; always labelled `estimate`. 信用估算。"""
+    return await read(request, who, "credit", company=uscc, as_of=as_of, min_sequence=min_sequence)
+
+
+@router.get("/companies/{uscc}/timeline", summary="The company's timeline", response_model=TimelinePage,
+            responses={**_ok(TimelinePage, "One page of the timeline."), **READ_ERRORS})
+async def timeline(request: Request, uscc: str = UsccPath, who: Principal = Depends(reader),
+                   page_size: int = PageSize, page_token: str | None = PageToken,
+                   as_of: datetime | None = AsOf, min_sequence: int | None = MinSequence) -> Response:
+    """Facts, deadlines and findings in date order. 合规时间线。"""
+    return await read(request, who, "timeline", company=uscc, as_of=as_of, min_sequence=min_sequence,
+                      page_size=page_size, page_token=page_token)
+
+
+@router.get("/companies/{uscc}/events", summary="The company's ledger events (audit)", response_model=EventPage,
+            responses={**_ok(EventPage, "One page of CloudEvents from LEDGER."), **READ_ERRORS})
+async def events(request: Request, uscc: str = UsccPath, who: Principal = Depends(reader),
+                 page_size: int = PageSize, page_token: str | None = PageToken,
+                 as_of: datetime | None = AsOf, min_sequence: int | None = MinSequence) -> Response:
+    """Every event recorded about the company, as CloudEvents with their hash chain. 审计事件。"""
+    return await read(request, who, "events", company=uscc, as_of=as_of, min_sequence=min_sequence,
+                      page_size=page_size, page_token=page_token)
+
+
+@router.get("/changes", summary="The tenant's change feed", response_model=ChangePage,
+            responses={**_ok(ChangePage, "Changes after the cursor."), **LIST_ERRORS})
+async def changes(request: Request, who: Principal = Depends(reader),
+                  after: str | None = Query(None, max_length=200, description="`next_cursor` of the previous call."),
+                  page_size: int = PageSize, min_sequence: int | None = MinSequence) -> Response:
+    """Which company changed, what, and a cursor to continue from (back-office sync). 变更流。"""
+    return await read(request, who, "changes", min_sequence=min_sequence, after=after, page_size=page_size)

@@ -1,0 +1,1 @@
+"""Domain service owning companies, licences and outsourcing."""

@@ -1,0 +1,8 @@
+"""Owns subscriptions and delivers alerts by webhook, e-mail and NATS.
+
+service (build, the Service) · ops (cmd/query.notifier) · client (the gateway's API) ·
+intake (ALERTS → deliveries, ack after commit) · dispatch (deliver from the table) ·
+webhook / mail / bus (one attempt per channel) · targets (SSRF) · schedule (retries) ·
+subscriptions (request checks, matching) · alerts / messages (reading and wording alerts) ·
+records / tables / database (persistence) · ics (the iCalendar feed, pure).
+"""

@@ -1,0 +1,56 @@
+"""The notifier's own settings from the environment (the kernel's Settings cover NATS and the database).
+
+``LEDGER_WEBHOOK_ALLOW_LOOPBACK=1``  admit loopback webhook targets (tests, local development; off by default)
+``LEDGER_WEBHOOK_TIMEOUT``           seconds per webhook attempt (15)
+``LEDGER_NOTIFIER_CONCURRENCY``      deliveries in flight at once (32): a slow endpoint never blocks others
+``LEDGER_NOTIFIER_CONSUMER``         durable consumer name on ALERTS (``notifier``)
+``LEDGER_NOTIFIER_FILTER``           subject filter on ALERTS (``alerts.>``)
+``LEDGER_NOTIFIER_POLL``             seconds between looks for due retries (1.0)
+``LEDGER_NOTIFIER_ACK_WAIT``         seconds before JetStream redelivers an alert we fetched but did not ack (30);
+                                     a redelivered alert that was already recorded changes nothing
+``LEDGER_NOTIFIER_LEASE_MARGIN``     seconds a claimed delivery stays ours beyond the timeout (15): after a
+                                     crash, another pass takes it over once timeout + margin have passed
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ledger_notifier.mail import SmtpSettings
+from ledger_notifier.targets import loopback_allowed
+
+
+@dataclass(frozen=True)
+class NotifierConfig:
+    allow_loopback: bool = False
+    webhook_timeout: float = 15.0
+    concurrency: int = 32
+    consumer: str = "notifier"
+    subject_filter: str = "alerts.>"
+    poll_seconds: float = 1.0
+    fetch_batch: int = 64
+    lease_margin: float = 15.0
+    ack_wait: float = 30.0
+    smtp: SmtpSettings = field(default_factory=lambda: SmtpSettings(host=None))
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claimed delivery is ours: longer than any attempt can take."""
+        return self.webhook_timeout + self.lease_margin
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> NotifierConfig:
+        env = dict(os.environ if env is None else env)
+        return cls(
+            allow_loopback=loopback_allowed(env),
+            webhook_timeout=float(env.get("LEDGER_WEBHOOK_TIMEOUT") or 15.0),
+            concurrency=max(1, int(env.get("LEDGER_NOTIFIER_CONCURRENCY") or 32)),
+            consumer=env.get("LEDGER_NOTIFIER_CONSUMER") or "notifier",
+            subject_filter=env.get("LEDGER_NOTIFIER_FILTER") or "alerts.>",
+            poll_seconds=float(env.get("LEDGER_NOTIFIER_POLL") or 1.0),
+            lease_margin=float(env.get("LEDGER_NOTIFIER_LEASE_MARGIN") or 15.0),
+            ack_wait=float(env.get("LEDGER_NOTIFIER_ACK_WAIT") or 30.0),
+            smtp=SmtpSettings.from_env(env),
+        )

@@ -1,0 +1,95 @@
+"""E-mail delivery over SMTP (stdlib smtplib in a worker thread): STARTTLS where offered.
+
+Settings from the environment: ``LEDGER_SMTP_HOST``, ``LEDGER_SMTP_PORT`` (25),
+``LEDGER_SMTP_FROM``, optional ``LEDGER_SMTP_USER`` / ``LEDGER_SMTP_PASSWORD``
+(the password is never logged), ``LEDGER_SMTP_TLS`` (``starttls`` default where the
+server offers it, ``require`` to refuse a server that does not, ``ssl`` for port 465).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import smtplib
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from ledger_notifier.alerts import Alert
+from ledger_notifier.messages import email_body, email_subject
+from ledger_notifier.webhook import Outcome
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str | None
+    port: int = 25
+    sender: str = "ledger@localhost"
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: str = "starttls"
+    timeout: float = 15.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SmtpSettings:
+        env = os.environ if env is None else env
+        return cls(host=env.get("LEDGER_SMTP_HOST") or None, port=int(env.get("LEDGER_SMTP_PORT") or 25),
+                   sender=env.get("LEDGER_SMTP_FROM") or "ledger@localhost",
+                   user=env.get("LEDGER_SMTP_USER") or None, password=env.get("LEDGER_SMTP_PASSWORD") or None,
+                   tls=env.get("LEDGER_SMTP_TLS") or "starttls")
+
+
+def compose(alert: Alert, sender: str, recipient: str, wall_now) -> EmailMessage:  # noqa: ANN001
+    message = EmailMessage()
+    message["Subject"] = email_subject(alert)
+    message["From"] = sender
+    message["To"] = recipient
+    message["Date"] = format_datetime(wall_now)
+    message["Message-ID"] = make_msgid(idstring=alert.id[:40].replace("@", "-"), domain="ledger")
+    message["X-Ledger-Alert-Id"] = alert.id  # the same on every retry: mail filters may de-duplicate
+    message.set_content(email_body(alert), charset="utf-8")
+    return message
+
+
+def _send_blocking(settings: SmtpSettings, message: EmailMessage) -> None:
+    context = ssl.create_default_context()
+    if settings.tls == "ssl":
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
+                                               context=context)
+    else:
+        smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    with smtp:
+        smtp.ehlo()
+        if settings.tls != "ssl":
+            if smtp.has_extn("starttls"):
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            elif settings.tls == "require":
+                raise smtplib.SMTPNotSupportedError("the server does not offer STARTTLS")
+        if settings.user:
+            smtp.login(settings.user, settings.password or "")
+        smtp.send_message(message)
+
+
+async def send(settings: SmtpSettings, alert: Alert, recipient: str, wall_now) -> Outcome:  # noqa: ANN001
+    """One SMTP attempt. A refused recipient is final; connection trouble is retried."""
+    if not settings.host:
+        return Outcome(False, error="LEDGER_SMTP_HOST is not set")
+    started = time.monotonic()
+    try:
+        await asyncio.to_thread(_send_blocking, settings, compose(alert, settings.sender, recipient, wall_now))
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [c for c, _ in exc.recipients.values()]
+        final = all(500 <= c < 600 for c in codes)
+        return Outcome(False, status_code=codes[0] if codes else None, error="recipient refused",
+                       retry=not final, latency_ms=int((time.monotonic() - started) * 1000))
+    except smtplib.SMTPResponseException as exc:
+        return Outcome(False, status_code=exc.smtp_code, error=f"SMTP {exc.smtp_code}",
+                       latency_ms=int((time.monotonic() - started) * 1000))
+    except (OSError, smtplib.SMTPException) as exc:
+        return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:500],
+                       latency_ms=int((time.monotonic() - started) * 1000))
+    return Outcome(True, status_code=250, latency_ms=int((time.monotonic() - started) * 1000), retry=False)

@@ -1,0 +1,336 @@
+"""The notifier's persistence: subscriptions, alerts taken in, deliveries and their attempt log.
+
+Synchronous (called through ``asyncio.to_thread``); every method is one transaction.
+``take_in`` records an alert and its deliveries together — the caller acks the JetStream
+message only after it returns — and the unique key (alert_id, subscription_id) makes a
+redelivered alert change nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from ledger_notifier.alerts import Alert
+from ledger_notifier.subscriptions import SubscriptionSpec, matches
+from ledger_notifier.tables import Attempt, Delivery, ReceivedAlert, Subscription
+from ledger_notifier.webhook import Outcome, new_secret
+
+
+def delivery_id_for(alert_id: str, subscription_id: str) -> str:
+    """Deterministic: one (alert, subscription) pair is one delivery, whoever computes it."""
+    return "dlv_" + hashlib.sha256(f"{alert_id}\n{subscription_id}".encode()).hexdigest()[:24]
+
+
+def subscription_id_for(tenant: str, command_id: str | None) -> str:
+    if command_id:
+        return "sub_" + hashlib.sha256(f"{tenant}\n{command_id}".encode()).hexdigest()[:24]
+    return "sub_" + secrets.token_hex(12)
+
+
+def request_digest(spec: SubscriptionSpec) -> str:
+    return hashlib.sha256(json.dumps(spec.as_dict(), sort_keys=True).encode()).hexdigest()
+
+
+def encode_token(created_at: datetime, ident: str) -> str:
+    raw = json.dumps([created_at.isoformat(), ident]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(token: str) -> tuple[datetime, str]:
+    """The keyset position in an opaque page token; ValueError when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        at, ident = json.loads(raw)
+        return datetime.fromisoformat(at), str(ident)
+    except Exception as exc:  # any garbage is the same error to the caller
+        raise ValueError("invalid page_token") from exc
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def subscription_view(sub: Subscription) -> dict[str, Any]:
+    """What a tenant may see of a subscription (never the secret)."""
+    return {"id": sub.id, "channel": sub.channel, "target": sub.target, "companies": sub.companies,
+            "types": sub.types, "min_severity": sub.min_severity, "state": sub.state,
+            "state_reason": sub.state_reason, "created_at": _iso(sub.created_at)}
+
+
+def delivery_view(d: Delivery, alert: ReceivedAlert | None, attempts: list[Attempt]) -> dict[str, Any]:
+    return {"id": d.id, "subscription_id": d.subscription_id, "alert_id": d.alert_id, "channel": d.channel,
+            "alert_type": alert.type if alert else None, "company": alert.company if alert else None,
+            "status": d.status, "attempts": d.attempts, "replays": d.replays,
+            "next_attempt_at": _iso(d.next_attempt_at) if d.status == "pending" else None,
+            "delivered_at": _iso(d.delivered_at), "last_status_code": d.last_status_code,
+            "last_error": d.last_error, "created_at": _iso(d.created_at),
+            "log": [{"number": a.number, "at": _iso(a.at), "outcome": a.outcome, "status_code": a.status_code,
+                     "latency_ms": a.latency_ms, "error": a.error, "replay": a.replay} for a in attempts]}
+
+
+@dataclass(frozen=True)
+class Created:
+    view: dict[str, Any]
+    secret: str | None
+    replayed: bool
+
+
+class IdempotencyMismatch(Exception):
+    """The command id was used before for a different subscription."""
+
+
+class NotFound(Exception):
+    pass
+
+
+class Inactive(Exception):
+    """The delivery's subscription is disabled or deleted."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed delivery, with everything needed to attempt it outside a transaction."""
+
+    delivery_id: str
+    subscription_id: str
+    channel: str
+    target: str
+    secret: str | None
+    step: int
+    attempts: int
+    replays: int
+    lease_until: float
+    alert_event: dict[str, Any]
+
+
+class Records:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # --- subscriptions -------------------------------------------------------------------
+
+    def create_subscription(self, tenant: str, spec: SubscriptionSpec, now: datetime,
+                            command_id: str | None = None) -> Created:
+        digest = request_digest(spec)
+        with Session(self.engine) as s, s.begin():
+            if command_id:
+                prior = s.exec(select(Subscription).where(Subscription.tenant == tenant,
+                                                          Subscription.command_id == command_id)).first()
+                if prior is not None:
+                    if prior.request_digest != digest:
+                        raise IdempotencyMismatch(command_id)
+                    # The first answer may never have reached the caller: give the same one again.
+                    return Created(subscription_view(prior), prior.secret, True)
+            sub = Subscription(id=subscription_id_for(tenant, command_id), tenant=tenant, channel=spec.channel,
+                               target=spec.target, companies=spec.companies, types=spec.types,
+                               min_severity=spec.min_severity,
+                               secret=new_secret() if spec.channel == "webhook" else None,
+                               command_id=command_id, request_digest=digest, created_at=now, changed_at=now)
+            s.add(sub)
+            s.flush()
+            return Created(subscription_view(sub), sub.secret, False)
+
+    def _visible(self, s: Session, tenant: str, subscription_id: str) -> Subscription:
+        sub = s.get(Subscription, subscription_id) if isinstance(subscription_id, str) else None
+        if sub is None or sub.tenant != tenant or sub.state == "deleted":
+            raise NotFound(subscription_id)
+        return sub
+
+    def get_subscription(self, tenant: str, subscription_id: str) -> dict[str, Any]:
+        with Session(self.engine) as s:
+            return subscription_view(self._visible(s, tenant, subscription_id))
+
+    def list_subscriptions(self, tenant: str, page_size: int, page_token: str | None) -> dict[str, Any]:
+        with Session(self.engine) as s:
+            q = select(Subscription).where(Subscription.tenant == tenant, Subscription.state != "deleted")
+            if page_token:
+                at, ident = decode_token(page_token)
+                q = q.where(sa.or_(Subscription.created_at > at,
+                                   sa.and_(Subscription.created_at == at, Subscription.id > ident)))
+            rows = s.exec(q.order_by(Subscription.created_at, Subscription.id).limit(page_size + 1)).all()
+            more = len(rows) > page_size
+            rows = rows[:page_size]
+            return {"items": [subscription_view(r) for r in rows],
+                    "next_page_token": encode_token(rows[-1].created_at, rows[-1].id) if more else None}
+
+    def delete_subscription(self, tenant: str, subscription_id: str, now: datetime) -> dict[str, Any]:
+        """Soft delete: the delivery log stays for audit, pending deliveries are cancelled, the secret is dropped."""
+        with Session(self.engine) as s, s.begin():
+            sub = self._visible(s, tenant, subscription_id)
+            sub.state, sub.state_reason, sub.changed_at, sub.secret = "deleted", "deleted by the tenant", now, None
+            s.add(sub)
+            s.execute(sa.update(Delivery).where(Delivery.subscription_id == sub.id, Delivery.status == "pending")
+                   .values(status="cancelled", last_error="subscription deleted"))
+            return {"id": sub.id, "deleted": True}
+
+    # --- deliveries (reads and replay) ------------------------------------------------------
+
+    def _attempts(self, s: Session, delivery_ids: list[str]) -> dict[str, list[Attempt]]:
+        out: dict[str, list[Attempt]] = {i: [] for i in delivery_ids}
+        if delivery_ids:
+            for a in s.exec(select(Attempt).where(Attempt.delivery_id.in_(delivery_ids))
+                            .order_by(Attempt.delivery_id, Attempt.number)).all():
+                out[a.delivery_id].append(a)
+        return out
+
+    def list_deliveries(self, tenant: str, subscription_id: str, page_size: int, page_token: str | None,
+                        status: str | None = None) -> dict[str, Any]:
+        with Session(self.engine) as s:
+            self._visible(s, tenant, subscription_id)
+            q = select(Delivery, ReceivedAlert).join(ReceivedAlert, ReceivedAlert.alert_id == Delivery.alert_id,
+                                                     isouter=True).where(Delivery.subscription_id == subscription_id)
+            if status:
+                q = q.where(Delivery.status == status)
+            if page_token:
+                at, ident = decode_token(page_token)
+                q = q.where(sa.or_(Delivery.created_at > at, sa.and_(Delivery.created_at == at, Delivery.id > ident)))
+            rows = s.exec(q.order_by(Delivery.created_at, Delivery.id).limit(page_size + 1)).all()
+            more = len(rows) > page_size
+            rows = rows[:page_size]
+            logs = self._attempts(s, [d.id for d, _ in rows])
+            return {"items": [delivery_view(d, a, logs[d.id]) for d, a in rows],
+                    "next_page_token": encode_token(rows[-1][0].created_at, rows[-1][0].id) if more else None}
+
+    def _visible_delivery(self, s: Session, tenant: str, delivery_id: str) -> Delivery:
+        d = s.get(Delivery, delivery_id) if isinstance(delivery_id, str) else None
+        if d is None or d.tenant != tenant:
+            raise NotFound(delivery_id)
+        sub = s.get(Subscription, d.subscription_id)
+        if sub is None or sub.state == "deleted":
+            raise NotFound(delivery_id)
+        return d
+
+    def get_delivery(self, tenant: str, delivery_id: str) -> dict[str, Any]:
+        with Session(self.engine) as s:
+            d = self._visible_delivery(s, tenant, delivery_id)
+            return delivery_view(d, s.get(ReceivedAlert, d.alert_id), self._attempts(s, [d.id])[d.id])
+
+    def replay(self, tenant: str, delivery_id: str, now: datetime) -> dict[str, Any]:
+        """Send the delivery again from the start of the schedule (same webhook-id)."""
+        with Session(self.engine) as s, s.begin():
+            d = self._visible_delivery(s, tenant, delivery_id)
+            sub = s.get(Subscription, d.subscription_id)
+            if sub.state != "active":
+                raise Inactive(sub.state)
+            if d.status != "pending":
+                d.step = 0
+            d.status, d.replays, d.next_attempt_at, d.lease_until = "pending", d.replays + 1, now, None
+            s.add(d)
+            s.flush()
+            return delivery_view(d, s.get(ReceivedAlert, d.alert_id), self._attempts(s, [d.id])[d.id])
+
+    # --- intake ----------------------------------------------------------------------------
+
+    def take_in(self, batch: list[tuple[Alert, int]], now: datetime) -> int:
+        """Record new alerts and one delivery per matching subscription; returns deliveries created.
+
+        An alert already recorded was already matched: it is skipped whole, so a redelivery
+        (crash before the ack) neither duplicates nor re-matches against newer subscriptions.
+        """
+        created = 0
+        with Session(self.engine) as s, s.begin():
+            ids = [a.id for a, _ in batch]
+            known = set(s.exec(select(ReceivedAlert.alert_id).where(ReceivedAlert.alert_id.in_(ids))).all())
+            tenants = {a.tenant for a, _ in batch if a.id not in known}
+            subs = s.exec(select(Subscription).where(Subscription.tenant.in_(tenants),
+                                                     Subscription.state == "active")).all() if tenants else []
+            for alert, stream_seq in batch:
+                if alert.id in known:
+                    continue
+                known.add(alert.id)
+                s.add(ReceivedAlert(alert_id=alert.id, tenant=alert.tenant, company=alert.company, type=alert.type,
+                                    severity=alert.severity, event=alert.event, stream_sequence=stream_seq,
+                                    received_at=now))
+                for sub in subs:
+                    if matches(tenant=sub.tenant, companies=sub.companies, types=sub.types,
+                               min_severity=sub.min_severity, alert=alert):
+                        s.add(Delivery(id=delivery_id_for(alert.id, sub.id), alert_id=alert.id,
+                                       subscription_id=sub.id, tenant=sub.tenant, channel=sub.channel,
+                                       next_attempt_at=now, created_at=now))
+                        created += 1
+        return created
+
+    # --- dispatch --------------------------------------------------------------------------
+
+    def claim_due(self, now: datetime, wall: float, lease_seconds: float, limit: int,
+                  exclude: set[str]) -> list[Job]:
+        """Lease up to ``limit`` deliveries that are due; cancel those whose subscription went away."""
+        if limit <= 0:
+            return []
+        with Session(self.engine) as s, s.begin():
+            q = (select(Delivery).where(Delivery.status == "pending", Delivery.next_attempt_at <= now,
+                                        sa.or_(Delivery.lease_until.is_(None), Delivery.lease_until < wall))
+                 .order_by(Delivery.next_attempt_at).limit(limit + len(exclude)))
+            if s.get_bind().dialect.name == "postgresql":
+                q = q.with_for_update(skip_locked=True)
+            jobs: list[Job] = []
+            for d in s.exec(q).all():
+                if d.id in exclude or len(jobs) >= limit:
+                    continue
+                sub = s.get(Subscription, d.subscription_id)
+                alert = s.get(ReceivedAlert, d.alert_id)
+                if sub is None or sub.state != "active" or alert is None:
+                    d.status, d.last_error = "cancelled", f"subscription {sub.state if sub else 'missing'}"
+                    s.add(d)
+                    continue
+                d.lease_until = wall + lease_seconds
+                s.add(d)
+                jobs.append(Job(d.id, sub.id, sub.channel, sub.target, sub.secret, d.step, d.attempts, d.replays,
+                                d.lease_until, alert.event))
+            return jobs
+
+    def record_attempt(self, job: Job, outcome: Outcome, now: datetime, next_at: datetime | None) -> str:
+        """The attempt, in the log and on the delivery, in one transaction; returns the new status."""
+        with Session(self.engine) as s, s.begin():
+            d = s.get(Delivery, job.delivery_id)
+            if d is None or d.status != "pending":
+                return d.status if d else "missing"
+            number = d.attempts + 1
+            if outcome.succeeded:
+                status, result = "succeeded", "succeeded"
+            elif outcome.disable:
+                status, result = "failed", "disabled"
+            elif outcome.retry and next_at is not None:
+                status, result = "pending", "retry"
+            else:
+                status, result = "failed", "failed"
+            s.add(Attempt(delivery_id=d.id, number=number, at=now, outcome=result, status_code=outcome.status_code,
+                          latency_ms=outcome.latency_ms, error=outcome.error, replay=d.replays > 0))
+            d.attempts, d.step, d.status, d.lease_until = number, d.step + 1, status, None
+            d.last_status_code, d.last_error = outcome.status_code, outcome.error
+            d.next_attempt_at = next_at if status == "pending" else d.next_attempt_at
+            if outcome.succeeded:
+                d.delivered_at = now
+            s.add(d)
+            if outcome.disable:
+                sub = s.get(Subscription, d.subscription_id)
+                if sub is not None and sub.state == "active":
+                    sub.state, sub.state_reason, sub.changed_at = "disabled", "endpoint answered 410 Gone", now
+                    s.add(sub)
+                s.execute(sa.update(Delivery).where(Delivery.subscription_id == d.subscription_id,
+                                                 Delivery.status == "pending", Delivery.id != d.id)
+                       .values(status="cancelled", last_error="subscription disabled (410 Gone)"))
+            return status
+
+    def release(self, delivery_id: str) -> None:
+        """Give a lease back (shutting down mid-attempt): another pass picks the delivery up."""
+        with Session(self.engine) as s, s.begin():
+            s.execute(sa.update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "pending")
+                   .values(lease_until=None))
+
+    def counts(self, tenant: str | None = None) -> dict[str, int]:
+        with Session(self.engine) as s:
+            q = select(Delivery.status, sa.func.count()).group_by(Delivery.status)
+            if tenant:
+                q = q.where(Delivery.tenant == tenant)
+            return {status: n for status, n in s.exec(q).all()}

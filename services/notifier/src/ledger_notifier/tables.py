@@ -1,0 +1,121 @@
+"""The notifier's own tables (sqlmodel): subscriptions, the alerts it has taken in, deliveries, attempts.
+
+Everything carries the ``notifier_`` prefix: the projector and the gateway keep their
+tables in the same database. ``Delivery`` has a unique key (alert_id, subscription_id),
+which is what makes an alert reach each subscriber once however often it is redelivered.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+PREFIX = "notifier_"
+
+
+class UtcInstant(TypeDecorator):
+    """An instant, stored with its zone where the database can, always read back as aware UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("instants must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _instant(**kw: Any) -> Any:
+    return Field(sa_type=UtcInstant, **kw)
+
+
+def _json(**kw: Any) -> Any:
+    return Field(sa_type=sa.JSON, **kw)
+
+
+class Subscription(SQLModel, table=True):
+    """Who wants which alerts, and how. ``secret`` signs webhooks; it is never logged or listed."""
+
+    __tablename__ = PREFIX + "subscriptions"
+    __table_args__ = (sa.Index("ix_notifier_subscriptions_tenant", "tenant", "state"),
+                      sa.UniqueConstraint("tenant", "command_id", name="uq_notifier_subscriptions_command"))
+    id: str = Field(primary_key=True)
+    tenant: str
+    channel: str  # webhook | email | nats
+    target: str
+    companies: list = _json()  # ["*"] or USCCs
+    types: list | None = _json(default=None)  # None: every alert type
+    min_severity: str = "info"
+    secret: str | None = None
+    state: str = "active"  # active | disabled | deleted
+    state_reason: str | None = None
+    command_id: str | None = None
+    request_digest: str | None = None
+    created_at: datetime = _instant()
+    changed_at: datetime = _instant()
+
+
+class ReceivedAlert(SQLModel, table=True):
+    """An alert taken in from ALERTS; its presence means it was matched (redelivery is a no-op)."""
+
+    __tablename__ = PREFIX + "alerts"
+    alert_id: str = Field(primary_key=True)
+    tenant: str
+    company: str
+    type: str
+    severity: str
+    event: dict = _json()
+    stream_sequence: int
+    received_at: datetime = _instant()
+
+
+class Delivery(SQLModel, table=True):
+    """One alert for one subscription: delivered from here, retried on the spec's schedule."""
+
+    __tablename__ = PREFIX + "deliveries"
+    __table_args__ = (sa.UniqueConstraint("alert_id", "subscription_id", name="uq_notifier_deliveries_once"),
+                      sa.Index("ix_notifier_deliveries_due", "status", "next_attempt_at"),
+                      sa.Index("ix_notifier_deliveries_subscription", "subscription_id", "created_at"))
+    id: str = Field(primary_key=True)
+    alert_id: str
+    subscription_id: str
+    tenant: str
+    channel: str
+    status: str = "pending"  # pending | succeeded | failed | cancelled
+    attempts: int = 0  # all attempts, replays included
+    step: int = 0  # position on the retry schedule since the last (re)start
+    replays: int = 0
+    next_attempt_at: datetime | None = _instant(default=None)
+    lease_until: float | None = None  # wall-clock seconds: an instance is sending it now
+    created_at: datetime = _instant()
+    delivered_at: datetime | None = _instant(default=None)
+    last_status_code: int | None = None
+    last_error: str | None = None
+
+
+class Attempt(SQLModel, table=True):
+    """The delivery log: one row per attempt (status, latency, error)."""
+
+    __tablename__ = PREFIX + "attempts"
+    __table_args__ = (sa.Index("ix_notifier_attempts_delivery", "delivery_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str
+    number: int
+    at: datetime = _instant()
+    outcome: str  # succeeded | retry | failed | disabled
+    status_code: int | None = None
+    latency_ms: int | None = None
+    error: str | None = None
+    replay: bool = False

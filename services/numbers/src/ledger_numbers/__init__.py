@@ -1,0 +1,1 @@
+"""Domain service owning code numbers, traffic and numbering."""

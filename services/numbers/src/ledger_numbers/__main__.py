@@ -1,0 +1,8 @@
+"""``python -m ledger_numbers``: the numbers service in its own process (settings from the environment)."""
+
+from ledger_domain.runner import run
+
+from ledger_numbers.service import NAME, build
+
+if __name__ == "__main__":
+    run(build, NAME)

@@ -1,0 +1,1 @@
+"""Domain service owning penalties and listings."""

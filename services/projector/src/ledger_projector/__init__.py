@@ -1,0 +1,1 @@
+"""Projects LEDGER into per-company compliance timelines; schedules reminders."""

@@ -1,0 +1,202 @@
+"""The scheduler: which alerts are due now, decided and recorded in the caller's transaction.
+
+It runs twice over: inside each batch for the companies the batch touched, and on a
+clock tick for companies whose reminders or findings cross a step by the passing of
+time alone. Both paths go through :meth:`Scheduler.decide`, which records each new
+alert in the outbox table (``projector_alerts``) — never one already there — so a
+restart neither repeats nor skips an alert. Publishing happens after commit.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from ledger_kernel.clock import SHANGHAI
+from sqlalchemy.engine import Connection
+
+from ledger_projector import alerts as A
+from ledger_projector import tracing
+from ledger_projector.projection import chunks
+from ledger_projector.rulebook import CompanyView, Rulebook
+from ledger_projector.tables import TableSet
+
+CLOSED = ("fulfilled_on_time", "fulfilled_late", "waived", "cancelled")
+TICK = "main"
+
+
+def local_day(at: datetime) -> date:
+    return at.astimezone(SHANGHAI).date()
+
+
+def _iso(at: datetime) -> str:
+    return A.format_time(at)
+
+
+class Scheduler:
+    def __init__(self, rulebook: Rulebook) -> None:
+        self.rulebook = rulebook
+
+    # --- deciding --------------------------------------------------------------------------------
+
+    def decide(self, conn: Connection, tables: TableSet, views: dict[str, CompanyView],
+               now: datetime) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        """New outbox rows for these companies at ``now``, and each company's summary at ``now``."""
+        if not views:
+            return [], {}
+        keys = sorted(views)
+        sent: dict[str, set[tuple[str, str, str]]] = {k: set() for k in keys}
+        ta = tables.alerts
+        for part in chunks(keys):
+            for r in conn.execute(sa.select(ta.c.company_key, ta.c.type, ta.c.ref, ta.c.step)
+                                  .where(ta.c.company_key.in_(part))):
+                sent[r.company_key].add((r.type, r.ref, r.step))
+        watch: dict[str, Any] = {}
+        tw = tables.company_watch
+        for part in chunks(keys):
+            for r in conn.execute(sa.select(tw).where(tw.c.company_key.in_(part))).mappings():
+                watch[r["company_key"]] = r
+        rows: list[dict[str, Any]] = []
+        summaries: dict[str, dict[str, Any]] = {}
+        watch_rows: list[dict[str, Any]] = []
+        for key in keys:
+            view = views[key]
+            if view.error:
+                continue
+            done = sent[key]
+            rows += self._obligation_alerts(view, now, done)
+            rows += self._finding_alerts(view, now, done)
+            previous = watch.get(key)
+            score = view.credit_score(now)
+            prev_score = previous["credit_score"] if previous else None
+            rows += self._credit_alert(view, now, score, prev_score, done)
+            summaries[key] = view.summary(now)
+            watch_rows.append({"company_key": key, "tenant": view.tenant, "company": view.company,
+                               "credit_score": score, "summary_pending": True, "_exists": previous is not None})
+        if rows:
+            conn.execute(ta.insert(), rows)
+        new = [{k: v for k, v in w.items() if k != "_exists"} for w in watch_rows if not w["_exists"]]
+        old = [{"k": w["company_key"], "s": w["credit_score"]} for w in watch_rows if w["_exists"]]
+        if new:
+            conn.execute(tw.insert(), new)
+        if old:
+            conn.execute(tw.update().where(tw.c.company_key == sa.bindparam("k"))
+                         .values(credit_score=sa.bindparam("s"), summary_pending=True), old)
+        return rows, summaries
+
+    def _row(self, view: CompanyView, alert_type: str, ref: str, step: str, now: datetime,
+             data: dict[str, Any]) -> dict[str, Any]:
+        aid = A.alert_id(view.tenant, view.company, alert_type, ref, step)
+        message = data.get("message") or {}
+        data = {**data, "message_zh": message.get("zh"), "message_en": message.get("en"),
+                "company_name": view.name}
+        event = A.cloud_event(aid=aid, alert_type=alert_type, tenant=view.tenant, company=view.company,
+                              subject_ref=ref, decided_at=now, data=data, traceparent=tracing.cause_of(view.key))
+        return {"alert_id": aid, "company_key": view.key, "tenant": view.tenant, "company": view.company,
+                "type": alert_type, "ref": ref, "step": step,
+                "subject": A.nats_subject(view.tenant, view.company, alert_type),
+                "event": event, "decided_at": now, "published": False, "published_at": None}
+
+    def _obligation_alerts(self, view: CompanyView, now: datetime, done: set) -> list[dict[str, Any]]:
+        out = []
+        today = local_day(now)
+        sent_refs = {(ref, step) for (t, ref, step) in done if t.startswith("obligation.")}
+        for ob in view.obligation_rows:
+            if ob["reminders_from"] is None or ob["reminders_from"] > today:
+                continue  # no step has come yet
+            if view.closed_by(ob["obligation_id"], today):
+                continue  # fulfilled, waived and cancelled obligations stop their reminders
+            latest = view.latest_step(ob["obligation_id"], today)
+            if latest is False:  # milestones: the rule pack knows their steps
+                steps = view.pending_steps(ob["obligation_id"], now)
+                latest = steps[-1] if steps else None  # no bursts: only the latest step that applies
+            if latest is None:
+                continue
+            step, step_date, alert_type = latest
+            if (ob["obligation_id"], step) in sent_refs:
+                continue
+            if alert_type not in A.TYPES:
+                alert_type = A.obligation_type(step_date, ob["due"])
+            public = view.obligation_public(ob)
+            public["status"] = view.status(ob["obligation_id"], now)
+            data = {"obligation": public, "step": step, "step_date": step_date.isoformat(),
+                    "rule": {"id": ob["rule"], "source": ob["source"], "confidence": ob["confidence"]},
+                    "severity": A.SEVERITY[alert_type],
+                    "message": A.obligation_message(alert_type, public, today)}
+            out.append(self._row(view, alert_type, ob["obligation_id"], step, now, data))
+        return out
+
+    def _finding_alerts(self, view: CompanyView, now: datetime, done: set) -> list[dict[str, Any]]:
+        out = []
+        opened_sent = {(ref, step) for (t, ref, step) in done if t == "finding.opened"}
+        resolved_sent = {(ref, step) for (t, ref, step) in done if t == "finding.resolved"}
+        current: dict[str, str] = {}  # finding id → the ISO instant its open interval started
+        by_id = {f["finding_id"]: f for f in view.finding_rows}
+        for f in view.finding_rows:
+            for opened, resolved in f["intervals"]:
+                if opened <= _iso(now) and (resolved is None or resolved > _iso(now)):
+                    current[f["finding_id"]] = opened
+        for fid, opened in sorted(current.items()):
+            if (fid, opened) in opened_sent:
+                continue
+            f = by_id[fid]
+            public = view.finding_public(f)
+            data = {"finding": public, "opened_at": opened,
+                    "rule": {"id": f["rule"], "source": f["source"], "confidence": f["confidence"]},
+                    "severity": f["severity"], "message": A.finding_message("finding.opened", public)}
+            out.append(self._row(view, "finding.opened", fid, opened, now, data))
+        for fid, opened in sorted(opened_sent - resolved_sent):
+            if current.get(fid) == opened:
+                continue  # still open
+            f = by_id.get(fid)
+            public = view.finding_public(f) if f else {"id": fid}
+            rule = {"id": f["rule"], "source": f["source"], "confidence": f["confidence"]} if f else {"id": fid}
+            data = {"finding": public, "opened_at": opened, "rule": rule, "severity": "info",
+                    "message": A.finding_message("finding.resolved", public if f else {"rule": fid})}
+            out.append(self._row(view, "finding.resolved", fid, opened, now, data))
+        return out
+
+    def _credit_alert(self, view: CompanyView, now: datetime, score: float | None, previous: float | None,
+                      done: set) -> list[dict[str, Any]]:
+        if score is None:
+            return []
+        limits = view.pack.credit.get("alert", {})
+        floor, drop = float(limits.get("below", 80)), float(limits.get("drop", 10))
+        crossed = score < floor and (previous is None or previous >= floor)
+        dropped = previous is not None and previous - score >= drop
+        if not (crossed or dropped):
+            return []
+        step = f"{local_day(now).isoformat()}/{score:g}"
+        if ("credit.below_threshold", "credit", step) in done:
+            return []
+        data = {"credit": view.credit(now), "previous_score": previous, "score": score,
+                "rule": {"id": "credit-estimate", "source": "rules.md §4 (our own model)", "confidence": "estimate"},
+                "severity": "high", "message": A.credit_message(score, previous)}
+        return [self._row(view, "credit.below_threshold", "credit", step, now, data)]
+
+    # --- the clock -------------------------------------------------------------------------------
+
+    def due_companies(self, conn: Connection, tables: TableSet, now: datetime) -> list[str]:
+        """Companies with a reminder step or a finding boundary between the last tick and ``now``."""
+        ts = tables.scheduler
+        last = conn.execute(sa.select(ts.c.last_tick_at).where(ts.c.name == TICK)).scalar()
+        today = local_day(now)
+        since = local_day(last) if last is not None else today - timedelta(days=400)
+        to, tf = tables.obligations, tables.findings
+        keys = set(conn.execute(
+            sa.select(to.c.company_key).distinct()
+            .where(to.c.reminders_from <= today, to.c.reminders_until >= min(since, today),
+                   to.c.fulfilled_on.is_(None), to.c.waived.is_(False), to.c.cancelled.is_(False))).scalars())
+        cond = tf.c.first_opened_at <= now
+        if last is not None:
+            cond = sa.and_(cond, tf.c.last_change_at > last)
+        keys |= set(conn.execute(sa.select(tf.c.company_key).distinct().where(cond)).scalars())
+        return sorted(keys)
+
+    def mark_tick(self, conn: Connection, tables: TableSet, now: datetime) -> None:
+        ts = tables.scheduler
+        if conn.execute(sa.select(ts.c.name).where(ts.c.name == TICK)).first() is None:
+            conn.execute(ts.insert().values(name=TICK, last_tick_at=now))
+        else:
+            conn.execute(ts.update().where(ts.c.name == TICK).values(last_tick_at=now))

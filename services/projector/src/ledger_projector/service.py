@@ -1,0 +1,317 @@
+"""The projector service: follows LEDGER into the read model, answers ``query.projector``,
+and runs the alert scheduler on the (injectable) clock.
+
+Environment (besides the kernel's settings):
+``LEDGER_PROJECTOR_BATCH``      events per batch/transaction when caught up (default 1000)
+``LEDGER_PROJECTOR_BATCH_MAX``  the most events per batch while lagging (default 20000): a full batch
+                                doubles the next one, a short one goes back to the small size, so a
+                                backlog evaluates each touched company once per big batch
+``LEDGER_SCHEDULER_INTERVAL``   seconds between scheduler ticks (default 60; 0 turns the loop off —
+                                tests then call :meth:`ProjectorService.tick` after moving the clock)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from datetime import datetime
+from typing import Any
+
+from faststream.nats import NatsMessage, NatsRouter
+from ledger_kernel.runtime import ServiceContext
+from ledger_kernel.store import LedgerStore
+from ledger_kernel.streams import KV_SUMMARIES
+from ledger_kernel.subjects import company_filter
+from nats.js.errors import BucketNotFoundError
+from sqlalchemy.engine import Engine
+
+from ledger_projector import measures, tracing
+from ledger_projector.database import make_engine, migrate
+from ledger_projector.outbox import Outbox
+from ledger_projector.projection import Projection, Stale, facts_of
+from ledger_projector.queries import (
+    QueryError,
+    Reader,
+    bad,
+    decode_token,
+    encode_token,
+    not_found,
+    parse_request,
+)
+from ledger_projector.rulebook import Rulebook
+from ledger_projector.scheduler import Scheduler
+from ledger_projector.tables import LIVE
+
+log = logging.getLogger(__name__)
+SUBJECT = "query.projector"
+QUEUE = "projector"
+
+
+def _env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+class ProjectorService:
+    name = "projector"
+
+    def __init__(self, *, batch_size: int | None = None, tick_interval: float | None = None,
+                 poll_interval: float = 0.1) -> None:
+        self.batch_size = int(batch_size or _env_number("LEDGER_PROJECTOR_BATCH", 1000))
+        self.batch_max = max(self.batch_size, int(_env_number("LEDGER_PROJECTOR_BATCH_MAX", 20000)))
+        self._next_batch = self.batch_size
+        self.tick_interval = tick_interval if tick_interval is not None else _env_number(
+            "LEDGER_SCHEDULER_INTERVAL", 60.0)
+        self.poll_interval = poll_interval
+        self.router = NatsRouter()
+        self.router.subscriber(SUBJECT, queue=QUEUE)(self._on_query)
+        self.applied = 0
+        self.parked = 0
+        self._tasks: list[asyncio.Task] = []
+        self._stopping = False
+        self._advanced = asyncio.Condition()
+        self._write = asyncio.Lock()  # one writer at a time in this process (batches and ticks)
+        self.engine: Engine | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self, ctx: ServiceContext) -> None:
+        self._stopping = False
+        self.ctx = ctx
+        self.clock = ctx.clock
+        self.engine = make_engine(ctx.settings.database_url)
+        await asyncio.to_thread(migrate, self.engine)
+        self.rulebook = Rulebook()
+        self.scheduler = Scheduler(self.rulebook)
+        self.projection = Projection(self.engine, LIVE, self.rulebook, scheduler=self.scheduler)
+        self.reader = Reader(self.engine, LIVE, self.rulebook)
+        self.applied = await asyncio.to_thread(self.projection.prepare)
+        self.store: LedgerStore = ctx.ledger()
+        js = ctx.nc.jetstream()
+        try:
+            kv = await js.key_value(KV_SUMMARIES)
+        except BucketNotFoundError:
+            kv = await js.create_key_value(bucket=KV_SUMMARIES, history=1,
+                                           description="Each company's latest compliance summary")
+        self.outbox = Outbox(self.engine, LIVE, js, kv, self.clock)
+        await self.outbox.flush()  # what a crash left unpublished
+        await self._flush_summaries()
+        self.lag = measures.LagWatch(lambda: self.applied, self.store.last_sequence)
+        self._tasks = [asyncio.create_task(self._follow(), name="projector-follow"),
+                       asyncio.create_task(self.lag.run(), name="projector-lag")]
+        if self.tick_interval > 0:
+            self._tasks.append(asyncio.create_task(self._ticks(), name="projector-scheduler"))
+
+    async def stop(self) -> None:
+        self._stopping = True  # the loops also check this: a cancellation swallowed below must not keep them up
+        if getattr(self, "lag", None) is not None:
+            self.lag.close()
+        pending = set(self._tasks)
+        for _ in range(3):
+            for task in pending:
+                task.cancel()
+            if not pending:
+                break
+            _, pending = await asyncio.wait(pending, timeout=5.0)
+        for task in pending:
+            log.error("projector task %s did not stop", task.get_name())
+        self._tasks = []
+        if self.engine is not None:
+            self.engine.dispose()
+
+    # --- following LEDGER -------------------------------------------------------------------------
+
+    async def _follow(self) -> None:
+        delay = self.poll_interval
+        while not self._stopping:
+            try:
+                n = await self.step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("projector batch failed; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            if n:
+                delay = self.poll_interval
+            else:
+                await asyncio.sleep(delay)
+                delay = min(delay * 1.5, 1.0)
+
+    async def step(self) -> int:
+        """Read and apply one batch; the number of messages it held (0: caught up)."""
+        after = self.applied
+        asked, self._next_batch = self._next_batch, self.batch_size  # back to small if this read fails
+        msgs = await self._read(after, asked)
+        # lagging (a full batch): read more next time; caught up: small batches, low latency
+        if len(msgs) >= asked:
+            self._next_batch = min(self.batch_max, asked * 2)
+        if not msgs:
+            return 0
+        self.lag.saw(msgs[-1].stream_seq)
+        applying = tracing.Applying(msgs)  # a span per traced event; its alerts continue that trace
+        async with self._write:
+            try:
+                with tracing.deciding(applying.causes):
+                    result = await asyncio.to_thread(self.projection.apply, msgs, after, self.clock.now())
+            except Stale as exc:
+                applying.end("stale")
+                log.info("checkpoint moved (%s); re-reading", exc)
+                self.applied = await asyncio.to_thread(self.projection.applied)
+                self.reader.forget()
+                return len(msgs)
+            except BaseException as exc:
+                applying.end(type(exc).__name__)
+                raise
+        applying.end()
+        self.parked += result.parked
+        measures.parked(result.parked)
+        await self.outbox.publish(result.alerts)
+        await self.outbox.put_summaries(result.summaries)
+        self.applied = result.applied_sequence  # announced once its alerts and summaries are out
+        async with self._advanced:
+            self._advanced.notify_all()
+        return len(msgs)
+
+    async def _read(self, after: int, want: int) -> list[Any]:
+        """Up to ``want`` messages after ``after``, as direct gets of at most the small batch size each
+        (a big batch is applied in one transaction, but never asked of the server in one request)."""
+        msgs: list[Any] = []
+        while len(msgs) < want:
+            n = min(self.batch_size, want - len(msgs))
+            part = await self.store.read_batch(msgs[-1].stream_seq if msgs else after, n)
+            msgs += part
+            if len(part) < n:
+                break
+        return msgs
+
+    async def catch_up(self, within: float = 30.0) -> int:
+        """Apply until the read model holds the ledger's last sequence (for tests and the CLI)."""
+        target = await self.store.last_sequence()
+        deadline = asyncio.get_running_loop().time() + within
+        while self.applied < target:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"projector at {self.applied}, ledger at {target}")
+            async with self._advanced:
+                try:
+                    await asyncio.wait_for(self._advanced.wait(), 0.2)
+                except TimeoutError:
+                    pass
+        return self.applied
+
+    async def wait_for(self, sequence: int, within: float) -> bool:
+        deadline = asyncio.get_running_loop().time() + within
+        while self.applied < sequence:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return False
+            async with self._advanced:
+                try:
+                    await asyncio.wait_for(self._advanced.wait(), min(left, 0.2))
+                except TimeoutError:
+                    pass
+        return True
+
+    # --- the scheduler ------------------------------------------------------------------------------
+
+    async def _ticks(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(self.tick_interval)
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduler tick failed")
+
+    async def tick(self, now: datetime | None = None) -> int:
+        """Decide the alerts that the passing of time made due; the number of new alerts."""
+        now = now or self.clock.now()
+        with tracing.ticking():  # the clock decided: a new trace, carried by the alerts
+            async with self._write:
+                rows, summaries = await asyncio.to_thread(self._tick_sync, now)
+            await self.outbox.publish(rows)
+        await self.outbox.flush()
+        await self.outbox.put_summaries(summaries)
+        await self._flush_summaries()
+        return len(rows)
+
+    def _tick_sync(self, now: datetime) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        assert self.engine is not None
+        with self.engine.begin() as conn:
+            keys = self.scheduler.due_companies(conn, LIVE, now)
+            views = self.projection.evaluate(conn, keys)
+            rows, summaries = self.scheduler.decide(conn, LIVE, views, now)
+            self.scheduler.mark_tick(conn, LIVE, now)
+        return rows, summaries
+
+    async def _flush_summaries(self) -> None:
+        keys = await asyncio.to_thread(self.outbox.pending_summaries)
+        if keys:
+            summaries = await asyncio.to_thread(self._summaries, keys, self.clock.now())
+            await self.outbox.put_summaries(summaries)
+
+    def _summaries(self, keys: list[str], now: datetime) -> dict[str, dict[str, Any]]:
+        assert self.engine is not None
+        with self.engine.connect() as conn:
+            facts = facts_of(conn, LIVE, keys)
+        return {k: self.rulebook.evaluate(k, rows).summary(now) for k, rows in facts.items()}
+
+    # --- queries ------------------------------------------------------------------------------------
+
+    async def _on_query(self, body: Any, message: NatsMessage) -> dict[str, Any]:
+        try:
+            return await self.answer(message.body)
+        except QueryError as exc:
+            return exc.reply()
+        except Exception as exc:  # never silence: a structured 500
+            log.exception("query failed")
+            return {"ok": False, "status": 500, "code": "internal", "title": "Internal error / 内部错误",
+                    "detail": type(exc).__name__}
+
+    async def answer(self, raw: bytes | dict[str, Any]) -> dict[str, Any]:
+        req = parse_request(raw if isinstance(raw, bytes) else json.dumps(raw).encode())
+        min_seq = req.get("min_sequence")  # checked by parse_request, as is wait_seconds
+        if min_seq is not None:
+            wait = req.get("wait_seconds")
+            await self.wait_for(min_seq, 5.0 if wait is None else float(wait))
+        applied = self.applied
+        op = req["op"]
+        if op == "status":
+            result = await self._status()
+        elif op == "events":
+            result = await self._events(req)
+        else:
+            result = await asyncio.to_thread(self.reader.answer, req, self.clock.now())
+        return {"ok": True, "applied_sequence": applied, "result": result}
+
+    async def _status(self) -> dict[str, Any]:
+        last = await self.store.last_sequence()
+        parked, recent = await asyncio.to_thread(self.reader.parked)
+        unpublished = len(await asyncio.to_thread(self.outbox.unpublished, 10000))
+        return {"applied_sequence": self.applied, "ledger_last_sequence": last, "lag": max(0, last - self.applied),
+                "parked": parked, "parked_recent": recent, "alerts_unpublished": unpublished}
+
+    async def _events(self, req: dict[str, Any]) -> dict[str, Any]:
+        tenant, company = req["tenant"], req["company"]
+        if not await asyncio.to_thread(self.reader.company_exists, tenant, company):
+            raise not_found(tenant, company, req.get("company_hint"))
+        after = decode_token(req.get("page_token")) or 0
+        if not isinstance(after, int) or after < 0:
+            raise bad("page_token is not one we issued")
+        size = req["page_size"]
+        msgs = await self.store.read_batch(after, size + 1, subject_filter=company_filter(tenant, company))
+        items = []
+        for m in msgs[:size]:
+            try:
+                items.append(m.event())
+            except Exception as exc:  # a poison event is shown as such, not hidden
+                items.append({"ledger_sequence": m.stream_seq, "undecodable": str(exc)})
+        more = len(msgs) > size
+        return {"items": items, "next_page_token": encode_token(msgs[size - 1].stream_seq) if more else None}
+
+
+def build() -> ProjectorService:
+    return ProjectorService()

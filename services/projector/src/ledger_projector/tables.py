@@ -1,0 +1,257 @@
+"""The read model's tables (sqlmodel), and the same shapes under other names for a rebuild.
+
+Everything here is derived from LEDGER and nothing depends on the wall clock, so a
+rebuild reproduces it byte for byte (see :mod:`ledger_projector.digest`) — except the
+*scheduler state* tables (alerts sent, last credit seen, KV publication), which record
+what was done in the world and survive a rebuild untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+PREFIX = "projector_"
+
+
+class UtcDateTime(TypeDecorator):
+    """An instant, stored with its zone where the database can, always read back as aware UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("instants must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _instant(**kw: Any) -> Any:
+    return Field(sa_type=UtcDateTime, **kw)
+
+
+def _json(**kw: Any) -> Any:
+    return Field(sa_type=sa.JSON, **kw)
+
+
+def _seq(**kw: Any) -> Any:
+    """A LEDGER stream sequence (64-bit)."""
+    return Field(sa_type=sa.BigInteger, **kw)
+
+
+# --- derived from LEDGER (rebuilt) --------------------------------------------------
+
+
+class Checkpoint(SQLModel, table=True):
+    """The last applied LEDGER sequence, written in the same transaction as what it covers."""
+
+    __tablename__ = PREFIX + "checkpoint"
+    name: str = Field(primary_key=True)
+    applied_sequence: int = _seq(default=0)
+    generation: int = 0  # bumped by each rebuild swap, so a running projector drops its caches
+
+
+class Fact(SQLModel, table=True):
+    """Every applied fact: the input of each company's evaluation, and the change feed."""
+
+    __tablename__ = PREFIX + "facts"
+    __table_args__ = (sa.Index("ix_projector_facts_company", "company_key", "ledger_sequence"),
+                      sa.Index("ix_projector_facts_tenant", "tenant", "ledger_sequence"))
+    ledger_sequence: int = _seq(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    company_key: str  # "{tenant}.{company}"
+    tenant: str
+    company: str
+    event_id: str
+    type: str
+    aggregate_type: str
+    aggregate_id: str
+    effective_date: date
+    recorded_at: datetime = _instant()
+    data: dict = _json()
+
+
+class Company(SQLModel, table=True):
+    """A company a tenant has recorded at least one fact about (the tenant-isolation gate)."""
+
+    __tablename__ = PREFIX + "companies"
+    __table_args__ = (sa.Index("ix_projector_companies_tenant", "tenant", "company"),)
+    company_key: str = Field(primary_key=True)
+    tenant: str
+    company: str
+    name: str | None = None
+    first_sequence: int = _seq()
+    last_sequence: int = _seq()
+    facts: int
+
+
+class Obligation(SQLModel, table=True):
+    """An obligation's dates as the rule pack computed them; its status is computed at query time."""
+
+    __tablename__ = PREFIX + "obligations"
+    __table_args__ = (sa.Index("ix_projector_obligations_reminders", "reminders_from", "reminders_until"),)
+    company_key: str = Field(primary_key=True)
+    obligation_id: str = Field(primary_key=True)
+    tenant: str
+    company: str
+    rule: str
+    kind: str
+    about: str | None = None
+    year: int | None = None
+    quarter: str | None = None
+    window_opens: date | None = None
+    due: date | None = None
+    fulfilled_on: date | None = None
+    fulfilled_by: str | None = None
+    waived: bool = False
+    cancelled: bool = False
+    provisional: bool = False
+    source: str = ""
+    confidence: str = ""
+    reminders_from: date | None = None  # first reminder date (for the scheduler's index)
+    reminders_until: date | None = None  # last reminder date
+
+
+class Finding(SQLModel, table=True):
+    """A finding with its open/resolve intervals, so it can be asked about at any instant."""
+
+    __tablename__ = PREFIX + "findings"
+    company_key: str = Field(primary_key=True)
+    finding_id: str = Field(primary_key=True)
+    tenant: str
+    company: str
+    rule: str
+    severity: str
+    intervals: list = _json()  # [["opened ISO", "resolved ISO" | null], …]
+    first_opened_at: datetime | None = _instant(default=None)
+    last_change_at: datetime | None = _instant(default=None)
+    source: str = ""
+    confidence: str = ""
+
+
+class Parked(SQLModel, table=True):
+    """A poison event the projector could not apply: kept, counted and shown to operators."""
+
+    __tablename__ = PREFIX + "parked"
+    ledger_sequence: int = _seq(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    subject: str
+    event_id: str | None = None
+    type: str | None = None
+    reason: str
+
+
+class CalendarYear(SQLModel, table=True):
+    """An operator-loaded holiday schedule, applied from LEDGER in order (so a rebuild reproduces it)."""
+
+    __tablename__ = PREFIX + "calendar_years"
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    ledger_sequence: int = _seq()
+    schedule: dict = _json()
+
+
+class TenantRules(SQLModel, table=True):
+    """A tenant's parameter overrides of the rule pack (reminder ladders, thresholds …)."""
+
+    __tablename__ = PREFIX + "tenant_rules"
+    tenant: str = Field(primary_key=True)
+    ledger_sequence: int = _seq()
+    overrides: dict = _json()
+
+
+# --- scheduler state (survives a rebuild) ------------------------------------------------
+
+
+class Alert(SQLModel, table=True):
+    """The outbox: an alert decided and recorded in one transaction, published after commit."""
+
+    __tablename__ = PREFIX + "alerts"
+    __table_args__ = (sa.Index("ix_projector_alerts_unpublished", "published", "decided_at"),
+                      sa.Index("ix_projector_alerts_company", "company_key"))
+    alert_id: str = Field(primary_key=True)
+    company_key: str
+    tenant: str
+    company: str
+    type: str
+    ref: str  # the obligation or finding id (or "credit")
+    step: str  # reminder step, the instant a finding opened, or day+score for credit
+    subject: str
+    event: dict = _json()  # the CloudEvent, as published
+    decided_at: datetime = _instant()
+    published: bool = False
+    published_at: datetime | None = _instant(default=None)
+
+
+class CompanyWatch(SQLModel, table=True):
+    """Per company: the last credit score alerted on, and whether its KV summary is published."""
+
+    __tablename__ = PREFIX + "company_watch"
+    company_key: str = Field(primary_key=True)
+    tenant: str
+    company: str
+    credit_score: float | None = None
+    summary_pending: bool = False
+
+
+class SchedulerState(SQLModel, table=True):
+    __tablename__ = PREFIX + "scheduler"
+    name: str = Field(primary_key=True)
+    last_tick_at: datetime | None = _instant(default=None)
+
+
+DERIVED = (Checkpoint, Fact, Company, Obligation, Finding, Parked, CalendarYear, TenantRules)
+KEPT = (Alert, CompanyWatch, SchedulerState)
+
+
+@dataclass(frozen=True)
+class TableSet:
+    """The derived tables under one set of names: the live ones, or a rebuild's fresh ones."""
+
+    checkpoint: sa.Table
+    facts: sa.Table
+    companies: sa.Table
+    obligations: sa.Table
+    findings: sa.Table
+    parked: sa.Table
+    calendar_years: sa.Table
+    tenant_rules: sa.Table
+    alerts: sa.Table
+    company_watch: sa.Table
+    scheduler: sa.Table
+
+    def derived(self) -> list[sa.Table]:
+        return [self.checkpoint, self.facts, self.companies, self.obligations, self.findings, self.parked,
+                self.calendar_years, self.tenant_rules]
+
+
+def _key(model: type[SQLModel]) -> str:
+    return model.__tablename__.removeprefix(PREFIX)  # type: ignore[union-attr]
+
+
+LIVE = TableSet(**{_key(m): m.__table__ for m in (*DERIVED, *KEPT)})  # type: ignore[attr-defined]
+
+
+def rebuild_tables(suffix: str) -> tuple[sa.MetaData, TableSet]:
+    """Fresh copies of the derived tables named ``<table><suffix>`` (no secondary indexes but the
+    company one the evaluation reads by), sharing the live scheduler-state tables."""
+    md = sa.MetaData()
+    made: dict[str, sa.Table] = {}
+    for model in DERIVED:
+        src: sa.Table = model.__table__  # type: ignore[attr-defined]
+        table = sa.Table(src.name + suffix, md, *[c._copy() for c in src.columns])
+        if model is Fact:
+            sa.Index(f"ix_{src.name}{suffix}_company", table.c.company_key, table.c.ledger_sequence)
+        made[_key(model)] = table
+    live = {_key(m): m.__table__ for m in KEPT}  # type: ignore[attr-defined]
+    return md, TableSet(**made, **live)

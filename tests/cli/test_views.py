@@ -1,0 +1,69 @@
+"""``ledger timeline / findings / portfolio`` (tables and --json) and ``ledger demo`` against the live stack."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ledger_cli.demo import DEMO_FACTS, HOLDER95, QIHANG, SHANGHAI, SHENZHEN, demo_batch
+from ledger_contracts import validate_fact
+from ledger_kernel.clock import local_today
+
+
+@pytest.fixture
+async def demo_tenant(stack, ledger, tenant_key):
+    _, key = tenant_key
+    result = await ledger("demo", "--url", stack.url, "--key", key)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1] == key
+    return key
+
+
+def test_the_demo_facts_are_valid_and_cover_the_seed_cases():
+    from gateway_harness import NOW
+    from ledger_kernel.clock import FixedClock
+
+    today = local_today(FixedClock(NOW))
+    for fact in demo_batch():
+        validate_fact(fact, today=today)
+    assert len({f["company"] for f in DEMO_FACTS}) == 5
+    keys = [f["idempotency_key"] for f in demo_batch()]
+    assert len(set(keys)) == len(keys) == len(DEMO_FACTS) and keys == [f["idempotency_key"] for f in demo_batch()]
+
+
+async def test_demo_loads_five_companies_once(stack, ledger, demo_tenant):
+    portfolio = json.loads((await ledger("portfolio", "--url", stack.url, "--key", demo_tenant, "--json")).stdout)
+    assert len(portfolio) == 5
+    by = {c["uscc"]: c for c in portfolio}
+    assert by[QIHANG]["risk"] == "critical"
+    assert by[SHANGHAI]["overdue"] >= 1
+    assert by[SHENZHEN]["name"] == "深圳示范呼叫中心有限公司"
+    again = await ledger("demo", "--url", stack.url, "--key", demo_tenant)
+    assert again.exit_code == 0
+    async with stack.client(demo_tenant) as client:
+        feed = (await client.get("/v1/changes", params={"page_size": 500})).json()
+    assert len(feed["items"]) == len(DEMO_FACTS)
+
+
+async def test_views_as_tables_and_json(stack, ledger, demo_tenant):
+    run = dict(url=["--url", stack.url], key=["--key", demo_tenant])
+    common = run["url"] + run["key"]
+    timeline = json.loads((await ledger("timeline", SHANGHAI, *common, "--json")).stdout)
+    assert [i["type"] for i in timeline if i["kind"] == "fact"][:2] == ["company.registered", "licence.issued"]
+    assert any(i["kind"] == "deadline" and i["rule"] == "annual-report" for i in timeline)
+    table = await ledger("timeline", SHANGHAI, *common)
+    assert table.exit_code == 0 and "licence.issued" in table.stdout and "2022-03-15" in table.stdout
+    findings = json.loads((await ledger("findings", QIHANG, *common, "--json", "--open")).stdout)
+    assert "unlicensed-operation" in {f["rule"] for f in findings} and all(f["open"] for f in findings)
+    assert "unlicensed-operation" in (await ledger("findings", QIHANG, *common)).stdout
+    critical = json.loads((await ledger("portfolio", *common, "--severity", "critical", "--json")).stdout)
+    assert QIHANG in {c["uscc"] for c in critical}
+    assert all(c["open_findings"].get("critical") for c in critical)
+    table = await ledger("portfolio", *common)
+    assert all(uscc in table.stdout for uscc in (QIHANG, SHANGHAI, SHENZHEN, HOLDER95))
+    earlier = json.loads((await ledger("portfolio", *common, "--json", "--as-of", "2020-01-01T09:00:00+08:00")).stdout)
+    assert len(earlier) == 5
+    missing = await ledger("timeline", "91110000100000000X", *common)
+    assert missing.exit_code == 1 and "Not found" in missing.stderr
+    bad = await ledger("portfolio", *common, "--as-of", "tomorrow")
+    assert bad.exit_code != 0

@@ -1,0 +1,73 @@
+"""Subscriptions, deliveries and replay through the gateway to the real notifier; the tokenised calendar feed."""
+
+from __future__ import annotations
+
+from icalendar import Calendar
+from test_facts import assert_problem
+from test_reads import NATIONWIDE, SHANGHAI
+
+
+async def test_subscriptions_lifecycle_and_isolation(stack, api):
+    hook = {"channel": "webhook", "target": "http://127.0.0.1:9/hooks/ledger", "companies": "*"}
+    created = await api.post("/v1/subscriptions", json=hook, headers={"Idempotency-Key": "sub-1"})
+    assert created.status_code == 201, created.text
+    sub = created.json()
+    assert sub["secret"].startswith("whsec_") and sub["channel"] == "webhook"
+    again = await api.post("/v1/subscriptions", json=hook, headers={"Idempotency-Key": "sub-1"})
+    assert again.status_code == 200 and again.json()["id"] == sub["id"]
+    got = (await api.get(f"/v1/subscriptions/{sub['id']}")).json()
+    assert got["id"] == sub["id"] and "secret" not in got
+    listed = (await api.get("/v1/subscriptions")).json()
+    assert [s["id"] for s in listed["items"]] == [sub["id"]] and "secret" not in listed["items"][0]
+    log = await api.get(f"/v1/subscriptions/{sub['id']}/deliveries")
+    assert log.status_code == 200 and log.json()["items"] == []
+    assert_problem(await api.post("/v1/deliveries/nosuch/replay"), 404, "not-found")
+    assert_problem(await api.get("/v1/deliveries/nosuch"), 404, "not-found")
+
+    _, other_key = stack.new_tenant("spy")
+    async with stack.client(other_key) as other:
+        assert_problem(await other.get(f"/v1/subscriptions/{sub['id']}"), 404, "not-found")
+        assert_problem(await other.get(f"/v1/subscriptions/{sub['id']}/deliveries"), 404, "not-found")
+        assert_problem(await other.delete(f"/v1/subscriptions/{sub['id']}"), 404, "not-found")
+        assert (await other.get("/v1/subscriptions")).json()["items"] == []
+
+    deleted = await api.delete(f"/v1/subscriptions/{sub['id']}")
+    assert deleted.status_code == 200 and deleted.json()["deleted"] is True
+
+
+async def test_an_invalid_subscription_names_its_fields(api):
+    bad = await api.post("/v1/subscriptions", json={"channel": "email", "target": "not-an-address",
+                                                    "companies": ["91310115MA1K4B8N60"]})
+    body = assert_problem(bad, 422, "invalid-subscription")
+    assert {e["field"] for e in body["errors"]} >= {"target", "companies.0"}
+    shape = await api.post("/v1/subscriptions", json={"channel": "pigeon"})
+    body = assert_problem(shape, 422, "invalid-request")
+    assert "body.target" in {e["field"] for e in body["errors"]}
+
+
+async def test_the_calendar_feed_needs_only_its_token_and_can_be_revoked(stack, api):
+    r = await api.post("/v1/facts:batch", json=NATIONWIDE["facts"])
+    last = max(x["event"]["ledger_sequence"] for x in r.json()["results"])
+    obligations = (await api.get(f"/v1/companies/{SHANGHAI}/obligations",
+                                 params={"min_sequence": last, "page_size": 500})).json()["items"]
+    made = await api.post("/v1/feeds", json={"label": "Outlook"})
+    assert made.status_code == 201, made.text
+    feed = made.json()
+    assert feed["url"].endswith(f"/v1/feeds/{feed['token']}.ics") and feed["webcal_url"].startswith("webcal://")
+    async with stack.client(None) as calendar_app:
+        ics = await calendar_app.get(f"/v1/feeds/{feed['token']}.ics")
+        assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
+        events = [c for c in Calendar.from_ical(ics.content).walk("VEVENT")]
+        dated = [o for o in obligations if o.get("due")]
+        assert len(events) == len(dated) > 0
+        assert {str(e["UID"]) for e in events} == {f"{o['id']}@ledger" for o in dated}
+        listed = (await api.get("/v1/feeds")).json()
+        assert [f["id"] for f in listed] == [feed["id"]] and "token" not in listed[0]
+        _, other_key = stack.new_tenant("x")
+        async with stack.client(other_key) as other:
+            assert_problem(await other.delete(f"/v1/feeds/{feed['id']}"), 404, "not-found")
+        assert (await api.delete(f"/v1/feeds/{feed['id']}")).json()["revoked_at"]
+        assert_problem(await calendar_app.get(f"/v1/feeds/{feed['token']}.ics"), 404, "not-found")
+        assert_problem(await calendar_app.get("/v1/feeds/fd_000000000000_guess.ics"), 404, "not-found")
+    async with stack.client(stack.key(api.tenant, "read")) as reader:
+        assert_problem(await reader.post("/v1/feeds", json={}), 403, "forbidden")

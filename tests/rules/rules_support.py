@@ -1,0 +1,83 @@
+"""Builders for rule-pack tests: a company's story as RecordedFacts, instants in Asia/Shanghai."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from ledger_rules import SHANGHAI, Calendar, RecordedFact, RulePack, evaluate
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+USCC = "91310115MA1K4B8N68"
+PACK = RulePack.default()
+CAL = Calendar.official()
+
+
+def d(s: str) -> date:
+    return date.fromisoformat(s)
+
+
+def at(s: str, hour: int = 9) -> datetime:
+    """An aware instant: 'YYYY-MM-DD' means that day at `hour`:00 Asia/Shanghai."""
+    if "T" in s:
+        return datetime.fromisoformat(s)
+    day = d(s)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI)
+
+
+def start_of(s: str) -> datetime:
+    """00:00 Asia/Shanghai of a day, in UTC."""
+    day = d(s)
+    return datetime(day.year, day.month, day.day, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+class Story:
+    """One company's facts in ledger order."""
+
+    def __init__(self, company: str = USCC):
+        self.company = company
+        self.facts: list[RecordedFact] = []
+
+    def add(self, type_: str, effective: str, data: dict | None = None, *, recorded: str | None = None,
+            event_id: str | None = None) -> RecordedFact:
+        eff = d(effective)
+        rec = d(recorded) if recorded else eff
+        n = len(self.facts) + 1
+        fact = RecordedFact(
+            event_id=event_id or f"ev-{n:03d}-{type_}",
+            type=type_,
+            company=self.company,
+            effective_date=eff,
+            recorded_at=datetime(rec.year, rec.month, rec.day, 2, 30, tzinfo=UTC) + timedelta(hours=1),
+            data=dict(data or {}),
+            ledger_sequence=n,
+            aggregate_id=str((data or {}).get("licence_no") or (data or {}).get("number") or self.company),
+        )
+        self.facts.append(fact)
+        return fact
+
+    # frequent facts
+    def registered(self, on="2021-06-01", capital=12_000_000, industry="other", province="31"):
+        return self.add("company.registered", on, {"name": "某公司", "registered_capital": capital,
+                                                   "province": province, "industry": industry,
+                                                   "business_scope": ["呼叫中心业务"]})
+
+    def licence(self, no="B2-20220315", issued="2022-03-15", expires="2027-03-14", scope="nationwide",
+                provinces=(), category="B24", authority="MIIT"):
+        return self.add("licence.issued", issued, {"licence_no": no, "category": category, "scope": scope,
+                                                   "provinces": list(provinces), "issued_on": issued,
+                                                   "expires_on": expires, "authority": authority})
+
+    def evaluate(self, pack: RulePack = PACK, cal: Calendar = CAL, until: date | None = None):
+        return evaluate(self.facts, pack, cal, until=until)
+
+
+def only(items, **where):
+    found = [x for x in items if all(getattr(x, k) == v for k, v in where.items())]
+    assert len(found) == 1, f"expected one of {where}, found {len(found)}: {[(x.rule, getattr(x, 'about', None)) for x in items]}"
+    return found[0]
+
+
+def none_of(items, **where):
+    found = [x for x in items if all(getattr(x, k) == v for k, v in where.items())]
+    assert not found, f"expected none of {where}, found {found}"

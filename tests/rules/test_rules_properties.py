@@ -1,0 +1,150 @@
+"""Properties: evaluate() never raises on plausible (or sloppy) facts, and is deterministic."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ledger_rules import (
+    Calendar,
+    RecordedFact,
+    RulePack,
+    as_json,
+    credit_estimate,
+    evaluate,
+    obligation_status,
+    pending_steps,
+    reminder_schedule,
+)
+
+PACK = RulePack.default()
+CAL = Calendar.official()
+USCC = "91440300MA5G7C1P90"
+
+days = st.one_of(
+    st.dates(date(2018, 1, 1), date(2030, 12, 31)),
+    st.dates(date(1900, 1, 1), date(2200, 12, 31)),
+)
+iso = days.map(date.isoformat)
+maybe = lambda s: st.one_of(s, st.none(), st.just("garbage"), st.just(-1))  # noqa: E731
+licence_no = st.sampled_from(["B2-1", "粤B2-2", "B2-3"])
+number = st.sampled_from(["95012", "4006001234", "02088886666"])
+decision = st.sampled_from(["罚〔2025〕1号", "罚〔2026〕2号"])
+vendor = st.sampled_from(["V1", "V2"])
+site = st.sampled_from(["S1", "S2"])
+small = st.integers(0, 600)
+
+PAYLOADS = {
+    "company.registered": st.fixed_dictionaries({"registered_capital": maybe(st.integers(0, 10**9)),
+                                                 "industry": st.sampled_from(["education", "other"])}),
+    "company.registration_changed": st.fixed_dictionaries({
+        "field": st.sampled_from(["name", "legal_representative", "registered_capital", "registered_address",
+                                  "business_scope", "contact"]), "new": maybe(st.integers(0, 10**8))}),
+    "company.restructuring_decided": st.fixed_dictionaries({"kind": st.sampled_from(["merger", "split"]),
+                                                           "ref": st.sampled_from(["R1", "R2"])}),
+    "company.restructuring_approved": st.fixed_dictionaries({"ref": st.sampled_from(["R1", "R2"])}),
+    "company.restructuring_completed": st.fixed_dictionaries({"ref": st.sampled_from(["R1", "R2"])}),
+    "company.capabilities_declared": st.fixed_dictionaries({"ai_outbound": maybe(st.booleans()),
+                                                           "cross_border": maybe(st.booleans())}),
+    "company.obligation_waived": st.fixed_dictionaries({"obligation_id": st.text(max_size=5),
+                                                       "reason": maybe(st.text(max_size=5))}),
+    "licence.applied": st.fixed_dictionaries({"licence_no": licence_no}),
+    "licence.issued": st.fixed_dictionaries({
+        "licence_no": licence_no, "category": st.sampled_from(["B24", "B21", "B25", ""]),
+        "scope": st.sampled_from(["nationwide", "provincial", "weird"]),
+        "provinces": st.lists(st.sampled_from(["11", "31", "44"]), max_size=2), "issued_on": maybe(iso),
+        "expires_on": maybe(iso)}),
+    "licence.change_filed": st.fixed_dictionaries({"licence_no": licence_no, "fields": st.lists(
+        st.sampled_from(["name", "business_scope"]), max_size=2)}),
+    "licence.renewal_applied": st.fixed_dictionaries({"licence_no": licence_no, "applied_on": maybe(iso)}),
+    "licence.renewed": st.fixed_dictionaries({"licence_no": licence_no, "new_expires_on": maybe(iso)}),
+    "licence.renewal_refused": st.fixed_dictionaries({"licence_no": licence_no}),
+    "licence.annual_report_submitted": st.fixed_dictionaries({"licence_no": licence_no,
+                                                             "year": maybe(st.integers(2015, 2035))}),
+    "licence.annual_report_returned": st.fixed_dictionaries({"licence_no": licence_no, "year": st.integers(2015, 2035),
+                                                            "correct_by": maybe(iso)}),
+    "licence.cancelled": st.fixed_dictionaries({"licence_no": licence_no}),
+    "licence.suspended": st.fixed_dictionaries({"licence_no": licence_no}),
+    "outsourcing.arranged": st.fixed_dictionaries({"mode": st.sampled_from(["bpo", "seat_leasing"]),
+                                                  "vendor_uscc": vendor, "vendor_licence_category": maybe(st.just("B24")),
+                                                  "vendor_licence_expires_on": maybe(iso),
+                                                  "provinces_served": st.lists(st.sampled_from(["11", "44"]))}),
+    "outsourcing.vendor_verified": st.fixed_dictionaries({"vendor_uscc": vendor, "uscc_matches": maybe(st.booleans())}),
+    "outsourcing.ended": st.fixed_dictionaries({"vendor_uscc": vendor}),
+    "number.allocated": st.fixed_dictionaries({"number": number, "kind": st.sampled_from(["fixed", "95", "400"]),
+                                              "province": maybe(st.sampled_from(["11", "44"]))}),
+    "number.activated": st.fixed_dictionaries({"number": number}),
+    "number.released": st.fixed_dictionaries({"number": number}),
+    "number.fee_paid": st.fixed_dictionaries({"number": number, "quarter": maybe(st.just("2026Q1"))}),
+    "numbering.annual_report_submitted": st.fixed_dictionaries({"year": maybe(st.integers(2015, 2035))}),
+    "traffic.period_reported": st.fixed_dictionaries({"month": maybe(st.just("2026-01")), "calls_total": maybe(small),
+                                                     "complaints": maybe(small), "consent_records": maybe(st.booleans()),
+                                                     "revenue_95": maybe(small), "carrier_settlement_95": maybe(small)}),
+    "traffic.spot_check_recorded": st.fixed_dictionaries({"sampled": maybe(small), "passed": maybe(small)}),
+    "workforce.seats_declared": st.fixed_dictionaries({"declared_seats": maybe(small), "overseas_seats": maybe(small)}),
+    "workforce.social_insurance_reported": st.fixed_dictionaries({"insured_headcount": maybe(small),
+                                                                 "min_contribution_base": maybe(small),
+                                                                 "local_average_wage": maybe(small)}),
+    "workforce.three_way_check_recorded": st.fixed_dictionaries({"actual_seats": maybe(small),
+                                                                "system_registered_seats": maybe(small),
+                                                                "insured_headcount": maybe(small)}),
+    "site.leased": st.fixed_dictionaries({"site_ref": site, "province": maybe(st.just("31")), "area_m2": maybe(small),
+                                         "lease_end": maybe(iso), "purpose_text": maybe(st.just("办公")),
+                                         "sublease": maybe(st.booleans())}),
+    "site.lease_renewed": st.fixed_dictionaries({"site_ref": site, "new_lease_end": maybe(iso)}),
+    "site.vacated": st.fixed_dictionaries({"site_ref": site}),
+    "facility.mlps_filed": st.fixed_dictionaries({"system_ref": st.just("CC"), "level": maybe(st.integers(1, 4))}),
+    "facility.mlps_assessed": st.fixed_dictionaries({"system_ref": st.just("CC"), "level": maybe(st.integers(1, 4))}),
+    "facility.emergency_plan_updated": st.fixed_dictionaries({"system_ref": st.just("CC")}),
+    "penalty.imposed": st.fixed_dictionaries({"decision_no": decision, "fine": maybe(small),
+                                             "orders_rectification": maybe(st.booleans()),
+                                             "rectification_due": maybe(iso), "received_on": maybe(iso)}),
+    "penalty.paid": st.fixed_dictionaries({"decision_no": decision, "amount": maybe(small)}),
+    "penalty.rectification_submitted": st.fixed_dictionaries({"decision_no": decision}),
+    "penalty.revoked": st.fixed_dictionaries({"decision_no": decision}),
+    "listing.listed": st.fixed_dictionaries({"list": maybe(st.sampled_from(["bad", "dishonest"]))}),
+    "listing.removed": st.fixed_dictionaries({"list": maybe(st.sampled_from(["bad", "dishonest"]))}),
+    "unknown.fact": st.fixed_dictionaries({}),
+}
+
+fact_inputs = st.lists(
+    st.tuples(st.sampled_from(sorted(PAYLOADS)), days, st.integers(0, 400)).flatmap(
+        lambda t: PAYLOADS[t[0]].map(lambda data: (t[0], t[1], t[2], data))),
+    max_size=25,
+)
+
+
+def build(inputs) -> list[RecordedFact]:
+    out = []
+    for i, (type_, eff, lag, data) in enumerate(inputs, start=1):
+        recorded = datetime(eff.year, eff.month, eff.day, tzinfo=UTC) + timedelta(days=lag, hours=3)
+        out.append(RecordedFact(f"e{i}", type_, USCC, eff, recorded, data, i, "agg"))
+    return out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fact_inputs, days)
+def test_evaluate_never_raises_and_is_deterministic(inputs, when):
+    facts = build(inputs)
+    first = evaluate(facts, PACK, CAL)
+    second = evaluate(list(facts), PACK, CAL)
+    assert first == second
+    assert [o.id for o in first.obligations] == [o.id for o in second.obligations]
+    shifted = evaluate([replace(f, ledger_sequence=f.ledger_sequence + 10_000) for f in facts], PACK, CAL)
+    assert [o.id for o in shifted.obligations] == [o.id for o in first.obligations]
+    assert [f.id for f in shifted.findings] == [f.id for f in first.findings]
+    instant = datetime(when.year, when.month, when.day, 12, tzinfo=UTC)
+    for ob in first.obligations:
+        obligation_status(ob, instant, PACK)
+        reminder_schedule(ob, PACK)
+        pending_steps(ob, instant, PACK)
+        assert ob.id.startswith("ob_") and ob.due is not None
+    for f in first.findings:
+        f.open_at(instant)
+        for i in f.intervals:
+            assert i.resolved_at is None or i.resolved_at > i.opened_at
+    credit_estimate(first, instant, PACK)
+    first.summary(instant)
+    as_json(first)
