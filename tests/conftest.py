@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,3 +114,24 @@ def docker_available() -> tuple[bool, str]:
         return True, ""
     except Exception as exc:  # no engine: the client cannot even connect
         return False, f"no Docker engine reachable ({type(exc).__name__}); testcontainers tests need one"
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path) -> Iterator[Path]:
+    """A directory nobody may write: a read-only tmpfs for root (permissions do not stop root), mode 0555 else."""
+    path = tmp_path / "read-only-home"
+    path.mkdir()
+    if os.geteuid() != 0:
+        path.chmod(0o555)
+        yield path
+        path.chmod(0o755)
+        return
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(path)], capture_output=True,
+                           text=True)
+    if mount.returncode != 0:
+        pytest.skip(f"running as root and cannot mount a read-only tmpfs ({mount.stderr.strip()}); "
+                    "permission bits do not stop root, so there is no read-only directory to test with")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=False)

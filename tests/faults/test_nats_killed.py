@@ -35,6 +35,7 @@ async def test_acknowledged_facts_survive_a_killed_server_exactly_once(fresh_nat
     retries = Counter()
     kill_after = total // 3
     enough = asyncio.Event()
+    acked_at_kill: list[int] = []
 
     async with mounted(settings_for(fresh_nats), clock, *DOMAIN):
         client = await connect(fresh_nats.url, "fault-client")  # reconnects forever, as services do
@@ -61,6 +62,7 @@ async def test_acknowledged_facts_survive_a_killed_server_exactly_once(fresh_nat
         async def kill_and_restart() -> None:
             await enough.wait()
             fresh_nats.kill()  # SIGKILL: no flush, no goodbye
+            acked_at_kill.append(len(acked))
             await asyncio.sleep(1.0)
             fresh_nats.start()
 
@@ -87,7 +89,10 @@ async def test_acknowledged_facts_survive_a_killed_server_exactly_once(fresh_nat
         assert await assert_intact(reader) == total + 1
     finally:
         await reader.close()
-    assert sum(retries.values()) > 0, "the kill came too late to interrupt anything"
+    # The kill interrupted ingest: facts were still to come when the server died. Whether a client
+    # *saw* the outage is up to timing: nats-py buffers a request while it reconnects, so a request
+    # sent during the outage may be answered after the restart within its wait, with no retry.
+    assert acked_at_kill and kill_after <= acked_at_kill[0] < total, (acked_at_kill, total)
 
 
 @pytest.mark.slow

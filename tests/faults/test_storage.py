@@ -24,27 +24,6 @@ from ledger_projector.service import ProjectorService
 from .conftest import DOMAIN, assert_intact, build, provisioned_client, record, tenant_events
 
 
-@pytest.fixture
-def read_only_dir(tmp_path: Path) -> Iterator[Path]:
-    """A directory nobody may write: a read-only tmpfs for root (permissions do not stop root), mode 0555 else."""
-    path = tmp_path / "read-only-home"
-    path.mkdir()
-    if os.geteuid() != 0:
-        path.chmod(0o555)
-        yield path
-        path.chmod(0o755)
-        return
-    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(path)], capture_output=True,
-                           text=True)
-    if mount.returncode != 0:
-        pytest.skip(f"running as root and cannot mount a read-only tmpfs ({mount.stderr.strip()}); "
-                    "permission bits do not stop root, so there is no read-only directory to test with")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", str(path)], check=False)
-
-
 def ledger_up(home: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "LEDGER_HOME": str(home), "LEDGER_NATS_PORT": str(free_port()),
            "LEDGER_HTTP_PORT": str(free_port()), "LEDGER_ENV": "test", "COLUMNS": "200"}

@@ -1,7 +1,6 @@
 """Read-model fixtures: each service's own engine, and a directory this process cannot write.
 
-The directory is tests/faults' ``read_only_dir`` (a read-only tmpfs for root, whom permission bits
-do not stop; mode 0555 for anyone else), borrowed rather than written again.
+The unwritable directory is ``read_only_dir`` of tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -9,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from faults.test_storage import read_only_dir  # noqa: F401  (a fixture)
 from ledger_gateway.database import engine_for
 from ledger_notifier import database as notifier_database
 from ledger_projector import database as projector_database
