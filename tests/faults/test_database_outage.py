@@ -158,3 +158,61 @@ async def test_sqlite_locked_by_another_process_then_released(fresh_nats, settin
     assert (facts, distinct, checkpoint) == (last, last, last)
     live = await read_model_digest(settings)
     assert live == (await rebuild(settings)).digest
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+async def test_the_gateway_answers_503_while_its_database_is_closed_and_a_retry_makes_one_event(
+        fresh_nats, settings_for, clock, postgres_database):
+    """HTTP clients get a retryable problem, never a 500 or a hang; the retry with the key records the fact once."""
+    import httpx
+    from ledger_gateway.service import GatewayService
+    from ledger_gateway.tenancy import create_tenant
+
+    from .conftest import DOMAIN, build, tenant_events
+
+    url, name, admin = postgres_database
+    nc = await provisioned_client(fresh_nats)
+    settings = settings_for(fresh_nats, LEDGER_DATABASE_URL=url)
+    gateway = GatewayService()
+    first_fact, second_fact = F.company_facts(3, 2)
+    try:
+        async with Mounted([*build(*DOMAIN), gateway], settings, clock=clock, name="fault-gateway-pg"):
+            assert gateway.state is not None
+            tenant, issued = await asyncio.to_thread(create_tenant, gateway.state.engine, "outage")
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.http_port}", timeout=60,
+                                         headers={"Authorization": f"Bearer {issued.key}"}) as http:
+                before = await http.post("/v1/facts", json=first_fact, headers={"Idempotency-Key": "k-1"})
+                assert before.status_code == 201, before.text
+
+                await asyncio.to_thread(admin, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                await asyncio.to_thread(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                               f"WHERE datname = '{name}' AND pid <> pg_backend_pid()")
+                for _ in range(3):  # the pool's dead connections, then refused new ones: each a 503
+                    during = await http.post("/v1/facts", json=second_fact, headers={"Idempotency-Key": "k-2"})
+                    assert during.status_code == 503, during.text
+                    assert during.headers["content-type"].startswith("application/problem+json")
+                    assert during.headers["retry-after"] == "2"
+                    problem = during.json()
+                    assert problem["code"] == "unavailable" and problem["status"] == 503
+                    assert "数据库" in problem["detail"] and "database" in problem["detail"]
+                    assert "Traceback" not in during.text and "psycopg" not in during.text
+                    assert name not in during.text  # no internal names leave the gateway
+                ready = await http.get("/readyz")
+                assert ready.status_code == 503, ready.text
+
+                await asyncio.to_thread(admin, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+                after = None
+                for _ in range(50):  # the pool reconnects (pre-ping)
+                    after = await http.post("/v1/facts", json=second_fact, headers={"Idempotency-Key": "k-2"})
+                    if after.status_code != 503:
+                        break
+                    await asyncio.sleep(0.1)
+                assert after is not None and after.status_code == 201, after.text
+                again = await http.post("/v1/facts", json=second_fact, headers={"Idempotency-Key": "k-2"})
+                assert again.status_code in (200, 201) and again.json()["event_id"] == after.json()["event_id"]
+        events = await tenant_events(nc, tenant.id)
+        assert sorted(e["type"] for _, e in events) == sorted([first_fact["type"], second_fact["type"]])
+        assert len({e["id"] for _, e in events}) == 2  # the refused attempts left nothing behind
+    finally:
+        await nc.close()

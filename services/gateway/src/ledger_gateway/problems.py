@@ -15,12 +15,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://ledger.example/problems/"
 MEDIA_TYPE = "application/problem+json"
+DATABASE_RETRY_AFTER = 2  # seconds: a busy SQLite file or a PostgreSQL fail-over
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,22 @@ def install(app: FastAPI) -> None:
         if kind == "not-found":
             detail = "no such resource 资源不存在"
         return problem_response(kind, detail, request.url.path, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        """The database is unreachable, closed or busy past its timeout: nothing was changed, so say retry.
+
+        A transaction that failed was rolled back, and an answer not saved leaves the Idempotency-Key's
+        reservation (and so its command id) in place: the retry cannot make a second event. The log
+        names the driver's error class only; its message may quote SQL parameters (a key's hash).
+        """
+        if not (isinstance(exc, OperationalError) or exc.connection_invalidated):
+            return await _crash(request, exc)
+        log.warning("database unavailable (%s) on %s %s", type(exc.orig).__name__, request.method,
+                    request.url.path)
+        return problem_response("unavailable", "the database is unavailable or busy; retry in a few seconds "
+                                "(with the same Idempotency-Key) / 数据库暂不可用或繁忙，请稍后重试（使用相同的幂等键）",
+                                request.url.path, headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
