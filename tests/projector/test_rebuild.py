@@ -9,7 +9,9 @@ from ledger_kernel.connection import connect
 from ledger_kernel.store import LedgerStore
 from ledger_kernel.streams import provision
 from ledger_projector.digest import digest
-from ledger_projector.rebuild import read_model_digest, rebuild
+from hypothesis import given
+from hypothesis import strategies as st
+from ledger_projector.rebuild import by_facts, read_model_digest, rebuild
 from ledger_projector.tables import LIVE
 
 from projector.conftest import projector_stack
@@ -40,7 +42,8 @@ async def test_rebuild_equals_incremental_and_poison_is_parked(fresh_nats, setti
             assert reasons == sorted(["undecodable"] * poison + ["cannot upcast"]), reasons
             incremental = digest(svc.engine, LIVE)
 
-            report = await rebuild(settings)  # while the projector runs
+            # while the projector runs; a small fact budget, so the evaluation pass takes many runs of companies
+            report = await rebuild(settings, facts_per_chunk=25)
             assert report.applied_sequence == last
             assert report.digest == incremental
             assert report.parked == status["parked"]
@@ -67,3 +70,17 @@ async def test_rebuild_equals_incremental_and_poison_is_parked(fresh_nats, setti
         assert await read_model_digest(settings) == after_more  # and the live one is as the projector left it
     finally:
         await nc.close()
+
+
+@given(st.dictionaries(st.text("abc0123", min_size=1, max_size=6), st.integers(1, 120), max_size=60),
+       st.integers(1, 10), st.integers(1, 200))
+def test_the_evaluation_pass_holds_a_bounded_number_of_facts(sizes, most, budget):
+    """Runs keep sorted order and every company once; each is within both bounds, or one oversized company."""
+    runs = by_facts(sizes, most, budget)
+    assert [k for run in runs for k in run] == sorted(sizes)
+    for run in runs:
+        held = sum(sizes[k] for k in run)
+        assert len(run) <= most
+        assert held <= budget or len(run) == 1, (run, held)
+    for a, b in zip(runs, runs[1:]):  # a run ends only when the next company would not fit
+        assert len(a) == most or sum(sizes[k] for k in a) + sizes[b[0]] > budget

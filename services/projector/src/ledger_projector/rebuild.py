@@ -27,7 +27,6 @@ from ledger_projector.decoding import AppliedFact, Poison, SystemFact
 from ledger_projector.projection import (
     CHECKPOINT,
     Projection,
-    chunks,
     company_name,
     ensure_checkpoint,
     fact_row,
@@ -39,6 +38,7 @@ from ledger_projector.tables import LIVE, TableSet, rebuild_tables
 
 log = logging.getLogger(__name__)
 SUFFIX = "__rebuild"
+FACTS_PER_CHUNK = 50_000  # facts whose histories a rebuild holds at once while evaluating
 
 
 @dataclass(frozen=True)
@@ -83,12 +83,16 @@ class Loader:
     Evaluating once at the end gives the same rows as the live path, which re-evaluates a company
     whenever a batch touches it or a calendar year or tenant override changes: the last of those
     evaluations saw all its facts and the final rule state, as this one does. Only the companies'
-    running totals stay in memory; facts stream through.
+    running totals stay in memory; facts stream through, and the second pass holds the histories of
+    at most ``facts_per_chunk`` facts at a time (one bigger company alone), so memory stays flat
+    however many companies, and however many facts each, the ledger holds.
     """
 
-    def __init__(self, engine: Engine, tables: TableSet, *, chunk: int = 500) -> None:
+    def __init__(self, engine: Engine, tables: TableSet, *, chunk: int = 500,
+                 facts_per_chunk: int = FACTS_PER_CHUNK) -> None:
         self.projection = Projection(engine, tables, Rulebook())
         self.engine, self.tables, self.chunk = engine, tables, chunk
+        self.facts_per_chunk = facts_per_chunk
         self.companies: dict[str, dict] = {}
 
     def prepare(self) -> int:
@@ -146,15 +150,34 @@ class Loader:
         with self.engine.begin() as conn:
             load_rules_state(conn, t, p.rulebook)
             p.bulk(conn, t.companies).run(conn, self.companies.values())
-        keys = sorted(self.companies)
+        sizes = {key: c["facts"] for key, c in self.companies.items()}
         self.companies = {}
-        for part in chunks(keys, self.chunk):
+        for part in by_facts(sizes, self.chunk, self.facts_per_chunk):
             with self.engine.begin() as conn:
                 obligations, findings = _rows(p, conn, list(part))
                 p.bulk(conn, t.obligations).run(conn, (), ready=obligations)
                 p.bulk(conn, t.findings).run(conn, (), ready=findings)
         with self.engine.begin() as conn:
             conn.execute(t.checkpoint.update().where(t.checkpoint.c.name == CHECKPOINT).values(applied_sequence=last))
+
+
+def by_facts(sizes: dict[str, int], most: int, budget: int) -> list[list[str]]:
+    """Company keys in sorted order, cut into runs of at most ``most`` companies and ``budget`` facts.
+
+    A company with more facts than the budget gets a run of its own: it must be evaluated whole.
+    """
+    runs: list[list[str]] = []
+    run: list[str] = []
+    held = 0
+    for key in sorted(sizes):
+        if run and (len(run) >= most or held + sizes[key] > budget):
+            runs.append(run)
+            run, held = [], 0
+        run.append(key)
+        held += sizes[key]
+    if run:
+        runs.append(run)
+    return runs
 
 
 def _rows(p: Projection, conn: Connection, keys: list[str]) -> tuple[list, list]:
@@ -164,9 +187,10 @@ def _rows(p: Projection, conn: Connection, keys: list[str]) -> tuple[list, list]
             p.bulk(conn, p.tables.findings).params(r for k in keys for r in views[k].finding_rows))
 
 
-async def replay(engine: Engine, store: LedgerStore, tables: TableSet, *, batch: int = 20000) -> tuple[int, int]:
+async def replay(engine: Engine, store: LedgerStore, tables: TableSet, *, batch: int = 20000,
+                 facts_per_chunk: int = FACTS_PER_CHUNK) -> tuple[int, int]:
     """Apply LEDGER into fresh ``tables`` until caught up; (events applied, last sequence)."""
-    loader = Loader(engine, tables)
+    loader = Loader(engine, tables, facts_per_chunk=facts_per_chunk)
     after = await asyncio.to_thread(loader.prepare)
     events = 0
     next_read = asyncio.ensure_future(store.read_batch(after, batch))
@@ -182,7 +206,7 @@ async def replay(engine: Engine, store: LedgerStore, tables: TableSet, *, batch:
     return events, after
 
 
-async def rebuild(settings: Settings, *, batch: int = 20000) -> RebuildReport:
+async def rebuild(settings: Settings, *, batch: int = 20000, facts_per_chunk: int = FACTS_PER_CHUNK) -> RebuildReport:
     """Replay LEDGER from sequence 1 into fresh tables and swap them in (``ledger rebuild``)."""
     started = time.perf_counter()
     engine = make_engine(settings.database_url)
@@ -193,7 +217,7 @@ async def rebuild(settings: Settings, *, batch: int = 20000) -> RebuildReport:
             ensure_checkpoint(conn, LIVE)
         md, fresh = await asyncio.to_thread(_fresh, engine)
         store = LedgerStore(nc)
-        events, last = await replay(engine, store, fresh, batch=batch)
+        events, last = await replay(engine, store, fresh, batch=batch, facts_per_chunk=facts_per_chunk)
         await asyncio.to_thread(_swap, engine, md, fresh)
         value = await asyncio.to_thread(digest_mod.digest, engine, LIVE)
         with engine.connect() as conn:
