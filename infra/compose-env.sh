@@ -1,5 +1,6 @@
 #!/bin/sh
-# Print a .env for docker-compose.yml with a fresh random password per NATS user and database role:
+# Print a .env for docker-compose.yml with a fresh random password per NATS user and database role,
+# and the notifier's sealing key:
 #   sh infra/compose-env.sh > .env && chmod 600 .env
 # Passwords start with letters: nats-server reads an all-digit value as a number and refuses it.
 set -eu
@@ -10,3 +11,6 @@ done
 for role in ADMIN PROJECTOR NOTIFIER GATEWAY; do
     echo "PG_PW_${role}=$(secret)"
 done
+# the notifier's key for webhook signing secrets at rest (AES-256-GCM): 32 random bytes, base64;
+# keep a copy apart from the database backups (docs/operations.md, "Notifier: webhook secrets at rest")
+echo "NOTIFIER_SECRET_KEY=$(head -c 32 /dev/urandom | base64 | tr -d '\n')"

@@ -7,6 +7,7 @@ wheel's ``nats-server -t``; the collector's pipelines must use components it def
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import re
 import subprocess
@@ -187,6 +188,8 @@ def test_every_required_variable_comes_from_compose_env():
     produced = subprocess.run(["sh", str(REPO / "infra/compose-env.sh")], capture_output=True, text=True, check=True)
     values = dict(line.split("=", 1) for line in produced.stdout.splitlines())
     assert required == set(values), required ^ set(values)
+    key = base64.b64decode(values.pop("NOTIFIER_SECRET_KEY"), validate=True)
+    assert len(key) == 32  # AES-256: what ledger_notifier.sealing_keys accepts
     assert all(re.fullmatch(r"pw-[0-9a-f]{36}", v) for v in values.values())
     assert len(set(values.values())) == len(values)
 

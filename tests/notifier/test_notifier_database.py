@@ -3,36 +3,21 @@ claiming with SKIP LOCKED, and the attempt log (skipped, saying why, without a P
 
 from __future__ import annotations
 
-import secrets
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from ledger_notifier.alerts import parse_alert
 from ledger_notifier.database import VERSION_TABLE, make_engine, migrate
-from ledger_notifier.records import Records
+from ledger_notifier.records import IdempotencyMismatch, Records
+from ledger_notifier.sealed_secrets import SecretBox
 from ledger_notifier.subscriptions import parse_spec
 from ledger_notifier.webhook import Outcome
 from notifier_support import make_alert
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def pg_engine(postgres_url):  # noqa: ANN001
-    name = "notifier_" + secrets.token_hex(4)
-    admin = sa.create_engine(make_engine(postgres_url).url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa.exc.OperationalError as exc:
-        pytest.skip(f"PostgreSQL reachable but cannot create a database: {exc}")
-    engine = make_engine(postgres_url.rsplit("/", 1)[0] + "/" + name)
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.dispose()
+KEY = bytes(range(32))
 
 
 @pytest.mark.postgres
@@ -41,7 +26,7 @@ def test_records_on_postgres(pg_engine):
     migrate(pg_engine)  # a second run is a no-op
     with pg_engine.connect() as conn:
         assert conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar() == "0001"
-    records = Records(pg_engine)
+    records = Records(pg_engine, SecretBox(KEY))
     spec, errors = parse_spec({"channel": "nats", "target": "erp"})
     assert not errors
     sub = records.create_subscription("tpg", spec, NOW)
@@ -69,4 +54,29 @@ def test_sqlite_migrations_use_their_own_version_table(tmp_path):
         assert conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar() == "0001"
     assert VERSION_TABLE == "alembic_version_notifier"
     assert {t for t in tables if not t.startswith("notifier_")} == {VERSION_TABLE}
+    engine.dispose()
+
+
+def test_a_command_id_is_a_new_request_after_its_window(database_url):
+    """The forgotten key is nulled before the new row takes it: the unique key holds on either engine."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    records = Records(engine, SecretBox(KEY), idempotency_ttl=timedelta(hours=1))
+    spec, _ = parse_spec({"channel": "webhook", "target": "https://hooks.example.com/x"})
+    other, _ = parse_spec({"channel": "nats", "target": "erp"})
+    first = records.create_subscription("tttl", spec, NOW, "k")
+    assert records.create_subscription("tttl", spec, NOW + timedelta(minutes=59), "k") == \
+        dataclasses.replace(first, replayed=True)
+    with pytest.raises(IdempotencyMismatch):
+        records.create_subscription("tttl", other, NOW + timedelta(minutes=59), "k")
+    later = NOW + timedelta(hours=1)
+    second = records.create_subscription("tttl", other, later, "k")
+    assert not second.replayed and second.view["id"] != first.view["id"] and second.secret is None
+    third = records.create_subscription("tttl", spec, later + timedelta(hours=1), "k")
+    assert not third.replayed and len({first.view["id"], second.view["id"], third.view["id"]}) == 3
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, command_id, request_digest FROM notifier_subscriptions "
+                                    "WHERE tenant = 'tttl' ORDER BY created_at")).all()
+    assert [(r.id, r.command_id, r.request_digest is None) for r in rows] == [
+        (first.view["id"], None, True), (second.view["id"], None, True), (third.view["id"], "k", False)]
     engine.dispose()

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ledger_kernel.settings import SettingsError
 from ledger_notifier.alerts import ALERT_TYPES, SEVERITIES
+from ledger_notifier.config import NotifierConfig
 from ledger_notifier.subscriptions import parse_spec
 from notifier_support import COMPANY, OTHER_COMPANY, webhook_sub
 
@@ -75,6 +79,40 @@ async def test_create_is_idempotent_per_command_id(notifier, receiver, tenant):
     other = await notifier.client.create_subscription(tenant, webhook_sub(receiver.url("/else")), command_id="key-1")
     assert other["status"] == 422 and other["code"] == "idempotency_key_reused"
     assert len((await notifier.client.list_subscriptions(tenant))["result"]["items"]) == 1
+
+
+async def test_an_idempotency_key_is_forgotten_after_its_window(notifier, receiver, tenant, clock):
+    body = webhook_sub(receiver.url("/ttl"))
+    first = await notifier.client.create_subscription(tenant, body, command_id="key-ttl")
+    assert first["status"] == 201, first
+    clock.advance(timedelta(hours=24) - timedelta(seconds=1))  # the default window, as the gateway's
+    again = await notifier.client.create_subscription(tenant, body, command_id="key-ttl")
+    assert again["status"] == 200 and again["result"] == first["result"]  # same id, the secret again
+    other = await notifier.client.create_subscription(tenant, webhook_sub(receiver.url("/else")), command_id="key-ttl")
+    assert other["status"] == 422 and other["code"] == "idempotency_key_reused"
+    clock.advance(timedelta(seconds=1))  # 24 h after the key's first use: a new request
+    fresh = await notifier.client.create_subscription(tenant, body, command_id="key-ttl")
+    assert fresh["status"] == 201, fresh
+    assert fresh["result"]["id"] != first["result"]["id"]
+    assert fresh["result"]["secret"] != first["result"]["secret"] and fresh["result"]["secret"].startswith("whsec_")
+    replayed = await notifier.client.create_subscription(tenant, body, command_id="key-ttl")
+    assert replayed["status"] == 200 and replayed["result"] == fresh["result"]  # the key now names the new one
+    kept = await notifier.client.get_subscription(tenant, first["result"]["id"])
+    assert kept["status"] == 200 and kept["result"]["state"] == "active"  # only the key was forgotten
+    clock.advance(timedelta(hours=25))
+    changed = await notifier.client.create_subscription(tenant, webhook_sub(receiver.url("/else")),
+                                                        command_id="key-ttl")
+    assert changed["status"] == 201 and changed["result"]["target"].endswith("/else")  # no 422 after the window
+    listed = (await notifier.client.list_subscriptions(tenant))["result"]["items"]
+    assert sorted(s["id"] for s in listed) == sorted(r["result"]["id"] for r in (first, fresh, changed))
+
+
+def test_the_window_is_the_gateways_variable():
+    assert NotifierConfig.from_env({}).idempotency_ttl == timedelta(hours=24)
+    assert NotifierConfig.from_env({"LEDGER_IDEMPOTENCY_TTL_HOURS": " 48 "}).idempotency_ttl == timedelta(hours=48)
+    for bad in ("0", "8761", "1.5", "-3", "两"):
+        with pytest.raises(SettingsError, match="LEDGER_IDEMPOTENCY_TTL_HOURS"):
+            NotifierConfig.from_env({"LEDGER_IDEMPOTENCY_TTL_HOURS": bad})
 
 
 async def test_garbage_gets_a_structured_answer(notifier, tenant):

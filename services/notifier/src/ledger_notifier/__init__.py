@@ -4,5 +4,6 @@ service (build, the Service) · ops (cmd/query.notifier) · client (the gateway'
 intake (ALERTS → deliveries, ack after commit) · dispatch (deliver from the table) ·
 webhook / mail / bus (one attempt per channel) · targets (SSRF) · schedule (retries) ·
 subscriptions (request checks, matching) · alerts / messages (reading and wording alerts) ·
-records / tables / database (persistence) · ics (the iCalendar feed, pure).
+records / tables / database (persistence) · sealed_secrets / sealing_keys (webhook secrets
+encrypted at rest, and where their keys come from) · ics (the iCalendar feed, pure).
 """

@@ -10,6 +10,12 @@
                                      a redelivered alert that was already recorded changes nothing
 ``LEDGER_NOTIFIER_LEASE_MARGIN``     seconds a claimed delivery stays ours beyond the timeout (15): after a
                                      crash, another pass takes it over once timeout + margin have passed
+``LEDGER_NOTIFIER_SECRET_KEY``       the key sealing webhook signing secrets at rest; required in production
+``LEDGER_NOTIFIER_SECRET_KEYS_OLD``  older keys, for opening only (see :mod:`ledger_notifier.sealing_keys`)
+``LEDGER_IDEMPOTENCY_TTL_HOURS``     how long a subscription's Idempotency-Key (``command_id``) is remembered
+                                     from its first use (24; whole hours, 1-8760): the gateway's variable and
+                                     window, so every key of the API expires alike. After it the key is a new
+                                     request; the subscription it made stays
 """
 
 from __future__ import annotations
@@ -17,9 +23,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
+
+from ledger_kernel.settings import SettingsError
 
 from ledger_notifier.mail import SmtpSettings
 from ledger_notifier.targets import loopback_allowed
+
+DEFAULT_IDEMPOTENCY_TTL = timedelta(hours=24)
+MAX_IDEMPOTENCY_TTL_HOURS = 8760
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,9 @@ class NotifierConfig:
     lease_margin: float = 15.0
     ack_wait: float = 30.0
     smtp: SmtpSettings = field(default_factory=lambda: SmtpSettings(host=None))
+    idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL
+    secret_key: str | None = field(default=None, repr=False)  # base64 text; parsed at start (sealing_keys)
+    older_secret_keys: str | None = field(default=None, repr=False)
 
     @property
     def lease_seconds(self) -> float:
@@ -53,4 +68,19 @@ class NotifierConfig:
             lease_margin=float(env.get("LEDGER_NOTIFIER_LEASE_MARGIN") or 15.0),
             ack_wait=float(env.get("LEDGER_NOTIFIER_ACK_WAIT") or 30.0),
             smtp=SmtpSettings.from_env(env),
+            idempotency_ttl=ttl_hours(env.get("LEDGER_IDEMPOTENCY_TTL_HOURS")),
+            secret_key=env.get("LEDGER_NOTIFIER_SECRET_KEY") or None,
+            older_secret_keys=env.get("LEDGER_NOTIFIER_SECRET_KEYS_OLD") or None,
         )
+
+
+def ttl_hours(raw: str | None) -> timedelta:
+    """The window as the gateway reads it (ledger_gateway.config), so both answer a key alike."""
+    text = (raw or "").strip()
+    if not text:
+        return DEFAULT_IDEMPOTENCY_TTL
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_IDEMPOTENCY_TTL_HOURS:
+        raise SettingsError(f"LEDGER_IDEMPOTENCY_TTL_HOURS must be whole hours from 1 to "
+                            f"{MAX_IDEMPOTENCY_TTL_HOURS}, got {raw!r} "
+                            f"LEDGER_IDEMPOTENCY_TTL_HOURS 必须是 1 到 {MAX_IDEMPOTENCY_TTL_HOURS} 之间的整数小时")
+    return timedelta(hours=int(text))

@@ -19,6 +19,7 @@ from ledger_kernel.subjects import TOKEN
 
 from ledger_notifier.config import NotifierConfig
 from ledger_notifier.records import IdempotencyMismatch, Inactive, NotFound, Records
+from ledger_notifier.sealed_secrets import SealedSecretError
 from ledger_notifier.subscriptions import check_webhook_target, field_error, parse_spec
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,11 @@ class Operations:
         except IdempotencyMismatch:
             return problem(422, "idempotency_key_reused", "Idempotency key reused 幂等键已被使用",
                            "the command id was used before for a different subscription")
+        except SealedSecretError as exc:  # a replay whose stored secret does not open with the keys configured
+            log.error("subscription replay for %s: cannot open the signing secret (%s)", tenant, exc)
+            return problem(503, "unavailable", "Unavailable 暂不可用",
+                           "the subscription's signing secret cannot be opened with the keys configured "
+                           "订阅的签名密钥无法用当前配置的密钥解密")
         result = dict(created.view)
         if created.secret is not None:
             result["secret"] = created.secret  # shown to the creator only; never logged, never listed

@@ -3,7 +3,8 @@
 Synchronous (called through ``asyncio.to_thread``); every method is one transaction.
 ``take_in`` records an alert and its deliveries together — the caller acks the JetStream
 message only after it returns — and the unique key (alert_id, subscription_id) makes a
-redelivered alert change nothing.
+redelivered alert change nothing. Webhook signing secrets are stored sealed (:mod:`sealed_secrets`):
+they are sealed here on the way in and opened here on the way out, and nowhere else.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +22,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from ledger_notifier.alerts import Alert
+from ledger_notifier.config import DEFAULT_IDEMPOTENCY_TTL
+from ledger_notifier.sealed_secrets import SealedSecretError, SecretBox
 from ledger_notifier.subscriptions import SubscriptionSpec, matches
 from ledger_notifier.tables import Attempt, Delivery, ReceivedAlert, Subscription
 from ledger_notifier.webhook import Outcome, new_secret
@@ -31,9 +34,11 @@ def delivery_id_for(alert_id: str, subscription_id: str) -> str:
     return "dlv_" + hashlib.sha256(f"{alert_id}\n{subscription_id}".encode()).hexdigest()[:24]
 
 
-def subscription_id_for(tenant: str, command_id: str | None) -> str:
+def subscription_id_for(tenant: str, command_id: str | None, created_at: datetime) -> str:
+    """Two racing requests with one command id make one id; the key reused after its window, another."""
     if command_id:
-        return "sub_" + hashlib.sha256(f"{tenant}\n{command_id}".encode()).hexdigest()[:24]
+        seed = f"{tenant}\n{command_id}\n{created_at.isoformat()}"
+        return "sub_" + hashlib.sha256(seed.encode()).hexdigest()[:24]
     return "sub_" + secrets.token_hex(12)
 
 
@@ -111,34 +116,89 @@ class Job:
     replays: int
     lease_until: float
     alert_event: dict[str, Any]
+    secret_error: str | None = None  # the signing secret did not open: the attempt fails with this reason
+
+
+@dataclass(frozen=True)
+class Resealed:
+    """What the start-up pass did: plain or old-key secrets sealed afresh, and those it could not open."""
+
+    sealed: int
+    unopened: dict[str, str]  # subscription id -> why (a key id at most, never material)
 
 
 class Records:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, box: SecretBox, *,
+                 idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL) -> None:
         self.engine = engine
+        self.box = box
+        self.idempotency_ttl = idempotency_ttl
 
     # --- subscriptions -------------------------------------------------------------------
 
     def create_subscription(self, tenant: str, spec: SubscriptionSpec, now: datetime,
                             command_id: str | None = None) -> Created:
+        """A new subscription; or, for a command id used within its window, the first answer again.
+
+        Two racing requests with one command id: the unique key (tenant, command_id) lets one in,
+        and the other, looking again, finds it and answers as a replay.
+        """
+        try:
+            return self._create(tenant, spec, now, command_id)
+        except sa.exc.IntegrityError:
+            if not command_id:
+                raise
+            return self._create(tenant, spec, now, command_id)
+
+    def _create(self, tenant: str, spec: SubscriptionSpec, now: datetime, command_id: str | None) -> Created:
         digest = request_digest(spec)
         with Session(self.engine) as s, s.begin():
             if command_id:
                 prior = s.exec(select(Subscription).where(Subscription.tenant == tenant,
                                                           Subscription.command_id == command_id)).first()
-                if prior is not None:
+                if prior is not None and now < prior.created_at + self.idempotency_ttl:
                     if prior.request_digest != digest:
                         raise IdempotencyMismatch(command_id)
                     # The first answer may never have reached the caller: give the same one again.
-                    return Created(subscription_view(prior), prior.secret, True)
-            sub = Subscription(id=subscription_id_for(tenant, command_id), tenant=tenant, channel=spec.channel,
-                               target=spec.target, companies=spec.companies, types=spec.types,
-                               min_severity=spec.min_severity,
-                               secret=new_secret() if spec.channel == "webhook" else None,
+                    secret = self.box.open(prior.secret, prior.id) if prior.secret else None
+                    return Created(subscription_view(prior), secret, True)
+                if prior is not None:  # the key's window has passed: forget the key, keep the subscription
+                    prior.command_id = prior.request_digest = None
+                    s.add(prior)
+                    s.flush()
+            sub_id = subscription_id_for(tenant, command_id, now)
+            secret = new_secret() if spec.channel == "webhook" else None
+            sub = Subscription(id=sub_id, tenant=tenant, channel=spec.channel, target=spec.target,
+                               companies=spec.companies, types=spec.types, min_severity=spec.min_severity,
+                               secret=self.box.seal(secret, sub_id) if secret else None,
                                command_id=command_id, request_digest=digest, created_at=now, changed_at=now)
             s.add(sub)
             s.flush()
-            return Created(subscription_view(sub), sub.secret, False)
+            return Created(subscription_view(sub), secret, False)
+
+    def reseal_secrets(self) -> Resealed:
+        """Seal plain secrets (rows from before sealing) and re-seal old-key ones under the current key.
+
+        One transaction; idempotent. A row is written only if its secret is still what was read,
+        so a subscription deleted meanwhile keeps no secret. Secrets that do not open are left as
+        they are (their deliveries fail with the reason) and reported.
+        """
+        sealed, unopened = 0, {}
+        with Session(self.engine) as s, s.begin():
+            rows = s.exec(select(Subscription.id, Subscription.secret).where(
+                Subscription.secret.is_not(None),
+                sa.not_(Subscription.secret.startswith(self.box.current_prefix, autoescape=True)))).all()
+            for sub_id, stored in rows:
+                try:
+                    fresh = self.box.reseal(stored, sub_id)
+                except SealedSecretError as exc:
+                    unopened[sub_id] = str(exc)
+                    continue
+                if fresh is not None:
+                    sealed += s.execute(sa.update(Subscription).where(Subscription.id == sub_id,
+                                                                      Subscription.secret == stored)
+                                        .values(secret=fresh)).rowcount
+        return Resealed(sealed, unopened)
 
     def _visible(self, s: Session, tenant: str, subscription_id: str) -> Subscription:
         sub = s.get(Subscription, subscription_id) if isinstance(subscription_id, str) else None
@@ -285,9 +345,19 @@ class Records:
                     continue
                 d.lease_until = wall + lease_seconds
                 s.add(d)
-                jobs.append(Job(d.id, sub.id, sub.channel, sub.target, sub.secret, d.step, d.attempts, d.replays,
-                                d.lease_until, alert.event))
+                secret, why = self._signing_secret(sub)
+                jobs.append(Job(d.id, sub.id, sub.channel, sub.target, secret, d.step, d.attempts, d.replays,
+                                d.lease_until, alert.event, why))
             return jobs
+
+    def _signing_secret(self, sub: Subscription) -> tuple[str | None, str | None]:
+        """The opened secret, or why it did not open (that subscription's attempts fail, no one else's)."""
+        if not sub.secret:
+            return None, None
+        try:
+            return self.box.open(sub.secret, sub.id), None
+        except SealedSecretError as exc:
+            return None, f"cannot open the signing secret: {exc}"
 
     def record_attempt(self, job: Job, outcome: Outcome, now: datetime, next_at: datetime | None) -> str:
         """The attempt, in the log and on the delivery, in one transaction; returns the new status."""

@@ -21,6 +21,8 @@ from ledger_notifier.dispatch import Dispatcher
 from ledger_notifier.intake import Intake
 from ledger_notifier.ops import COMMANDS, QUERIES, Operations, problem
 from ledger_notifier.records import Records
+from ledger_notifier.sealed_secrets import SecretBox
+from ledger_notifier.sealing_keys import secret_box
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +30,11 @@ log = logging.getLogger(__name__)
 class NotifierService:
     name = "notifier"
 
-    def __init__(self, config: NotifierConfig | None = None, *, wall: Clock | None = None) -> None:
+    def __init__(self, config: NotifierConfig | None = None, *, wall: Clock | None = None,
+                 box: SecretBox | None = None) -> None:
         self.config = config
         self.wall = wall
+        self.box = box
         self.router = NatsRouter()
         self.ops: Operations | None = None
         self.dispatcher: Dispatcher | None = None
@@ -58,9 +62,17 @@ class NotifierService:
     async def start(self, ctx: ServiceContext) -> None:
         config = self.config or NotifierConfig.from_env()
         self.config = config
+        self.box = self.box or secret_box(config, ctx.settings)  # before any I/O: a bad key stops the start
         self.engine = make_engine(ctx.settings.database_url)
         await asyncio.to_thread(migrate, self.engine)
-        self.records = Records(self.engine)
+        self.records = Records(self.engine, self.box, idempotency_ttl=config.idempotency_ttl)
+        resealed = await asyncio.to_thread(self.records.reseal_secrets)
+        if resealed.sealed:
+            log.info("sealed %d webhook secrets under key %s", resealed.sealed, self.box.current_id,
+                     extra={"service": self.name})
+        for sub_id, why in sorted(resealed.unopened.items()):
+            log.error("subscription %s: cannot open its signing secret (%s); its webhooks fail until the key "
+                      "is configured", sub_id, why, extra={"service": self.name})
         self.dispatcher = Dispatcher(self.records, config, ctx.clock, ctx.nc, wall=self.wall)
         # The intake pulls on a connection of its own: closing the broker's connection drains every
         # subscription on it, and a pull subscription's leftovers would hold that up for 30 s.
@@ -95,5 +107,6 @@ class NotifierService:
         self.ops = None
 
 
-def build(config: NotifierConfig | None = None, *, wall: Clock | None = None) -> NotifierService:
-    return NotifierService(config, wall=wall)
+def build(config: NotifierConfig | None = None, *, wall: Clock | None = None,
+          box: SecretBox | None = None) -> NotifierService:
+    return NotifierService(config, wall=wall, box=box)

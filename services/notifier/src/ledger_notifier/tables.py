@@ -46,7 +46,12 @@ def _json(**kw: Any) -> Any:
 
 
 class Subscription(SQLModel, table=True):
-    """Who wants which alerts, and how. ``secret`` signs webhooks; it is never logged or listed."""
+    """Who wants which alerts, and how. ``secret`` signs webhooks; it is never logged or listed.
+
+    ``secret`` is stored sealed (``sealed:v1:<key id>:…``, :mod:`ledger_notifier.sealed_secrets`),
+    ~125 characters in an unbounded VARCHAR; a plain ``whsec_`` one from before sealing lasts until
+    the next start-up. ``command_id`` is forgotten (set to null) when it is reused after its window.
+    """
 
     __tablename__ = PREFIX + "subscriptions"
     __table_args__ = (sa.Index("ix_notifier_subscriptions_tenant", "tenant", "state"),
