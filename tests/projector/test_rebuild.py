@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 
+from hypothesis import given
+from hypothesis import strategies as st
 from ledger_kernel.connection import connect
 from ledger_kernel.store import LedgerStore
 from ledger_kernel.streams import provision
 from ledger_projector.digest import digest
-from hypothesis import given
-from hypothesis import strategies as st
 from ledger_projector.rebuild import by_facts, read_model_digest, rebuild
 from ledger_projector.tables import LIVE
 
@@ -82,5 +82,5 @@ def test_the_evaluation_pass_holds_a_bounded_number_of_facts(sizes, most, budget
         held = sum(sizes[k] for k in run)
         assert len(run) <= most
         assert held <= budget or len(run) == 1, (run, held)
-    for a, b in zip(runs, runs[1:]):  # a run ends only when the next company would not fit
+    for a, b in zip(runs, runs[1:], strict=False):  # a run ends only when the next company would not fit
         assert len(a) == most or sum(sizes[k] for k in a) + sizes[b[0]] > budget
