@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 DEFAULT_NATS_PORT = 4333
@@ -14,6 +15,26 @@ DEFAULT_HTTP_HOST = "127.0.0.1"
 
 class SettingsError(ValueError):
     """An environment variable holds a value we cannot use."""
+
+
+DEFAULT_IDEMPOTENCY_TTL = timedelta(hours=24)
+MAX_IDEMPOTENCY_TTL_HOURS = 8760  # a year: longer is a table that never shrinks, which is what the window bounds
+
+
+def idempotency_ttl(raw: str | None) -> timedelta:
+    """``LEDGER_IDEMPOTENCY_TTL_HOURS``: how long an Idempotency-Key is remembered from its first use.
+
+    One reading for the gateway (facts) and the notifier (subscriptions), so every key of the API
+    expires alike. Whole hours, 1-8760; empty or unset is 24 (like Stripe).
+    """
+    text = (raw or "").strip()
+    if not text:
+        return DEFAULT_IDEMPOTENCY_TTL
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_IDEMPOTENCY_TTL_HOURS:
+        raise SettingsError(f"LEDGER_IDEMPOTENCY_TTL_HOURS must be whole hours from 1 to "
+                            f"{MAX_IDEMPOTENCY_TTL_HOURS}, got {raw!r} "
+                            f"LEDGER_IDEMPOTENCY_TTL_HOURS 必须是 1 到 {MAX_IDEMPOTENCY_TTL_HOURS} 之间的整数小时")
+    return timedelta(hours=int(text))
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

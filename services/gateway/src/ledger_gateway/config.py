@@ -13,10 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from ledger_kernel.settings import SettingsError
+from ledger_kernel.settings import DEFAULT_IDEMPOTENCY_TTL, SettingsError, idempotency_ttl
 
-DEFAULT_IDEMPOTENCY_TTL = timedelta(hours=24)
-MAX_IDEMPOTENCY_TTL_HOURS = 8760  # a year: longer is a table that never shrinks, which is what this bounds
 PURGE_INTERVAL_SECONDS = 300.0  # how often expired records are swept (each sweep deletes in bounded batches)
 
 
@@ -34,14 +32,5 @@ class GatewayConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
         env = os.environ if env is None else env
-        return cls(idempotency_ttl=_ttl(env.get("LEDGER_IDEMPOTENCY_TTL_HOURS")))
+        return cls(idempotency_ttl=idempotency_ttl(env.get("LEDGER_IDEMPOTENCY_TTL_HOURS")))
 
-
-def _ttl(raw: str | None) -> timedelta:
-    if raw is None or not raw.strip():
-        return DEFAULT_IDEMPOTENCY_TTL
-    text = raw.strip()
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_IDEMPOTENCY_TTL_HOURS:
-        raise SettingsError(f"LEDGER_IDEMPOTENCY_TTL_HOURS must be whole hours from 1 to "
-                            f"{MAX_IDEMPOTENCY_TTL_HOURS}, got {raw!r}")
-    return timedelta(hours=int(text))

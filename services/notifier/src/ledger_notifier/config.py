@@ -25,13 +25,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from ledger_kernel.settings import SettingsError
+from ledger_kernel.settings import DEFAULT_IDEMPOTENCY_TTL, idempotency_ttl
 
 from ledger_notifier.mail import SmtpSettings
 from ledger_notifier.targets import loopback_allowed
-
-DEFAULT_IDEMPOTENCY_TTL = timedelta(hours=24)
-MAX_IDEMPOTENCY_TTL_HOURS = 8760
 
 
 @dataclass(frozen=True)
@@ -68,19 +65,8 @@ class NotifierConfig:
             lease_margin=float(env.get("LEDGER_NOTIFIER_LEASE_MARGIN") or 15.0),
             ack_wait=float(env.get("LEDGER_NOTIFIER_ACK_WAIT") or 30.0),
             smtp=SmtpSettings.from_env(env),
-            idempotency_ttl=ttl_hours(env.get("LEDGER_IDEMPOTENCY_TTL_HOURS")),
+            idempotency_ttl=idempotency_ttl(env.get("LEDGER_IDEMPOTENCY_TTL_HOURS")),
             secret_key=env.get("LEDGER_NOTIFIER_SECRET_KEY") or None,
             older_secret_keys=env.get("LEDGER_NOTIFIER_SECRET_KEYS_OLD") or None,
         )
 
-
-def ttl_hours(raw: str | None) -> timedelta:
-    """The window as the gateway reads it (ledger_gateway.config), so both answer a key alike."""
-    text = (raw or "").strip()
-    if not text:
-        return DEFAULT_IDEMPOTENCY_TTL
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_IDEMPOTENCY_TTL_HOURS:
-        raise SettingsError(f"LEDGER_IDEMPOTENCY_TTL_HOURS must be whole hours from 1 to "
-                            f"{MAX_IDEMPOTENCY_TTL_HOURS}, got {raw!r} "
-                            f"LEDGER_IDEMPOTENCY_TTL_HOURS 必须是 1 到 {MAX_IDEMPOTENCY_TTL_HOURS} 之间的整数小时")
-    return timedelta(hours=int(text))
