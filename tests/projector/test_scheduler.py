@@ -132,10 +132,12 @@ async def test_restart_neither_repeats_nor_skips(provisioned, nc, settings_for, 
         clock.set(at("2026-10-19"))
         rows, _ = svc._tick_sync(clock.now())
         assert [r["step"] for r in rows if r["ref"].startswith("")] and any(r["step"] == "d-7" for r in rows)
+        assert (await svc._status())["alerts_unpublished"] == len(rows)  # operators see what waits
     assert [a["data"]["step"] for a in about(await alerts_of(nc, tenant), "change-filing")] == ["d-14"]
     async with projector_stack(settings, clock) as svc:  # restart: the outbox is flushed
         steps = [a["data"]["step"] for a in about(await alerts_of(nc, tenant), "change-filing")]
         assert steps == ["d-14", "d-7"]
+        assert (await svc._status())["alerts_unpublished"] == 0
         assert await svc.tick() == 0  # and not decided again
     clock.set(at("2026-10-25"))  # down over d-3; restarted on d-1: the latest step is sent, once
     async with projector_stack(settings, clock) as svc:

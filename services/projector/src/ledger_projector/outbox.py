@@ -85,6 +85,12 @@ class Outbox:
                 sa.select(t).where(t.c.published.is_(False)).order_by(t.c.decided_at, t.c.alert_id).limit(limit))
                 .mappings()]
 
+    def count_unpublished(self) -> int:
+        """How many decided alerts wait to be published: a count on the index, for ``status`` (polled often)."""
+        t = self.tables.alerts
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c.published.is_(False))).scalar_one()
+
     async def flush(self) -> int:
         """Publish whatever a crash or an outage left unpublished."""
         total = 0

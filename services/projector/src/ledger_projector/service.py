@@ -290,7 +290,7 @@ class ProjectorService:
     async def _status(self) -> dict[str, Any]:
         last = await self.store.last_sequence()
         parked, recent = await asyncio.to_thread(self.reader.parked)
-        unpublished = len(await asyncio.to_thread(self.outbox.unpublished, 10000))
+        unpublished = await asyncio.to_thread(self.outbox.count_unpublished)
         return {"applied_sequence": self.applied, "ledger_last_sequence": last, "lag": max(0, last - self.applied),
                 "parked": parked, "parked_recent": recent, "alerts_unpublished": unpublished}
 
