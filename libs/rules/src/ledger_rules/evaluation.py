@@ -36,7 +36,7 @@ def evaluate(
     companies = {f.company for f in facts}
     if len(companies) > 1:
         raise ValueError(f"evaluate() takes one company's facts; got {len(companies)} companies")
-    h = History.from_facts(facts)
+    h = History.from_facts(facts, pack.licence["validity_years"])
     if until is not None:
         horizon = until
     elif h.latest_day is not None:

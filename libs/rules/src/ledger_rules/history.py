@@ -372,6 +372,7 @@ class History:
         self.slices_on: dict[date, set[str]] = {}
         self.last_event_on: dict[tuple[date, str], str] = {}
         self.latest_day: date | None = None
+        self.validity_years = 5  # rules.md §0; from_facts takes the pack's value
         self.name = Dated()
         self.capital = Dated()  # registered capital
         self.industry = Dated()
@@ -407,9 +408,11 @@ class History:
     # -- building -------------------------------------------------------------------------
 
     @classmethod
-    def from_facts(cls, facts: Sequence[RecordedFact]) -> History:
+    def from_facts(cls, facts: Sequence[RecordedFact], validity_years: int = 5) -> History:
+        """`validity_years`: the pack's licence validity, assumed for a licence recorded without expiry."""
         company = facts[0].company if facts else ""
         h = cls(company)
+        h.validity_years = validity_years
         ordered = []
         for f in facts:
             if not isinstance(f.data, Mapping):
@@ -582,7 +585,7 @@ def _on_licence_issued(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     assumed = expires is None
     if expires is None:
         try:
-            expires = add_months(ev.on, 60) - timedelta(days=1)
+            expires = add_months(ev.on, 12 * h.validity_years) - timedelta(days=1)
         except (ValueError, OverflowError):
             return
     scope = (as_text(d.get("scope")) or "").lower()

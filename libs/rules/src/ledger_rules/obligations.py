@@ -148,18 +148,20 @@ def report_window(ctx: Context, lic: Licence, window_year: int) -> tuple[date, d
     windows = p["windows"]
     chosen = windows.get(f"{window_year}/{lic.authority}") or windows.get(str(window_year)) or {}
 
-    def md(s: str) -> date:
-        month, day = int(s[:2]), int(s[3:])
-        try:
-            return date(window_year, month, day)
-        except ValueError:  # 02-29 in a common year
-            return date(window_year, month, 28)
-
     return (
-        chosen.get("opens") or md(p["opens"]),
-        chosen.get("closes") or md(p["closes"]),
-        chosen.get("makeup_closes") or md(p["makeup_closes"]),
+        chosen.get("opens") or month_day(window_year, p["opens"]),
+        chosen.get("closes") or month_day(window_year, p["closes"]),
+        chosen.get("makeup_closes") or month_day(window_year, p["makeup_closes"]),
     )
+
+
+def month_day(year: int, mm_dd: str) -> date:
+    """A 'MM-DD' parameter in `year`; an override of 02-29 means 28 Feb in a common year (never a crash)."""
+    month, day = int(mm_dd[:2]), int(mm_dd[3:])
+    try:
+        return date(year, month, day)
+    except ValueError:  # 02-29 in a common year
+        return date(year, month, 28)
 
 
 def _annual_report(ctx: Context, rule: Rule) -> Iterator[Draft]:
@@ -333,7 +335,7 @@ def _number_annual_report(ctx: Context, rule: Rule) -> Iterator[Draft]:
         held = [n for n in numbers if n.held_on(year_end)]
         if not held:
             continue
-        closes = date(year + 1, int(p["closes"][:2]), int(p["closes"][3:]))
+        closes = month_day(year + 1, p["closes"])
         d = Draft(rule.id, ctx.h.company, "company", str(year), roll(closes, ctx.cal, p["roll"]),
                   min((n.allocated for n in held), key=lambda e: (e.on, e.id)),
                   window_opens=date(year + 1, 1, 1), year=year)
