@@ -15,8 +15,18 @@ async def demo_tenant(stack, ledger, tenant_key):
     _, key = tenant_key
     result = await ledger("demo", "--url", stack.url, "--key", key)
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip().splitlines()[-1] == key
+    assert key not in result.output  # a key the caller gave is never echoed
     return key
+
+
+async def test_demo_without_a_key_makes_a_tenant_and_shows_its_key_once(stack, ledger):
+    result = await ledger("demo", "--url", stack.url)
+    assert result.exit_code == 0, result.output
+    assert "created demo tenant" in result.output
+    key = result.stdout.strip().splitlines()[-1]
+    assert key.startswith("lk_") and result.output.count(key) == 1
+    portfolio = json.loads((await ledger("portfolio", "--url", stack.url, "--key", key, "--json")).stdout)
+    assert sorted(c["uscc"] for c in portfolio) == sorted({f["company"] for f in DEMO_FACTS})
 
 
 def test_the_demo_facts_are_valid_and_cover_the_seed_cases():

@@ -123,7 +123,8 @@ def demo(url: str | None = UrlOption,
     """Load five example companies (from the seed cases) into the running stack and show the portfolio.
     加载五家示例企业并显示企业组合。"""
     key = key or os.environ.get("LEDGER_API_KEY")
-    if not key:
+    created = not key
+    if created:
         from ledger_gateway.database import migrate
         from ledger_gateway.tenancy import create_tenant
         from ledger_kernel.settings import Settings
@@ -146,7 +147,8 @@ def demo(url: str | None = UrlOption,
     Console().print(portfolio_table(page["items"]))
     console.print(f"{answer['accepted']} facts recorded 条事实已记录, {answer['refused']} refused. Try 试试: "
                   f"ledger timeline {SHANGHAI} --key …")
-    typer.echo(key)
+    if created:  # shown once, as `ledger tenant create` does; a key the caller gave is never echoed
+        typer.echo(key)
 
 
 def register(app: typer.Typer) -> None:
