@@ -171,5 +171,16 @@ async def test_health_and_readiness(stack):
         body = ready.json()
         assert body["status"] == "ready" and body["nats"]["ok"] and body["database"]["ok"]
         assert body["projection"]["ok"] and body["projection"]["lag"] is not None
-        metrics = await anyone.get("/metrics")
-        assert "ledger_gateway_requests_total" in metrics.text
+        def count(text: str, line: str) -> int:
+            found = [x for x in text.splitlines() if x.startswith(line + " ")]
+            return int(found[0].rsplit(" ", 1)[1]) if found else 0
+
+        healthz = 'ledger_gateway_requests_total{method="GET",route="/healthz",status="200"}'
+        missing = 'ledger_gateway_requests_total{method="GET",route="unmatched",status="404"}'
+        before = (await anyone.get("/metrics")).text
+        assert (await anyone.get("/healthz")).status_code == 200
+        assert (await anyone.get("/no-such-route")).status_code == 404
+        after = (await anyone.get("/metrics")).text
+        assert count(after, healthz) == count(before, healthz) + 1  # per route template and status
+        assert count(after, missing) == count(before, missing) + 1
+        assert 'ledger_gateway_request_seconds_total{method="GET",route="/healthz"}' in after

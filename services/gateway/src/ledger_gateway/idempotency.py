@@ -40,6 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ledger_gateway.database import writing
 from ledger_gateway.tables import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
@@ -167,7 +168,7 @@ def reserve(engine: Engine, tenant: str, digests: Mapping[str, str], *, now: dat
     rows = [{"tenant_id": tenant, "key": k, "command_id": str(uuid.uuid4()), "body_sha256": digests[k],
              "status": None, "response": None, "created_at": now} for k in keys]
     held: dict[str, Reservation] = {}
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         _upsert(conn, rows, ("command_id", "body_sha256", "status", "response", "created_at"),
                 lambda _given: _table.c.created_at <= edge)
         for of_keys in _of_keys(engine, tenant, keys):
@@ -210,7 +211,7 @@ def save(engine: Engine, tenant: str, answers: list[Answer], *, now: datetime) -
     rows = [{"tenant_id": tenant, "key": a.key, "command_id": a.command_id, "body_sha256": a.body_sha256,
              "status": a.status, "response": json.dumps(a.response, ensure_ascii=False), "created_at": now}
             for a in (by_key[k] for k in sorted(by_key))]
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         _upsert(conn, rows, ("body_sha256", "status", "response"),
                 lambda given: (_table.c.command_id == given.command_id) & _table.c.status.is_(None))
 
