@@ -37,14 +37,17 @@ def shared(tmp_path: Path) -> Iterator[tuple[Path, Engine]]:
     engine.dispose()
 
 
-def held_lock(path: Path, seconds: float, taken: threading.Event) -> threading.Thread:
-    """Another process's writer: BEGIN IMMEDIATE, hold it ``seconds``, roll back."""
+def held_lock(path: Path, seconds: float, taken: threading.Event,
+              released: list[float] | None = None) -> threading.Thread:
+    """Another process's writer: BEGIN IMMEDIATE, hold it ``seconds``, roll back (noting when it let go)."""
 
     def hold() -> None:
         conn = sqlite3.connect(path, timeout=0, isolation_level=None)
         conn.execute("BEGIN IMMEDIATE")
         taken.set()
         time.sleep(seconds)
+        if released is not None:
+            released.append(time.monotonic())
         conn.execute("ROLLBACK")
         conn.close()
 
@@ -60,14 +63,13 @@ def count(engine: Engine) -> int:
 
 def test_a_held_write_lock_makes_the_gateway_wait_then_write(shared):
     path, engine = shared
-    taken = threading.Event()
-    holder = held_lock(path, 0.4, taken)
+    taken, released = threading.Event(), []
+    holder = held_lock(path, 0.4, taken, released)
     assert taken.wait(5)
-    started = time.monotonic()
     held = idempotency.reserve(engine, "t1", {"k1": "h1"}, now=NOW, ttl=TTL)
-    waited = time.monotonic() - started
+    done = time.monotonic()
     holder.join()
-    assert waited >= 0.3, waited  # it did not write while the other writer held the lock
+    assert released and done >= released[0]  # it did not write while the other writer held the lock
     assert held["k1"].answer is None and count(engine) == 1
     idempotency.save(engine, "t1", [idempotency.Answer("k1", held["k1"].command_id, "h1", 201, {"e": 1})], now=NOW)
     assert idempotency.lookup(engine, "t1", ["k1"], now=NOW, ttl=TTL)["k1"].response == {"e": 1}
@@ -77,7 +79,7 @@ def test_past_the_wait_limit_nothing_is_written_and_the_error_says_locked(shared
     path, engine = shared
     monkeypatch.setattr(database, "LOCK_WAIT_SECONDS", 0.2)
     taken = threading.Event()
-    holder = held_lock(path, 1.0, taken)
+    holder = held_lock(path, 3.0, taken)  # far longer than the 0.2 s limit, even on a loaded host
     assert taken.wait(5)
     try:
         with pytest.raises(OperationalError, match="locked"):
