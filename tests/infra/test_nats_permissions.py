@@ -187,12 +187,12 @@ async def test_readers_see_the_ledger_through_imports_only(cluster, tenant):
     try:
         live = await follower.nc.subscribe(f"ledger.{tenant}.>")
         await follower.nc.flush()
-        await asyncio.sleep(0.2)  # the import's interest settles (flush answers for the local server only)
+        await asyncio.sleep(1.0)  # the import's interest settles across routes (flush answers for the local server only)
         first = await LedgerStore(writer.nc).append(subject, b'{"n": 1}', msg_id=f"{tenant}-r1",
                                                     expected_last_subject_seq=0)
         second = await LedgerStore(writer.nc).append(subject, b'{"n": 2}', msg_id=f"{tenant}-r2",
                                                      expected_last_subject_seq=first.stream_seq)
-        got = {(m.subject, m.data) for m in [await live.next_msg(timeout=2), await live.next_msg(timeout=2)]}
+        got = {(m.subject, m.data) for m in [await live.next_msg(timeout=10), await live.next_msg(timeout=10)]}
         assert got == {(subject, b'{"n": 1}'), (subject, b'{"n": 2}')}
 
         for _ in range(50):  # a direct get may be answered by a replica a moment behind the leader

@@ -153,7 +153,7 @@ def config_for(tenant: str, **overrides: Any) -> NotifierConfig:
     return NotifierConfig(**base)
 
 
-async def eventually(check, within: float = 10.0, interval: float = 0.05):  # noqa: ANN001, ANN201
+async def eventually(check, within: float = 30.0, interval: float = 0.05):  # noqa: ANN001, ANN201
     """Poll ``check`` (sync or async) until it returns something truthy."""
     deadline = time.monotonic() + within
     last = None
