@@ -136,6 +136,10 @@ def install(app: FastAPI) -> None:
                     content = response.get("content", {})
                     if status.isdigit() and int(status) >= 400 and "application/json" in content:
                         response["content"] = {MEDIA_TYPE: content.pop("application/json")}
+                    for body in response.get("content", {}).values():  # FastAPI's default 422: ours is a Problem
+                        if body.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                            body["schema"] = {"$ref": "#/components/schemas/Problem"}
+                            response["description"] = response.get("description") or "Invalid request parameters"
         app.openapi_schema = schema
         return schema
 
