@@ -18,6 +18,7 @@ import pytest
 from ledger_gateway import database, idempotency
 from ledger_gateway.tables import IdempotencyRecord
 from ledger_projector.database import make_engine as projector_engine
+from ledger_readmodel import engine as readmodel_engine
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError
 
@@ -77,7 +78,7 @@ def test_a_held_write_lock_makes_the_gateway_wait_then_write(shared):
 
 def test_past_the_wait_limit_nothing_is_written_and_the_error_says_locked(shared, monkeypatch):
     path, engine = shared
-    monkeypatch.setattr(database, "LOCK_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(readmodel_engine, "LOCK_WAIT_SECONDS", 0.2)
     taken = threading.Event()
     holder = held_lock(path, 3.0, taken)  # far longer than the 0.2 s limit, even on a loaded host
     assert taken.wait(5)

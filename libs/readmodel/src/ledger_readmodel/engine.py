@@ -12,12 +12,20 @@ and what to do; sqlite3 alone only says "unable to open database file".
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+BUSY_TIMEOUT_SECONDS = 30  # how long a writer of a shared SQLite file waits for the lock, then "database is locked"
+LOCK_WAIT_SECONDS = float(BUSY_TIMEOUT_SECONDS)  # the same limit for :func:`writing`
 
 
 def sync_url(url: str) -> str:
@@ -93,7 +101,7 @@ def make_engine(url: str, *, immediate: bool = True, foreign_keys: bool = False,
     path = sqlite_path(url)
     if path is not None:
         check_sqlite_path(path)
-    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
 
     @event.listens_for(engine, "do_connect")
     def _sqlite_open(dialect, _record, cargs, cparams):  # noqa: ANN001, ANN202
@@ -111,7 +119,7 @@ def make_engine(url: str, *, immediate: bool = True, foreign_keys: bool = False,
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=30000")  # several processes share one file
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")  # several processes share one file
         if foreign_keys:
             cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
@@ -122,3 +130,47 @@ def make_engine(url: str, *, immediate: bool = True, foreign_keys: bool = False,
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction that, on SQLite, takes the write lock first and waits for it in short steps.
+
+    For writers sharing the file with busy ones (the gateway's Idempotency-Key transactions beside
+    the projector and the notifier, whose transactions hold the lock a few milliseconds at a time).
+    sqlite3's own busy wait sleeps 1, 2, 5, 10, 15, 20, 25 … ms between tries, so a writer that met
+    the lock slept well past its release, and one writer committing back to back could starve it.
+    Here ``BEGIN IMMEDIATE`` is tried without the busy wait and retried after 0.5–2 ms, up to
+    ``LOCK_WAIT_SECONDS``; nothing has been done when it gives up. PostgreSQL: a plain transaction.
+    """
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            while True:
+                try:
+                    raw.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc):
+                        raise
+                    if time.monotonic() > deadline:
+                        raise OperationalError("BEGIN IMMEDIATE", None, exc) from None
+                    time.sleep(random.uniform(0.0005, 0.002))
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            if raw.in_transaction:
+                raw.rollback()
+            raise
+        conn.commit()
+        if raw.in_transaction:  # nothing was executed through SQLAlchemy: end our BEGIN ourselves
+            raw.commit()

@@ -366,13 +366,13 @@ _SLICES = {
 class History:
     """Everything known about one company, each item dated by when it happened."""
 
-    def __init__(self, company: str) -> None:
+    def __init__(self, company: str, validity_years: int = 5) -> None:
         self.company = company
         self.events: list[Event] = []
         self.slices_on: dict[date, set[str]] = {}
         self.last_event_on: dict[tuple[date, str], str] = {}
         self.latest_day: date | None = None
-        self.validity_years = 5  # rules.md §0; from_facts takes the pack's value
+        self.validity_years = validity_years  # rules.md §0: assumed for a licence recorded without expiry
         self.name = Dated()
         self.capital = Dated()  # registered capital
         self.industry = Dated()
@@ -411,8 +411,7 @@ class History:
     def from_facts(cls, facts: Sequence[RecordedFact], validity_years: int = 5) -> History:
         """`validity_years`: the pack's licence validity, assumed for a licence recorded without expiry."""
         company = facts[0].company if facts else ""
-        h = cls(company)
-        h.validity_years = validity_years
+        h = cls(company, validity_years)
         ordered = []
         for f in facts:
             if not isinstance(f.data, Mapping):

@@ -13,19 +13,13 @@ handlers look them up by the settings' URL.
 
 from __future__ import annotations
 
-import random
-import sqlite3
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from alembic.config import Config
 from ledger_readmodel import migrations
-from ledger_readmodel.engine import DatabaseUnwritable, make_engine, sync_url
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from ledger_readmodel.engine import DatabaseUnwritable, make_engine, sync_url, writing
+from sqlalchemy import Engine
 
 __all__ = ["DatabaseUnwritable", "MIGRATIONS", "VERSION_TABLE", "alembic_config", "engine_for", "migrate",
            "normalise_url", "writing"]
@@ -36,7 +30,6 @@ normalise_url = sync_url  # the gateway's older name: psycopg 3 for postgresql:/
 _engines: dict[str, Engine] = {}
 _migrated: set[str] = set()
 _lock = threading.Lock()
-LOCK_WAIT_SECONDS = 30.0  # as long as sqlite3's busy timeout on these connections, then "database is locked"
 
 
 def engine_for(url: str) -> Engine:
@@ -64,46 +57,3 @@ def migrate(url: str) -> Engine:
     _migrated.add(key)
     return engine
 
-
-@contextmanager
-def writing(engine: Engine) -> Iterator[Connection]:
-    """A write transaction that, on SQLite, takes the write lock first and waits for it in short steps.
-
-    The file is shared with the projector and the notifier, whose transactions hold the lock a few
-    milliseconds at a time. sqlite3's own busy wait sleeps 1, 2, 5, 10, 15, 20, 25 … ms between tries,
-    so a request that met the lock slept well past its release: the tail of every keyed POST /v1/facts
-    (two such transactions) was these sleeps. Here ``BEGIN IMMEDIATE`` is tried without the busy wait
-    and retried after 0.5–2 ms, up to the same 30 s; nothing has been done when it fails, and the
-    request then answers 503. PostgreSQL: a plain transaction.
-    """
-    if engine.dialect.name != "sqlite":
-        with engine.begin() as conn:
-            yield conn
-        return
-    with engine.connect() as conn:
-        raw = conn.connection.dbapi_connection
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        raw.execute("PRAGMA busy_timeout=0")
-        try:
-            while True:
-                try:
-                    raw.execute("BEGIN IMMEDIATE")
-                    break
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) and "busy" not in str(exc):
-                        raise
-                    if time.monotonic() > deadline:
-                        raise OperationalError("BEGIN IMMEDIATE", None, exc) from None
-                    time.sleep(random.uniform(0.0005, 0.002))
-        finally:
-            raw.execute("PRAGMA busy_timeout=30000")
-        try:
-            yield conn
-        except BaseException:
-            conn.rollback()
-            if raw.in_transaction:
-                raw.rollback()
-            raise
-        conn.commit()
-        if raw.in_transaction:  # nothing was executed through SQLAlchemy: end our BEGIN ourselves
-            raw.commit()

@@ -139,7 +139,6 @@ def install(app: FastAPI) -> None:
                     for body in response.get("content", {}).values():  # FastAPI's default 422: ours is a Problem
                         if body.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
                             body["schema"] = {"$ref": "#/components/schemas/Problem"}
-                            response["description"] = response.get("description") or "Invalid request parameters"
         app.openapi_schema = schema
         return schema
 

@@ -69,4 +69,3 @@ class NotifierConfig:
             secret_key=env.get("LEDGER_NOTIFIER_SECRET_KEY") or None,
             older_secret_keys=env.get("LEDGER_NOTIFIER_SECRET_KEYS_OLD") or None,
         )
-

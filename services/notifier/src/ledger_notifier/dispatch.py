@@ -92,9 +92,9 @@ class Dispatcher:
 
     async def send(self, job: Job, alert) -> Outcome:  # noqa: ANN001
         wall_now = self.wall.now().astimezone(UTC)
-        if job.channel == "webhook" and job.secret_error:  # retried on the schedule: a key may be configured
-            return Outcome(False, error=job.secret_error)
         if job.channel == "webhook":
+            if job.secret_error:  # retried on the schedule: a key may be configured meanwhile
+                return Outcome(False, error=job.secret_error)
             return await webhook.post(self.http, job.target, job.secret or "", alert.id, alert.webhook_payload(),
                                       now=self.clock.now(), wall_now=wall_now,
                                       allow_loopback=self.config.allow_loopback,

@@ -18,11 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from ledger_kernel.settings import DEFAULT_IDEMPOTENCY_TTL
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from ledger_notifier.alerts import Alert
-from ledger_notifier.config import DEFAULT_IDEMPOTENCY_TTL
 from ledger_notifier.sealed_secrets import SealedSecretError, SecretBox
 from ledger_notifier.subscriptions import SubscriptionSpec, matches
 from ledger_notifier.tables import Attempt, Delivery, ReceivedAlert, Subscription
