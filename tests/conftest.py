@@ -22,8 +22,6 @@ from ledger_kernel.embedded import EmbeddedNats, free_port
 from ledger_kernel.settings import Settings
 from ledger_kernel.streams import provision
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-
 # No per-example deadline: on a loaded CI host one slow example (a GC pause, a starved core) would
 # make hypothesis report a flaky test. Properties are about values; speed is measured in `make bench`.
 settings.register_profile("ledger", deadline=None)

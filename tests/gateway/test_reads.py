@@ -3,15 +3,13 @@ credit, timeline, events, the change feed; as_of, min_sequence (read-your-writes
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import pytest
+from spec_files import load_scenario
 
-SCENARIOS = Path(__file__).resolve().parents[3] / "shared" / "scenarios"
-SEAT_LEASING = json.loads((SCENARIOS / "seat-leasing-without-licence.json").read_text())
-NATIONWIDE = json.loads((SCENARIOS / "nationwide-licence-lifecycle.json").read_text())
+SEAT_LEASING = load_scenario("seat-leasing-without-licence")
+NATIONWIDE = load_scenario("nationwide-licence-lifecycle")
 QIHANG = SEAT_LEASING["facts"][0]["company"]
 SHANGHAI = NATIONWIDE["facts"][0]["company"]
 

@@ -7,14 +7,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from spec_files import acceptance_scenarios
+
 from projector.ledger_facts import result
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 OWN = Path(__file__).resolve().parent / "scenarios"
+"""The projector's own stories, beside the acceptance scenarios of tests/scenarios."""
 
 
 def scenario_files() -> list[Path]:
-    return sorted(SHARED.glob("*.json")) + sorted(OWN.glob("*.json"))
+    return acceptance_scenarios() + sorted(OWN.glob("*.json"))
 
 
 def load(path: Path) -> dict[str, Any]:

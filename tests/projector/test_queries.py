@@ -7,10 +7,10 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from spec_files import SCENARIOS
 
 from projector.conftest import projector_stack
 from projector.ledger_facts import query, result
-from projector.scenario_runner import SHARED
 from projector.synthetic import company_facts, uscc
 
 
@@ -20,7 +20,7 @@ def provisioned(own_ledger):
     return own_ledger
 
 
-NATIONWIDE = SHARED / "nationwide-licence-lifecycle.json"
+NATIONWIDE = SCENARIOS / "nationwide-licence-lifecycle.json"
 
 
 async def record_all(recorder, tenant, facts):

@@ -29,10 +29,10 @@ from ledger_rules import (
     obligation_status,
     reminder_schedule,
 )
+from spec_files import acceptance_scenarios
 
 HERE = Path(__file__).resolve().parent
 SNAPSHOT = HERE / "golden" / "evaluations.json.gz"
-SHARED_SCENARIOS = HERE.parents[1].parent / "shared" / "scenarios"
 PROJECTOR_SCENARIOS = HERE.parent / "projector" / "scenarios"
 
 TENANT_PACK = RulePack.default().with_overrides({
@@ -285,7 +285,7 @@ def rich_company(seed: int, company: str = "91310115MA1K4B8N68", years: int = 5)
 def companies() -> Iterator[tuple[str, list[RecordedFact], RulePack, Calendar, date | None]]:
     """(name, facts, pack, calendar, until) for every company in the snapshot."""
     pack, cal = RulePack.default(), Calendar.official()
-    for path in sorted(SHARED_SCENARIOS.glob("*.json")) + sorted(PROJECTOR_SCENARIOS.glob("*.json")):
+    for path in acceptance_scenarios() + sorted(PROJECTOR_SCENARIOS.glob("*.json")):
         facts = scenario_facts(path)
         yield f"scenario:{path.stem}", facts, pack, cal, None
     rng = random.Random(7)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from ledger_rules import SHANGHAI, Calendar, RecordedFact, RulePack, evaluate
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 USCC = "91310115MA1K4B8N68"
 PACK = RulePack.default()
 CAL = Calendar.official()

@@ -8,13 +8,14 @@ from datetime import date
 import pytest
 from ledger_rules import RulePack, obligation_status
 from ledger_rules.docs import DEFAULT_OUTPUT, main, render
-from rules_support import SHARED, Story, at, only
+from rules_support import Story, at, only
+from spec_files import spec_file
 
 PACK = RulePack.default()
 
 
 def rules_md_ids(section: str) -> set[str]:
-    text = (SHARED / "design" / "rules.md").read_text(encoding="utf-8")
+    text = spec_file("design", "rules.md").read_text(encoding="utf-8")
     part = text.split(section, 1)[1].split("\n## ", 1)[0]
     return set(re.findall(r"^\| `([a-z0-9-]+)` \|", part, flags=re.M))
 

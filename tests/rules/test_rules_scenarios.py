@@ -1,4 +1,4 @@
-"""Every acceptance scenario in shared/scenarios, evaluated directly with the rule pack's API."""
+"""Every acceptance scenario of tests/scenarios, evaluated directly with the rule pack's API."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from ledger_rules import Calendar, RecordedFact, RulePack, evaluate, finding_open_at, obligation_status
-from rules_support import SHARED
+from spec_files import acceptance_scenarios, load_scenario
 
-SCENARIOS = sorted((SHARED / "scenarios").glob("*.json"))
+SCENARIOS = acceptance_scenarios()
 
 
 def facts_of(scenario: dict) -> list[RecordedFact]:
@@ -54,7 +54,7 @@ def test_scenario(path):
 
 def test_change_filing_scenario_details():
     """2026-09-25 + 30 days = 2026-10-25, a Sunday: due Monday 2026-10-26, with the reason."""
-    scenario = json.loads((SHARED / "scenarios" / "change-filing-rolls-past-weekend.json").read_text("utf-8"))
+    scenario = load_scenario("change-filing-rolls-past-weekend")
     ev = evaluate(facts_of(scenario), RulePack.default(), Calendar.official())
     ob = next(o for o in ev.obligations if o.rule == "change-filing")
     assert ob.about == "粤B2-20230510"
@@ -65,7 +65,7 @@ def test_change_filing_scenario_details():
 
 
 def test_nationwide_scenario_details():
-    scenario = json.loads((SHARED / "scenarios" / "nationwide-licence-lifecycle.json").read_text("utf-8"))
+    scenario = load_scenario("nationwide-licence-lifecycle")
     ev = evaluate(facts_of(scenario), RulePack.default(), Calendar.official())
     renewal = next(o for o in ev.obligations if o.rule == "renewal")
     assert renewal.due == date(2026, 12, 14) == renewal.legal_due

@@ -109,7 +109,7 @@ def _rules_text(spec: FactSpec) -> str:
     if not spec.rules:
         return "none yet (kept for the record and the annual-report evidence)"
     return ", ".join(
-        "`credit-estimate` (rules.md §4)" if rule == CREDIT_ESTIMATE else f"`{rule}`" for rule in spec.rules
+        "`credit-estimate` (docs/rules.md, credit estimate)" if rule == CREDIT_ESTIMATE else f"`{rule}`" for rule in spec.rules
     )
 
 

@@ -1,4 +1,4 @@
-"""The credit-score estimate (design/rules.md §4).
+"""The credit-score estimate (docs/rules.md, "Credit-score estimate").
 
 No official formula for a code-number credit score was found; seed 002's is unsupported.
 This is our transparent *estimate*: 100 minus capped deductions over the trailing 12

@@ -19,7 +19,7 @@ from .ruleset import DEFAULT_LADDER, RulePack
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[4] / "docs" / "rules.md"
 
 DECISIONS = """\
-## Decisions where design/rules.md leaves room
+## Decisions where the design leaves room
 
 - **Instants.** Asia/Shanghai is a fixed UTC+08:00 (no DST since 1991), so no tz database is read. A fact-driven
   finding opens at 00:00 Asia/Shanghai of the fact's effective date; a time-driven one at 00:00 of the first day
@@ -104,6 +104,14 @@ def render(pack: RulePack | None = None) -> str:
         "Confidence: **statutory** (a cited article), **notice** (a regulator's notice or practice), "
         "**advisory** (agency practice from the seeds), **estimate** (our own model). "
         "Tenants override parameters with `RulePack.with_overrides({\"rules\": {id: {param: value}}, \"credit\": {…}})`.",
+        "",
+        "Sources: *Order 42* is 电信业务经营许可管理办法 (MIIT Order No. 42, 2017); *Order 19* its 2001 "
+        "predecessor (信息产业部令第19号); *Order 5* the 2009 version; *电信条例* the Telecommunications Regulations; *民法典* the Civil Code (Art. 201–203 "
+        "on counting periods); *码号资源管理办法* 电信网码号资源管理办法; *2020 notice* MIIT's "
+        "关于加强呼叫中心业务管理的通知. *Seed 000–004* are five Chinese agency articles on call-centre "
+        "licensing (BPO models, licence categories, the annual report, annual self-inspection, numbers and "
+        "qualifications) from which the rule pack took agency practice; where a seed is the only source the "
+        "rule's confidence is `advisory`, and where an official text contradicts a seed the official text wins.",
         "",
         "## §0 The licence",
         "",
