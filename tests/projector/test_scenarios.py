@@ -1,4 +1,4 @@
-"""Every scenario (shared/scenarios and our own tests/projector/scenarios) end to end: facts in through
+"""Every scenario (tests/scenarios and the projector's own tests/projector/scenarios) end to end: facts in through
 the domain services over NATS ``cmd.<service>``, answers out through ``query.projector``."""
 
 from __future__ import annotations
