@@ -151,3 +151,21 @@ async def test_as_of_before_a_numbers_allocation_shows_none_of_its_obligations(s
     assert not [o for o in then if o["about"] == NUMBER]
     assert company_then["next_due_obligation"] not in number_items and company_then["next_due"] != "2026-09-02"
     assert not [i for i in timeline["items"] if i["kind"] == "deadline" and i["obligation_id"] in number_items]
+
+
+async def test_import_adds_a_baseline_only_where_the_file_and_the_ledger_have_none(stack, ledger, tmp_path):
+    tenant, key = stack.new_tenant("some")
+    other = "91440300MA5G7C1P90"
+    own = {"type": "company.tracking_started", "company": CO, "effective_date": "2025-01-01",
+           "data": {"tracked_from": "2025-01-01", "attested_by": "client compliance"}}
+    registered = {**ONBOARDING[0], "company": other}
+    path = ndjson(tmp_path / "two.ndjson", [own, ONBOARDING[0], registered,
+                                            {**ONBOARDING[0], "company": "not-a-uscc"}])
+    result = await ledger("import", str(path), "--url", stack.url, "--key", key, "--json", "--tracked-from", TODAY)
+    summary = json.loads(result.stdout)
+    assert result.exit_code == 1 and summary["refused"] == 1  # the row without a USCC, refused as before
+    assert summary["tracking_started"] == [other]
+    async with stack.client(key) as client:
+        mine = (await client.get(f"/v1/companies/{CO}", params={"min_sequence": summary["last_ledger_sequence"]}))
+        theirs = (await client.get(f"/v1/companies/{other}")).json()
+    assert mine.json()["tracked_from"] == "2025-01-01" and theirs["tracked_from"] == TODAY

@@ -14,6 +14,8 @@ from datetime import date
 from pathlib import Path
 
 import typer
+from ledger_contracts.errors import FormatError
+from ledger_contracts.formats import validate_uscc
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -40,9 +42,13 @@ def untracked(gateway: Gateway, rows: list[Row]) -> list[str]:
         if company in in_file:
             continue
         try:
+            validate_uscc(company)
+        except FormatError:
+            continue  # not a USCC: its rows will be refused, and it goes into no URL
+        try:
             summary = gateway.get(f"/v1/companies/{company}")
         except ApiError as exc:
-            if exc.status in (404, 422):  # not recorded yet (or not a USCC: its rows will be refused anyway)
+            if exc.status == 404:  # nothing recorded about it yet
                 out.append(company)
                 continue
             raise
