@@ -162,3 +162,14 @@ def test_no_annual_report_for_a_licence_that_ended_during_the_year():
     assert sorted(years) == [2022, 2023]  # the 2023 report's window opened while licensed
     assert "Order 42 Art. 35" in PACK.rule("annual-report").trigger
     assert "lapsed or was cancelled during Y−1 owes none" in PACK.rule("annual-report").trigger
+
+
+def test_operations_ending_cancel_the_emergency_plan_update_not_yet_due():
+    s = Story()
+    s.registered()
+    s.licence()  # operating from 2022-03-15: the first plan update is due six months later
+    cancelled = s.add("licence.cancelled", "2022-08-01", {"licence_no": "B2-20220315", "reason": "申请注销"})
+    plans = [o for o in s.evaluate().obligations if o.rule == "emergency-plan"]
+    assert len(plans) == 1 and plans[0].due >= d("2022-09-15")
+    assert plans[0].cancelled_by == cancelled.event_id
+    assert status_on(plans[0], d("2022-07-01"), 30) == "open" and status_on(plans[0], d("2022-10-01"), 30) == "cancelled"
