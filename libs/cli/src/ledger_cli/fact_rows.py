@@ -52,6 +52,14 @@ def row_key(fact: dict[str, Any]) -> str:
         raise RowError(f"the row holds a value that is not JSON: {exc}") from None
 
 
+def baseline_fact(company: str, tracked_from: str, attested_by: str, note: str | None = None) -> dict[str, Any]:
+    """A company's onboarding baseline (company.tracking_started), dated on its tracked_from day."""
+    data: dict[str, Any] = {"tracked_from": tracked_from, "attested_by": attested_by}
+    if note:
+        data["note"] = note
+    return {"type": "company.tracking_started", "company": company, "effective_date": tracked_from, "data": data}
+
+
 def _loads(text: str) -> Any:
     def refuse(name: str) -> Any:
         raise ValueError(f"{name} is not JSON")
