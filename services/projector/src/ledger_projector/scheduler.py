@@ -25,6 +25,7 @@ from ledger_projector.tables import TableSet
 
 CLOSED = ("fulfilled_on_time", "fulfilled_late", "waived", "cancelled")
 TICK = "main"
+FOLDED = ""  # the subject of an outbox row folded into a backlog digest: done, never published itself
 
 
 def local_day(at: datetime) -> date:
@@ -166,8 +167,8 @@ class Scheduler:
                 "message": A.backlog_message(items, by_rule)}
         digest = self._row(view, A.BACKLOG, "backlog", step, now, data)
         for r in overdue:
-            r.update(published=True, published_at=now, event={"id": r["alert_id"], "type": r["type"],
-                                                              "folded_into": digest["alert_id"]})
+            r.update(published=True, published_at=now, subject=FOLDED,
+                     event={"id": r["alert_id"], "type": r["type"], "folded_into": digest["alert_id"]})
         return [digest], {r["alert_id"] for r in overdue}
 
     def _finding_alerts(self, conn: Connection, tables: TableSet, view: CompanyView, now: datetime,
