@@ -319,6 +319,12 @@ CREDIT = MappingProxyType({
     "alert": MappingProxyType({"below": 80, "drop": 10}),
 })
 
+ALERTS = MappingProxyType({
+    # one decision pass making at least this many obligations of a company overdue (facts about the past)
+    # sends one company.backlog digest instead of an obligation.overdue each; 0 turns the digest off
+    "backlog_threshold": 3,
+})
+
 
 @dataclass(frozen=True)
 class RulePack:
@@ -329,6 +335,7 @@ class RulePack:
     horizon_days: int = 731  # periodic obligations are generated this far past the latest fact
     licence: Mapping[str, Any] = field(default_factory=lambda: LICENCE_FACTS)
     credit: Mapping[str, Any] = field(default_factory=lambda: CREDIT)
+    alerts: Mapping[str, Any] = field(default_factory=lambda: ALERTS)
 
     @classmethod
     def default(cls) -> RulePack:
@@ -351,10 +358,10 @@ class RulePack:
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> RulePack:
         """A tenant's pack: `{"rules": {id: {param: value}}, "credit": {...}, "licence": {...},
-        "due_soon_days": n, "horizon_days": n}`. Unknown rules or parameters raise ValueError."""
+        "alerts": {"backlog_threshold": n}, "due_soon_days": n, "horizon_days": n}`. Unknown rules or parameters raise ValueError."""
         if not isinstance(overrides, Mapping):
             raise ValueError("overrides must be an object")
-        top = {"rules", "credit", "licence", "due_soon_days", "horizon_days"}
+        top = {"rules", "credit", "licence", "alerts", "due_soon_days", "horizon_days"}
         unknown = sorted(set(overrides) - top)
         if unknown:
             raise ValueError(f"unknown override section(s) {unknown}; allowed: {sorted(top)}")
@@ -374,7 +381,7 @@ class RulePack:
                 if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 3660:
                     raise ValueError(f"{key} must be an integer between 0 and 3660, got {v!r}")
                 changed[key] = v
-        for key in ("credit", "licence"):
+        for key in ("credit", "licence", "alerts"):
             if key in overrides:
                 changed[key] = _merge(getattr(self, key), overrides[key], key, None)
         return RulePack(**{**self.__dict__, **changed})
