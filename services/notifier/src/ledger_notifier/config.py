@@ -1,6 +1,8 @@
 """The notifier's own settings from the environment (the kernel's Settings cover NATS and the database).
 
 ``LEDGER_WEBHOOK_ALLOW_LOOPBACK=1``  admit loopback webhook targets (tests, local development; off by default)
+``LEDGER_WEBHOOK_ALLOW_NETWORKS``    private networks admitted as webhook targets, comma-separated CIDRs (none);
+                                     loopback, link-local and metadata addresses stay refused
 ``LEDGER_WEBHOOK_TIMEOUT``           seconds per webhook attempt (15)
 ``LEDGER_NOTIFIER_CONCURRENCY``      deliveries in flight at once (32): a slow endpoint never blocks others
 ``LEDGER_NOTIFIER_CONSUMER``         durable consumer name on ALERTS (``notifier``)
@@ -28,12 +30,13 @@ from datetime import timedelta
 from ledger_kernel.settings import DEFAULT_IDEMPOTENCY_TTL, idempotency_ttl
 
 from ledger_notifier.mail import SmtpSettings
-from ledger_notifier.targets import loopback_allowed
+from ledger_notifier.targets import IPNetwork, allowed_networks, loopback_allowed
 
 
 @dataclass(frozen=True)
 class NotifierConfig:
     allow_loopback: bool = False
+    allow_networks: tuple[IPNetwork, ...] = ()
     webhook_timeout: float = 15.0
     concurrency: int = 32
     consumer: str = "notifier"
@@ -57,6 +60,7 @@ class NotifierConfig:
         env = dict(os.environ if env is None else env)
         return cls(
             allow_loopback=loopback_allowed(env),
+            allow_networks=allowed_networks(env.get("LEDGER_WEBHOOK_ALLOW_NETWORKS")),
             webhook_timeout=float(env.get("LEDGER_WEBHOOK_TIMEOUT") or 15.0),
             concurrency=max(1, int(env.get("LEDGER_NOTIFIER_CONCURRENCY") or 32)),
             consumer=env.get("LEDGER_NOTIFIER_CONSUMER") or "notifier",

@@ -98,6 +98,7 @@ class Dispatcher:
             return await webhook.post(self.http, job.target, job.secret or "", alert.id, alert.webhook_payload(),
                                       now=self.clock.now(), wall_now=wall_now,
                                       allow_loopback=self.config.allow_loopback,
+                                      allow_networks=self.config.allow_networks,
                                       request_timeout=self.config.webhook_timeout)
         if job.channel == "email":
             return await mail.send(self.config.smtp, alert, job.target, wall_now)

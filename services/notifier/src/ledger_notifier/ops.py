@@ -106,7 +106,8 @@ class Operations:
             errors.append(field_error("command_id", "invalid_command_id", "command_id must be a string of 1–200 "
                                       "characters", "command_id 必须是 1–200 个字符的字符串"))
         if spec is not None and spec.channel == "webhook" and not errors:
-            errors = await check_webhook_target(spec.target, allow_loopback=self.config.allow_loopback)
+            errors = await check_webhook_target(spec.target, allow_loopback=self.config.allow_loopback,
+                                                allow_networks=self.config.allow_networks)
         if errors:
             return problem(422, "invalid_subscription", "Invalid subscription 订阅无效",
                            "; ".join(e["reason_en"] for e in errors), errors)

@@ -15,7 +15,7 @@ from ledger_contracts.errors import FormatError
 from ledger_contracts.formats import validate_uscc
 
 from ledger_notifier.alerts import ALERT_TYPES, SEVERITIES, Alert, severity_rank
-from ledger_notifier.targets import TargetRefused, checked_addresses, parse_target
+from ledger_notifier.targets import IPNetwork, TargetRefused, checked_addresses, parse_target
 
 CHANNELS = ("webhook", "email", "nats")
 FIELDS = {"channel", "target", "companies", "types", "min_severity"}
@@ -111,10 +111,11 @@ def parse_spec(body: Any) -> tuple[SubscriptionSpec | None, list[dict[str, str]]
     return SubscriptionSpec(channel, target, companies, types, min_severity), []
 
 
-async def check_webhook_target(url: str, *, allow_loopback: bool) -> list[dict[str, str]]:
+async def check_webhook_target(url: str, *, allow_loopback: bool,
+                               allow_networks: tuple[IPNetwork, ...] = ()) -> list[dict[str, str]]:
     """SSRF check of a webhook URL with DNS: every address it resolves to must be allowed."""
     try:
-        await checked_addresses(parse_target(url), allow_loopback=allow_loopback)
+        await checked_addresses(parse_target(url), allow_loopback=allow_loopback, allow_networks=allow_networks)
     except TargetRefused as exc:
         return [field_error("target", exc.code, exc.reason_en, exc.reason_zh)]
     return []
