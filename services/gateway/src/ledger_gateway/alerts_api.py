@@ -10,6 +10,8 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from ledger_contracts.errors import FormatError
+from ledger_contracts.formats import validate_uscc
 from ledger_notifier.ics import render_feed
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -18,7 +20,7 @@ from ledger_gateway import feeds
 from ledger_gateway.auth import admin, reader, writer
 from ledger_gateway.context import GatewayState, state_of
 from ledger_gateway.openapi_docs import problem_responses
-from ledger_gateway.problems import ProblemError
+from ledger_gateway.problems import ProblemError, from_service
 from ledger_gateway.reads_api import PROJECTOR
 from ledger_gateway.tenancy import Principal
 
@@ -27,6 +29,7 @@ NOTIFIER_CODES = {"invalid_subscription": "invalid-subscription", "subscription_
                   "idempotency_key_reused": "idempotency-key-reused", "not_found": "not-found",
                   "malformed_request": "invalid-request", "unavailable": "unavailable"}
 FEED_COMPANIES = 2000  # a feed is for planning; a portfolio beyond this belongs in the API
+FEED_LIMITED = 200  # companies named on one feed (each is checked to be the tenant's)
 IdPath = Path(..., max_length=100)
 
 
@@ -79,6 +82,7 @@ class DeliveryPage(BaseModel):
 class FeedTokenView(BaseModel):
     id: str
     label: str
+    companies: list[str] | None = Field(None, description="The companies the feed shows (null: all of them).")
     created_at: str
     revoked_at: str | None = None
 
@@ -90,7 +94,11 @@ class FeedTokenCreated(FeedTokenView):
 
 
 class FeedTokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     label: str = Field("", max_length=200)
+    companies: list[str] | None = Field(None, min_length=1, max_length=FEED_LIMITED,
+                                        description="Limit the feed to these of the tenant's companies (USCCs); "
+                                                    "default all. 仅包含这些企业。")
 
 
 async def notifier(gw: GatewayState, subject: str, payload: dict[str, Any]) -> tuple[int, Any]:
@@ -178,18 +186,59 @@ async def replay(request: Request, id: str = IdPath, who: Principal = Depends(wr
 
 # --- calendar feeds -------------------------------------------------------------------------------
 
-def _feed_urls(request: Request, token: str) -> dict[str, str]:
-    url = str(request.url_for("calendar_feed", token=token))
+def _feed_urls(gw: GatewayState, token: str) -> dict[str, str]:
+    """From the configured public URL (LEDGER_PUBLIC_URL), never from the request's Host header: a hostile
+    Host would otherwise make us hand out a link to someone else's server."""
+    url = f"{gw.public_url}/v1/feeds/{token}.ics"
     return {"url": url, "webcal_url": "webcal://" + url.split("://", 1)[1]}
 
 
+async def _tenant_companies(gw: GatewayState, tenant: str, companies: list[str]) -> list[str]:
+    """The companies, each checked to be the tenant's: 422 naming every one that is not (another tenant's
+    company and one nobody recorded get the same answer, so nothing leaks)."""
+    errors: list[dict[str, str]] = []
+    checked: dict[str, int] = {}  # USCC -> its place in the request
+    for i, value in enumerate(companies):
+        try:
+            uscc = validate_uscc(value)
+        except FormatError as exc:
+            errors.append({"field": f"body.companies.{i}", "code": exc.code, "reason_en": exc.reason_en,
+                           "reason_zh": exc.reason_zh})
+            continue
+        checked.setdefault(uscc, i)
+    semaphore = asyncio.Semaphore(16)
+
+    async def known(uscc: str) -> bool:
+        async with semaphore:
+            reply = await gw.bus.request(PROJECTOR, {"op": "company", "tenant": tenant, "company": uscc},
+                                         gw.bus.query_timeout)
+        if reply.get("ok") is True:
+            return True
+        if reply.get("status") == 404:
+            return False
+        raise from_service(reply)
+
+    found = await asyncio.gather(*(known(c) for c in checked)) if not errors else []
+    for (uscc, i), ok in zip(checked.items(), found, strict=False):
+        if not ok:
+            errors.append({"field": f"body.companies.{i}", "code": "unknown_company",
+                           "reason_en": f"{uscc} is not a company of this tenant",
+                           "reason_zh": f"{uscc} 不是该租户的企业"})
+    if errors:
+        raise ProblemError("invalid-request", "; ".join(e["reason_en"] for e in errors), errors=errors)
+    return list(checked)
+
+
 @router.post("/feeds", status_code=201, response_model=FeedTokenCreated,
-             responses=problem_responses(400, 401, 403, 422))
+             responses=problem_responses(400, 401, 403, 422, 503))
 async def create_feed(request: Request, body: FeedTokenRequest = Body(default_factory=FeedTokenRequest),
                       who: Principal = Depends(admin)) -> JSONResponse:
-    """A new calendar-feed URL for the tenant's obligations (read-only, revocable). 创建日历订阅地址。"""
-    row, token = await run_in_threadpool(feeds.create_feed_token, state_of(request).engine, who.tenant, body.label)
-    return JSONResponse({**row, "token": token, **_feed_urls(request, token)}, status_code=201)
+    """A new calendar-feed URL for the tenant's obligations — all companies, or those in ``companies``
+    (read-only, revocable). 创建日历订阅地址。"""
+    gw = state_of(request)
+    companies = await _tenant_companies(gw, who.tenant, body.companies) if body.companies is not None else None
+    row, token = await run_in_threadpool(feeds.create_feed_token, gw.engine, who.tenant, body.label, companies)
+    return JSONResponse({**row, "token": token, **_feed_urls(gw, token)}, status_code=201)
 
 
 @router.get("/feeds", response_model=list[FeedTokenView], responses=problem_responses(401, 403))
@@ -207,10 +256,10 @@ async def revoke_feed(request: Request, id: str = IdPath, who: Principal = Depen
     return JSONResponse(row)
 
 
-async def _tenant_obligations(gw: GatewayState, tenant: str) -> list[dict[str, Any]]:
-    companies: list[str] = []
+async def _tenant_obligations(gw: GatewayState, tenant: str, only: list[str] | None = None) -> list[dict[str, Any]]:
+    companies: list[str] = list(only or [])
     token = None
-    while len(companies) < FEED_COMPANIES:
+    while only is None and len(companies) < FEED_COMPANIES:
         page = (await gw.bus.query(PROJECTOR, {"op": "portfolio", "tenant": tenant, "page_size": 500,
                                                "page_token": token}))["result"]
         companies += [c["uscc"] for c in page["items"]]
@@ -244,7 +293,7 @@ async def calendar_feed(request: Request, token: str = Path(..., max_length=100)
     owner = await run_in_threadpool(feeds.resolve, gw.engine, token)
     if owner is None:
         raise ProblemError("not-found", "no such feed (unknown or revoked token) 日历订阅不存在或已吊销")
-    obligations = await _tenant_obligations(gw, owner.tenant)
+    obligations = await _tenant_obligations(gw, owner.tenant, owner.companies)
     body = render_feed(obligations, tenant_name=owner.tenant_name, now=gw.clock.now())
     return Response(body, media_type="text/calendar; charset=utf-8",
                     headers={"Cache-Control": "private, max-age=3600"})
