@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+
 from icalendar import Calendar
+from ledger_kernel.connection import connect
 from test_facts import assert_problem
 from test_reads import NATIONWIDE, SHANGHAI
 
@@ -137,3 +142,89 @@ async def test_the_feed_url_ignores_a_hostile_host_header(stack, api):
     assert "evil" not in feed["url"] + feed["webcal_url"]
     assert feed["url"] == f"{stack.url}/v1/feeds/{feed['token']}.ics"  # LEDGER_PUBLIC_URL's default
     assert feed["webcal_url"] == "webcal://" + feed["url"].split("://", 1)[1]
+
+
+async def test_catch_up_delivers_todays_work_once_even_after_a_notifier_restart(stack, api):
+    last = await record_companies(api)
+    due = []
+    for uscc in (EAST, NORTH):
+        items = (await api.get(f"/v1/companies/{uscc}/obligations",
+                               params={"min_sequence": last, "page_size": 500})).json()["items"]
+        due += [(uscc, o) for o in items if o["status"] in ("overdue", "due_today", "due_soon")]
+    assert {o["status"] for _, o in due} >= {"overdue"}, due
+    nc = await connect(stack.nats_url, "catch-up-test")
+    got: list[dict] = []
+
+    async def keep(msg) -> None:  # noqa: ANN001
+        got.append(json.loads(msg.data))
+
+    await nc.subscribe(f"notify.{api.tenant}.today", cb=keep)
+    try:
+        made = await api.post("/v1/subscriptions", json={"channel": "nats", "target": "today", "catch_up": True})
+        assert made.status_code == 201, made.text
+        sub = made.json()
+        assert sub["catch_up"] == "pending"
+        await eventually(lambda: got)
+        [digest] = got
+        assert digest["type"] == "subscription.catch_up" and digest["id"] == f"{api.tenant}.catch_up.{sub['id']}"
+        data = digest["data"]
+        assert data["count"] == len(due) and data["message_zh"] and data["message_en"]
+        listed = [(c["uscc"], i["id"], i["status"]) for c in data["companies"] for i in c["items"]]
+        assert sorted(listed) == sorted((u, o["id"], o["status"]) for u, o in due)
+        names = {c["uscc"]: c["name"] for c in data["companies"]}
+        assert names == {EAST: "东方呼叫中心有限公司", NORTH: "北方客服有限公司"}
+
+        def urgency(uscc: str, item: dict) -> tuple:  # overdue first, then the earliest due date
+            return (["overdue", "due_today", "due_soon"].index(item["status"]), item["due"], uscc, item["id"])
+
+        for company in data["companies"]:
+            keys = [urgency(company["uscc"], i) for i in company["items"]]
+            assert keys == sorted(keys)
+        leads = [urgency(c["uscc"], c["items"][0]) for c in data["companies"]]
+        assert leads == sorted(leads)
+        assert (await api.get(f"/v1/subscriptions/{sub['id']}")).json()["catch_up"] == "sent"
+
+        notifier = await stack.restart("notifier")
+        assert await notifier.dispatcher.make_digests() == 0  # a whole pass after the restart: nothing again
+        await nc.flush()
+        log = (await api.get(f"/v1/subscriptions/{sub['id']}/deliveries")).json()["items"]
+        assert len(got) == 1 and [d["alert_id"] for d in log] == [digest["id"]]
+    finally:
+        await nc.close()
+
+
+async def test_catch_up_with_nothing_due_sends_nothing(stack, api):
+    made = (await api.post("/v1/subscriptions", json={"channel": "nats", "target": "t", "catch_up": True})).json()
+
+    async def settled():  # noqa: ANN202
+        return (await api.get(f"/v1/subscriptions/{made['id']}")).json()["catch_up"] != "pending"
+
+    await eventually(settled)
+    assert (await api.get(f"/v1/subscriptions/{made['id']}")).json()["catch_up"] == "nothing_due"
+    assert (await api.get(f"/v1/subscriptions/{made['id']}/deliveries")).json()["items"] == []
+
+
+async def test_the_digest_hour_is_a_tenant_setting(stack, api):
+    assert (await api.get("/v1/alert-settings")).json()["digest_hour"] == 9
+    changed = await api.put("/v1/alert-settings", json={"digest_hour": 7})
+    assert changed.status_code == 200 and changed.json()["digest_hour"] == 7, changed.text
+    assert (await api.get("/v1/alert-settings")).json() == changed.json()
+    for bad in ({"digest_hour": 24}, {"digest_hour": "9"}, {"digest_hour": 8, "zone": "UTC"}):
+        assert_problem(await api.put("/v1/alert-settings", json=bad), 422, "invalid-request")
+    async with stack.client(stack.key(api.tenant, "read,write")) as writer:
+        assert_problem(await writer.put("/v1/alert-settings", json={"digest_hour": 8}), 403, "forbidden")
+    _, other_key = stack.new_tenant("other")
+    async with stack.client(other_key) as other:
+        assert (await other.get("/v1/alert-settings")).json()["digest_hour"] == 9
+
+
+async def eventually(check, within: float = 30.0):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"condition not met within {within}s")

@@ -25,7 +25,7 @@ def test_records_on_postgres(pg_engine):
     migrate(pg_engine)
     migrate(pg_engine)  # a second run is a no-op
     with pg_engine.connect() as conn:
-        assert conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar() == "0001"
+        assert conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar() == "0002"
     records = Records(pg_engine, SecretBox(KEY))
     spec, errors = parse_spec({"channel": "nats", "target": "erp"})
     assert not errors
@@ -51,7 +51,7 @@ def test_sqlite_migrations_use_their_own_version_table(tmp_path):
     migrate(engine)
     with engine.connect() as conn:
         tables = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar() == "0001"
+        assert conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar() == "0002"
     assert VERSION_TABLE == "alembic_version_notifier"
     assert {t for t in tables if not t.startswith("notifier_")} == {VERSION_TABLE}
     engine.dispose()

@@ -25,7 +25,7 @@ from ledger_gateway.reads_api import PROJECTOR
 from ledger_gateway.tenancy import Principal
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
-NOTIFIER_CODES = {"invalid_subscription": "invalid-subscription", "subscription_inactive": "subscription-inactive",
+NOTIFIER_CODES = {"invalid_subscription": "invalid-subscription", "invalid_settings": "invalid-request", "subscription_inactive": "subscription-inactive",
                   "idempotency_key_reused": "idempotency-key-reused", "not_found": "not-found",
                   "malformed_request": "invalid-request", "unavailable": "unavailable"}
 FEED_COMPANIES = 2000  # a feed is for planning; a portfolio beyond this belongs in the API
@@ -40,19 +40,28 @@ class Open(BaseModel):
 class SubscriptionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channel: str = Field(description="webhook | email | nats", json_schema_extra={"enum": ["webhook", "email", "nats"]})
-    target: str = Field(description="An https URL, an e-mail address or a subject suffix.")
+    target: str | list[str] = Field(description="An https URL, a subject suffix, or for e-mail one address or a "
+                                                "list of up to 50 (one message to all of them).")
     companies: list[str] | str = Field("*", description='USCCs, or "*" for all the tenant\'s companies.')
     types: list[str] | None = Field(None, description="Alert types (default all).")
     min_severity: str | None = Field(None, description="Lowest finding severity to send.")
+    catch_up: bool = Field(False, description="Also send, once, one digest of what is overdue or due soon now "
+                                              "(`subscription.catch_up`). 补发当前待办。")
+    delivery: str = Field("immediate", description="`immediate`: each alert as it comes; `daily`: one digest a day "
+                                                   "at the tenant's hour (`subscription.daily_digest`, see "
+                                                   "/v1/alert-settings). 即时或每日汇总。",
+                          json_schema_extra={"enum": ["immediate", "daily"]})
 
 
 class Subscription(Open):
     id: str
     channel: str
-    target: str
+    target: str | list[str]
     companies: Any = None
     types: Any = None
     min_severity: str | None = None
+    delivery: str | None = None
+    catch_up: str | None = Field(None, description="pending | sent | nothing_due (null: not asked for).")
     state: str | None = None
     created_at: str | None = None
 
@@ -119,7 +128,9 @@ async def create_subscription(request: Request, body: SubscriptionRequest = Body
                               ) -> JSONResponse:
     """Subscribe a webhook, an e-mail address or a NATS subject to the tenant's alerts; a webhook's signing
     secret is in this answer only. 订阅提醒。"""
-    raw = body.model_dump(exclude_none=True)
+    raw = body.model_dump(exclude_none=True, exclude_defaults=True)
+    raw.setdefault("channel", body.channel)
+    raw.setdefault("target", body.target)
     status, result = await notifier(state_of(request), "cmd.notifier", {
         "op": "subscription.create", "tenant": who.tenant, "subscription": raw,
         "command_id": idempotency_key or str(uuid.uuid4())})
@@ -182,6 +193,33 @@ async def replay(request: Request, id: str = IdPath, who: Principal = Depends(wr
     status, result = await notifier(state_of(request), "cmd.notifier",
                                     {"op": "delivery.replay", "tenant": who.tenant, "id": id})
     return JSONResponse(result, status_code=status)
+
+
+class AlertSettings(BaseModel):
+    digest_hour: int = Field(description="The local hour (Asia/Shanghai, 0–23) daily digests go out; default 9.")
+    time_zone: str = "Asia/Shanghai"
+    changed_at: str | None = None
+
+
+class AlertSettingsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    digest_hour: int = Field(ge=0, le=23, strict=True, description="0–23, Asia/Shanghai. 每日汇总发送时间（北京时间整点）。")
+
+
+@router.get("/alert-settings", response_model=AlertSettings, responses=problem_responses(401, 403, 503))
+async def get_alert_settings(request: Request, who: Principal = Depends(reader)) -> JSONResponse:
+    """The tenant's delivery settings: when daily digests go out. 提醒设置。"""
+    _, result = await notifier(state_of(request), "query.notifier", {"op": "settings.get", "tenant": who.tenant})
+    return JSONResponse(result)
+
+
+@router.put("/alert-settings", response_model=AlertSettings, responses=problem_responses(400, 401, 403, 422, 503))
+async def set_alert_settings(request: Request, body: AlertSettingsRequest = Body(...),
+                             who: Principal = Depends(admin)) -> JSONResponse:
+    """Set when the tenant's daily digests go out (a whole hour, Asia/Shanghai). 设置每日汇总时间。"""
+    _, result = await notifier(state_of(request), "cmd.notifier", {
+        "op": "settings.set", "tenant": who.tenant, "settings": body.model_dump()})
+    return JSONResponse(result)
 
 
 # --- calendar feeds -------------------------------------------------------------------------------
