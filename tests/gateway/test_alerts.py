@@ -6,8 +6,11 @@ import asyncio
 import json
 import time
 
+import pytest
 from icalendar import Calendar
+from ledger_gateway.config import GatewayConfig, default_public_url
 from ledger_kernel.connection import connect
+from ledger_kernel.settings import SettingsError
 from test_facts import assert_problem
 from test_reads import NATIONWIDE, SHANGHAI
 
@@ -153,19 +156,13 @@ async def test_catch_up_delivers_todays_work_once_even_after_a_notifier_restart(
         due += [(uscc, o) for o in items if o["status"] in ("overdue", "due_today", "due_soon")]
     assert {o["status"] for _, o in due} >= {"overdue"}, due
     nc = await connect(stack.nats_url, "catch-up-test")
-    got: list[dict] = []
-
-    async def keep(msg) -> None:  # noqa: ANN001
-        got.append(json.loads(msg.data))
-
-    await nc.subscribe(f"notify.{api.tenant}.today", cb=keep)
+    inbox = await nc.subscribe(f"notify.{api.tenant}.today")
     try:
         made = await api.post("/v1/subscriptions", json={"channel": "nats", "target": "today", "catch_up": True})
         assert made.status_code == 201, made.text
         sub = made.json()
         assert sub["catch_up"] == "pending"
-        await eventually(lambda: got)
-        [digest] = got
+        digest = json.loads((await inbox.next_msg(timeout=30)).data)
         assert digest["type"] == "subscription.catch_up" and digest["id"] == f"{api.tenant}.catch_up.{sub['id']}"
         data = digest["data"]
         assert data["count"] == len(due) and data["message_zh"] and data["message_en"]
@@ -188,19 +185,19 @@ async def test_catch_up_delivers_todays_work_once_even_after_a_notifier_restart(
         assert await notifier.dispatcher.make_digests() == 0  # a whole pass after the restart: nothing again
         await nc.flush()
         log = (await api.get(f"/v1/subscriptions/{sub['id']}/deliveries")).json()["items"]
-        assert len(got) == 1 and [d["alert_id"] for d in log] == [digest["id"]]
+        assert inbox.pending_msgs == 0 and [d["alert_id"] for d in log] == [digest["id"]]
     finally:
         await nc.close()
 
 
 async def test_catch_up_with_nothing_due_sends_nothing(stack, api):
     made = (await api.post("/v1/subscriptions", json={"channel": "nats", "target": "t", "catch_up": True})).json()
-
-    async def settled():  # noqa: ANN202
-        return (await api.get(f"/v1/subscriptions/{made['id']}")).json()["catch_up"] != "pending"
-
-    await eventually(settled)
-    assert (await api.get(f"/v1/subscriptions/{made['id']}")).json()["catch_up"] == "nothing_due"
+    state = made["catch_up"]
+    deadline = time.monotonic() + 30
+    while state == "pending" and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        state = (await api.get(f"/v1/subscriptions/{made['id']}")).json()["catch_up"]
+    assert state == "nothing_due"
     assert (await api.get(f"/v1/subscriptions/{made['id']}/deliveries")).json()["items"] == []
 
 
@@ -218,13 +215,14 @@ async def test_the_digest_hour_is_a_tenant_setting(stack, api):
         assert (await other.get("/v1/alert-settings")).json()["digest_hour"] == 9
 
 
-async def eventually(check, within: float = 30.0):  # noqa: ANN001, ANN201
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"condition not met within {within}s")
+def test_the_public_url_is_a_checked_setting():
+    assert GatewayConfig.from_env({}).public_url is None
+    assert GatewayConfig.from_env({"LEDGER_PUBLIC_URL": "https://ledger.example.com/app/"}).public_url == \
+        "https://ledger.example.com/app"
+    for bad in ("ledger.example.com", "ftp://x.example", "https://u:p@x.example", "https://x.example/?a=1",
+                "https://x.example/#f", "https://x.example/a\x00b", "javascript:alert(1)"):
+        with pytest.raises(SettingsError, match="LEDGER_PUBLIC_URL"):
+            GatewayConfig.from_env({"LEDGER_PUBLIC_URL": bad})
+    assert default_public_url("0.0.0.0", 8000) == "http://localhost:8000"
+    assert default_public_url("::1", 8443) == "http://[::1]:8443"
+    assert default_public_url("127.0.0.1", 8000) == "http://127.0.0.1:8000"

@@ -79,6 +79,11 @@ def test_the_flag_is_off_by_default():
     ("http://[::1]:8080/hook", "target_loopback"),
     ("http://localhost:8080/hook", "target_loopback"),  # a name that resolves to loopback
     ("https://[::ffff:10.1.2.3]/hook", "target_private"),
+    ("http://[2002:7f00:1::]:8080/hook", "target_loopback"),  # 6to4 wrapping 127.0.0.1
+    ("http://[64:ff9b::a9fe:a9fe]/latest/meta-data/", "target_metadata"),  # NAT64
+    ("http://[::ffff:7f00:1]/hook", "target_loopback"),
+    ("http://example.com/h\x00ook", "invalid_url"),
+    ("http://127.0.0.1/\x00", "invalid_url"),
 ])
 async def test_subscribing_to_a_forbidden_target_is_refused(notifier, tenant, url, code):
     notifier.ops.config = dataclasses.replace(notifier.ops.config, allow_loopback=False)
@@ -144,20 +149,6 @@ def test_the_allowed_networks_setting_is_parsed_and_empty_by_default():
         allowed_networks("10.20.0.1/16")  # host bits set: a typo, not a network
     with pytest.raises(ValueError, match="intranet"):
         allowed_networks("intranet")
-
-
-@pytest.mark.parametrize(("url", "code"), [
-    ("http://[2002:7f00:1::]:8080/hook", "target_loopback"),
-    ("http://[64:ff9b::a9fe:a9fe]/latest/meta-data/", "target_metadata"),
-    ("http://[::ffff:7f00:1]/hook", "target_loopback"),
-    ("http://example.com/h\x00ook", "invalid_url"),
-    ("http://127.0.0.1/\x00", "invalid_url"),
-])
-async def test_nul_and_wrapped_targets_are_refused_with_422(notifier, tenant, url, code):
-    notifier.ops.config = dataclasses.replace(notifier.ops.config, allow_loopback=False)
-    reply = await notifier.client.create_subscription(tenant, {"channel": "webhook", "target": url})
-    assert reply["status"] == 422 and reply["errors"][0]["code"] == code, reply
-    assert (await notifier.client.list_subscriptions(tenant))["result"]["items"] == []
 
 
 async def test_a_listed_private_network_is_admitted_but_loopback_and_metadata_are_not(notifier, tenant):
