@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from ledger_kernel.settings import SettingsError
 from ledger_notifier import webhook
 from ledger_notifier.config import NotifierConfig
 from ledger_notifier.targets import (
@@ -70,6 +71,8 @@ def test_the_flag_is_off_by_default():
     assert loopback_allowed({}) is False and loopback_allowed({"LEDGER_WEBHOOK_ALLOW_LOOPBACK": "true"}) is False
     assert loopback_allowed({"LEDGER_WEBHOOK_ALLOW_LOOPBACK": "1"}) is True
     assert NotifierConfig.from_env({}).allow_loopback is False
+    with pytest.raises(SettingsError, match="production"):  # test-only: never in production
+        NotifierConfig.from_env({"LEDGER_WEBHOOK_ALLOW_LOOPBACK": "1", "LEDGER_ENV": "production"})
 
 
 @pytest.mark.parametrize(("url", "code"), [
@@ -145,8 +148,8 @@ def test_the_allowed_networks_setting_is_parsed_and_empty_by_default():
     assert NotifierConfig.from_env({}).allow_networks == ()
     config = NotifierConfig.from_env({"LEDGER_WEBHOOK_ALLOW_NETWORKS": "10.20.0.0/16, fd00::/8"})
     assert config.allow_networks == (ipaddress.ip_network("10.20.0.0/16"), ipaddress.ip_network("fd00::/8"))
-    with pytest.raises(ValueError, match="10.20.0.1/16"):
-        allowed_networks("10.20.0.1/16")  # host bits set: a typo, not a network
+    with pytest.raises(SettingsError, match="10.20.0.1/16"):  # host bits set: a typo, not a network
+        NotifierConfig.from_env({"LEDGER_WEBHOOK_ALLOW_NETWORKS": "10.20.0.0/16,10.20.0.1/16"})
     with pytest.raises(ValueError, match="intranet"):
         allowed_networks("intranet")
 
