@@ -492,8 +492,11 @@ class Records:
             hours: dict[str, int] = {}
             for sub_id, rows in by_sub.items():
                 sub = s.get(Subscription, sub_id)
-                if sub is None or sub.state != "active":
-                    continue  # claim_due's rule: they go with their subscription (deleted: already cancelled)
+                if sub is None or sub.state != "active":  # as claim_due does: they go with their subscription
+                    for d in rows:
+                        d.status, d.last_error = "cancelled", f"subscription {sub.state if sub else 'missing'}"
+                        s.add(d)
+                    continue
                 if sub.tenant not in hours:
                     row = s.get(TenantSettings, sub.tenant)
                     hours[sub.tenant] = row.digest_hour if row else DEFAULT_DIGEST_HOUR
