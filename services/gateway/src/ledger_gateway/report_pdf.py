@@ -94,9 +94,9 @@ def provenance(item: dict[str, Any]) -> str:
 def evidence_lines(evidence: Any, limit: int = 600) -> str:
     if evidence in (None, {}, []):
         return ""
-    if isinstance(evidence, dict):
+    if isinstance(evidence, dict):  # the events' ids are for the audit trail (the events API), not for a reader
         text = "; ".join(f"{k}: {v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
-                         for k, v in evidence.items())
+                         for k, v in evidence.items() if k != "events")
     else:
         text = evidence if isinstance(evidence, str) else json.dumps(evidence, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -159,7 +159,8 @@ def _findings(findings: list[dict[str, Any]]) -> list[Any]:
                 f"{escape(bilingual(f.get('title')) or f.get('rule') or '')}")
         block = [Paragraph(head, _style("finding-head", 10, spaceBefore=2 * mm))]
         if f.get("message"):
-            block.append(_p(bilingual(f["message"], "\n"), BODY))
+            block.append(_p(bilingual({k: str(v).strip() for k, v in f["message"].items()}, "\n")
+                            if isinstance(f["message"], dict) else f["message"], BODY))
         evidence = evidence_lines(f.get("evidence"))
         if evidence:
             block.append(_p(f"证据 Evidence: {evidence}", BODY))

@@ -21,7 +21,7 @@ from ledger_gateway.context import GatewayState, state_of
 from ledger_gateway.exports import disposition, projector_rows
 from ledger_gateway.openapi_docs import problem_responses
 from ledger_gateway.problems import ProblemError
-from ledger_gateway.reads_api import PROJECTOR, USCC, AsOf, UsccPath, _instant
+from ledger_gateway.reads_api import PROJECTOR, USCC, AsOf, MinSequence, UsccPath, _instant, _wait_for
 from ledger_gateway.tenancy import Principal
 
 router = APIRouter(prefix="/v1", tags=["reads"])
@@ -69,11 +69,13 @@ async def gather(gw: GatewayState, tenant: str, company: str, at: datetime) -> r
                              "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
                        **problem_responses(401, 403, 404, 422, 503)})
 async def report(request: Request, uscc: str = UsccPath, who: Principal = Depends(reader),
-                 as_of: datetime | None = AsOf) -> Response:
+                 as_of: datetime | None = AsOf, min_sequence: int | None = MinSequence) -> Response:
     """A printable compliance report for one company at `as_of` (default now). 企业合规报告（PDF）。"""
     gw = state_of(request)
     if not USCC.match(uscc):
         raise ProblemError("not-found", "no such company for this tenant 未找到该企业")
+    if min_sequence:
+        await _wait_for(gw, who.tenant, min_sequence)
     at = as_of or gw.clock.now()
     if at.tzinfo is None:
         at = at.replace(tzinfo=SHANGHAI)
