@@ -2,10 +2,11 @@
 
 CSV layout (docs/http-api.md): ``type``, ``company``, ``effective_date``, optional
 ``idempotency_key``, then the payload as ``data.<field>`` columns (lists ``;``-separated,
-booleans true/false/是/否) and/or a ``data`` column holding a JSON object. Cells are
-typed by the fact type's JSON Schema from ledger_contracts, so a spreadsheet needs no
-quoting rules. Columns the importer does not know (``error``, notes …) are ignored, so
-a file of refused rows can be fixed and fed back as it is.
+booleans true/false/是/否, days 2026-11-05, 2026/11/5 or 2026年11月5日) and/or a ``data``
+column holding a JSON object. Cells are typed by the fact type's JSON Schema from
+ledger_contracts, so a spreadsheet needs no quoting rules. Columns the importer does not
+know (``line``, ``error``, notes …) are ignored, so a file of refused rows — each with the
+line of the source file it came from — can be fixed and fed back as it is.
 
 A row without an explicit key gets one derived from its content: re-running an
 import within the gateway's Idempotency-Key window (24 h by default, LEDGER_IDEMPOTENCY_TTL_HOURS) records nothing twice.
