@@ -30,6 +30,7 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from ledger_gateway.context import GatewayState
 
 ExportFormat = Literal["csv", "xlsx"]
+ListFormat = Literal["json", "csv", "xlsx"]  # what a list route's `format` takes (json: the usual page)
 MEDIA = {"csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 BOM = "\ufeff"
@@ -193,25 +194,27 @@ async def export_response(fmt: ExportFormat, rows: AsyncIterator[dict[str, Any]]
 Answer = Callable[[GatewayState, dict[str, Any]], Awaitable[Response]]
 
 
-def as_file(fmt: ExportFormat | None, columns: Sequence[Column], title_zh: str, stem: str, *,
+def as_file(fmt: ListFormat | None, columns: Sequence[Column], title_zh: str, stem: str, *,
             extra: dict[str, Any] | None = None) -> Answer | None:
     """What a list route answers with ``format=csv|xlsx`` (None: the usual JSON page): given the
     projector query the route built, every page of it as one file, named e.g.
     ``合规义务-obligations-<USCC>-2026-11-23.xlsx`` (the date the list was evaluated at)."""
-    if fmt is None:
+    if fmt is None or fmt == "json":
         return None
+    file_format: ExportFormat = fmt
 
     async def answer(gw: GatewayState, payload: dict[str, Any]) -> Response:
         at = payload.get("as_of")
         day = (datetime.fromisoformat(at) if at else gw.clock.now()).astimezone(SHANGHAI).date().isoformat()
         name = "-".join(part for part in (title_zh, stem, payload.get("company"), day) if part)
-        return await export_response(fmt, projector_rows(gw, payload, extra), columns, name, title_zh)
+        return await export_response(file_format, projector_rows(gw, payload, extra), columns, name, title_zh)
 
     return answer
 
 
 FormatQuery = Query(None, alias="format", description="`csv` or `xlsx`: the whole filtered list (every page) as a "
                                                       "file, with Chinese and English headers (CSV in UTF-8 with a "
-                                                      "BOM, for Excel). 导出为 CSV 或 Excel 文件。")
+                                                      "BOM, for Excel); `json` (default): one page. "
+                                                      "导出为 CSV 或 Excel 文件。")
 FILE_CONTENT = {"text/csv": {"schema": {"type": "string"}},
                 MEDIA["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}

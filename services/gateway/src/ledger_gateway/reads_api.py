@@ -133,7 +133,7 @@ async def portfolio(
         None, description="Only companies with an open finding of this severity."),
     page_size: int = PageSize, page_token: str | None = PageToken,
     as_of: datetime | None = AsOf, min_sequence: int | None = MinSequence,
-    fmt: exports.ExportFormat | None = exports.FormatQuery,
+    fmt: exports.ListFormat | None = exports.FormatQuery,
 ) -> Response:
     """uscc, name, risk, open findings by severity, overdue count, next due, credit estimate. 企业组合。"""
     return await read(request, who, "portfolio", as_of=as_of, min_sequence=min_sequence, risk=risk,
@@ -157,7 +157,7 @@ async def obligations(
     rule: str | None = Query(None, max_length=80, description="Only obligations of this rule."),
     page_size: int = PageSize, page_token: str | None = PageToken,
     as_of: datetime | None = AsOf, min_sequence: int | None = MinSequence,
-    fmt: exports.ExportFormat | None = exports.FormatQuery,
+    fmt: exports.ListFormat | None = exports.FormatQuery,
 ) -> Response:
     """Obligations with due dates (Asia/Shanghai) and statuses at `as_of`. 合规义务。"""
     return await read(request, who, "obligations", company=uscc, as_of=as_of, min_sequence=min_sequence,
