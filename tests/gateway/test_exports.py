@@ -10,12 +10,13 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from ledger_cli.bench_facts import uscc
-from ledger_gateway.exports import COMPANY_COLUMNS, OBLIGATION_COLUMNS
+from ledger_gateway.exports import COMPANY_COLUMNS, OBLIGATION_COLUMNS, csv_chunks, xlsx_file
 from openpyxl import load_workbook
 from test_reads import NATIONWIDE, SEAT_LEASING, SHANGHAI, record
 
@@ -111,6 +112,26 @@ async def test_an_unknown_format_is_422_and_another_tenants_company_404(stack, a
             assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json", r.text
         empty = await other.get("/v1/companies", params={"format": "csv"})
         assert empty.status_code == 200 and csv_rows(empty.content) == []  # the header, no other tenant's rows
+
+
+async def test_a_cell_that_looks_like_a_formula_stays_text(tmp_path: Path):
+    rows = [{"uscc": "91310115MA1K4B8N68", "name": '=HYPERLINK("http://example.invalid","点我")', "risk": "-1",
+             "overdue": -2}]
+
+    async def listed() -> AsyncIterator[dict[str, Any]]:
+        for row in rows:
+            yield row
+
+    body = b"".join([chunk async for chunk in csv_chunks(listed(), COMPANY_COLUMNS)])
+    line = csv_rows(body)[0]
+    assert line["企业名称 Name"] == "'" + rows[0]["name"] and line["风险 Risk"] == "'-1" and line["逾期 Overdue"] == "-2"
+    path = await xlsx_file(listed(), COMPANY_COLUMNS, "企业组合")
+    try:
+        cells = list(load_workbook(path).worksheets[0].iter_rows(min_row=2))[0]
+        assert cells[1].value == "'" + rows[0]["name"] and cells[1].data_type == "s"
+        assert cells[4].value == -2 and cells[4].data_type == "n"
+    finally:
+        os.unlink(path)
 
 
 MEASURE = """

@@ -36,6 +36,7 @@ MEDIA = {"csv": "text/csv; charset=utf-8",
 BOM = "\ufeff"
 PAGE = 500  # the projector's largest page
 BATCH = 200  # CSV rows per chunk sent to the client
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -53,15 +54,21 @@ class Column:
 
     def cell(self, row: dict[str, Any]) -> str | int | float | None:
         value = self.read(row) if self.read else row.get(self.key)
-        if value is None or isinstance(value, str | int | float):
+        if value is None or isinstance(value, int | float):
             return value  # bool is an int: exported as True/False, which both readers keep
         if isinstance(value, dict) and ("zh" in value or "en" in value):
-            return " / ".join(str(value[k]) for k in ("zh", "en") if value.get(k))
+            return as_text(" / ".join(str(value[k]) for k in ("zh", "en") if value.get(k)))
         if isinstance(value, dict):
-            return "; ".join(f"{k} {v}" for k, v in value.items() if v)
+            return as_text("; ".join(f"{k} {v}" for k, v in value.items() if v))
         if isinstance(value, list):
-            return "; ".join(str(v) for v in value)
-        return str(value)
+            return as_text("; ".join(str(v) for v in value))
+        return as_text(str(value))
+
+
+def as_text(value: str) -> str:
+    """Text a spreadsheet keeps as text: a cell starting like a formula (``=``, ``+``, ``-``, ``@``) gets a
+    leading apostrophe, so a name typed as ``=HYPERLINK(…)`` is never run when the file is opened."""
+    return "'" + value if value[:1] in FORMULA_START else value
 
 
 def _credit(field: str) -> Callable[[dict[str, Any]], Any]:
