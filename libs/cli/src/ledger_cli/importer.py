@@ -8,7 +8,9 @@ within the gateway's Idempotency-Key window (24 h by default, LEDGER_IDEMPOTENCY
 
 from __future__ import annotations
 
+import csv
 import json
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -21,7 +23,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ledger_cli.client import ApiError, Gateway, KeyOption, UrlOption, describe, fail
-from ledger_cli.fact_rows import Row, RowError, baseline_fact, chunks, read_rows, write_refused
+from ledger_cli.fact_rows import (
+    Row,
+    RowError,
+    baseline_fact,
+    chunks,
+    iso_day,
+    read_rows,
+    template_header,
+    write_refused,
+)
 
 TRACKING = "company.tracking_started"
 DEFAULT_ATTESTER = "onboarding review 入职审查"
@@ -113,9 +124,27 @@ def import_file(gateway: Gateway, path: Path, *, chunk: int = 1000, fmt: str | N
             "last_ledger_sequence": max((r.extra.get("ledger_sequence") or 0 for r in rows if r.extra), default=0)}
 
 
+def write_template(fact_type: str, path: Path | None) -> None:
+    """The CSV header for one fact type, to fill in and import: to ``path`` (never over an existing file;
+    with a BOM, so Excel reads the Chinese typed into it) or to standard output."""
+    header = template_header(fact_type)
+    if path is None:
+        csv.writer(sys.stdout, lineterminator="\n").writerow(header)
+        return
+    if path.exists():
+        raise RowError(f"{path} exists: the template is written only to a new file 文件已存在，模板只写入新文件")
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        csv.writer(out).writerow(header)
+    console.print(f"template 模板 {fact_type}: [bold]{path}[/bold] — one row per fact 每行一条事实")
+
+
 def import_command(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
-                                help="CSV (type, company, effective_date, data.<field> …) or NDJSON facts."),
+    file: Path | None = typer.Argument(None, dir_okay=False,
+                                       help="CSV (type, company, effective_date, data.<field> …) or NDJSON facts "
+                                            "(with --template: where to write the header)."),
+    template: str | None = typer.Option(None, "--template", metavar="TYPE",
+                                        help="Write the CSV header for this fact type (to FILE or standard output) "
+                                             "instead of importing. 输出该事实类型的 CSV 表头模板。"),
     url: str | None = UrlOption, key: str | None = KeyOption,
     chunk: int = typer.Option(1000, "--chunk", min=1, max=10_000, help="Facts per request."),
     fmt: str | None = typer.Option(None, "--format", help="csv or ndjson (default: from the file name)."),
@@ -137,11 +166,17 @@ def import_command(
     baseline = None
     if tracked_from is not None:
         try:
-            baseline = date.fromisoformat(tracked_from)
+            baseline = date.fromisoformat(iso_day(tracked_from))
         except ValueError:
-            raise typer.BadParameter(f"--tracked-from must be a date YYYY-MM-DD, got {tracked_from[:32]!r} "
-                                     "建账基准日须为 YYYY-MM-DD 格式的日期") from None
+            raise typer.BadParameter(f"--tracked-from must be a day (2026-11-05, 2026/11/5 or 2026年11月5日), "
+                                     f"got {tracked_from[:32]!r} "
+                                     "建账基准日须为日期，如 2026-11-05、2026/11/5 或 2026年11月5日") from None
     try:
+        if template is not None:
+            write_template(template, file)
+            return
+        if file is None or not file.is_file():
+            raise typer.BadParameter(f"give a file to import 请提供要导入的文件 ({file or 'none given'})")
         with Gateway(url, key) as gateway:
             summary = import_file(gateway, file, chunk=chunk, fmt=fmt, refused_to=refused,
                                   show_progress=not as_json, tracked_from=baseline, attested_by=attested_by)
