@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from ledger_cli import demo, importer, maintenance, ops, stack, tenants, views
+from ledger_cli import demo, importer, maintenance, ops, stack, stream_credentials, tenants, views
 
 app = typer.Typer(
     name="ledger",
@@ -23,6 +23,7 @@ importer.register(app)
 views.register(app)
 maintenance.register(app)
 demo.register(app)
+stream_credentials.register(app)
 
 
 if __name__ == "__main__":

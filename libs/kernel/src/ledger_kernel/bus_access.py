@@ -70,7 +70,7 @@ class BusUser:
                  f"subscribe: {{allow: {_list(self.subscribe)}}}"]
         if self.allow_responses:
             parts.append("allow_responses: true")
-        return ", permissions: {\n    " + "\n    ".join(parts) + "\n  }"
+        return ", permissions: {\n  " + "\n  ".join(parts) + "\n}"
 
 
 def _list(subjects: Iterable[str]) -> str:

@@ -149,13 +149,28 @@ class EmbeddedNats:
 
         True when a server was signalled; the new users are accepted once it has reloaded.
         """
-        self.write_config()
+        conf = self.write_config()
         try:
             pid = int(self.pid_file.read_text().strip())
+            # a stale pid file must not make us signal some other process
+            if str(conf).encode() not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return False
             os.kill(pid, signal.SIGHUP)
         except (OSError, ValueError):
             return False
         return True
+
+    @classmethod
+    def of_home(cls, home: Path, port: int) -> EmbeddedNats:
+        """The server of this LEDGER_HOME as last configured (its name kept: a reload may not change it)."""
+        name = "ledger-embedded"
+        try:
+            for line in (home / "nats-server.conf").read_text().splitlines():
+                if line.startswith("server_name:"):
+                    name = line.split(":", 1)[1].strip().strip('"')
+        except OSError:
+            pass
+        return cls(home, port, server_name=name)
 
     def stop(self, timeout: float = 10.0) -> None:
         proc, self.process = self.process, None
