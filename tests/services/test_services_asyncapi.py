@@ -96,3 +96,19 @@ def test_each_aggregate_type_has_its_ledger_channel_with_its_event_types(committ
         assert {"specversion", "id", "source", "type", "subject", "tenant", "company", "sequence",
                 "effectivedate", "prevhash", "hash", "data"} <= set(payload["required"])
     assert committed["asyncapi"] == "3.0.0"
+
+
+def test_every_stream_a_consumer_may_read_is_described_with_the_credentials_it_needs(committed):
+    addresses = {c["address"]: name for name, c in committed["channels"].items() if c.get("address")}
+    for address in ("alerts.{tenant}.{company}.{kind}", "notify.{tenant}.{suffix}", "checkpoints.ledger",
+                    "ledger._system.{scope}.{kind}.{key}", "ledger.{tenant}.{company}.licence.{aggregate_id}"):
+        channel = addresses[address]
+        reads = [op for op in committed["operations"].values()
+                 if op["action"] == "receive" and op["channel"]["$ref"] == f"#/channels/{channel}"]
+        assert reads, address
+        schemes = {_resolve(committed, s["$ref"])["type"] for op in reads for s in op["security"]}
+        assert schemes == {"userPassword"}, address
+    schemes = committed["components"]["securitySchemes"]
+    assert "ledger stream-credentials create" in schemes["streamReader"]["description"]
+    readers_of_notify = committed["operations"]["read.notify"]["security"]
+    assert readers_of_notify == [{"$ref": "#/components/securitySchemes/streamReader"}]

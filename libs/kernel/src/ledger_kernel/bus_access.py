@@ -138,13 +138,15 @@ def user(name: str) -> BusUser:
 def stream_reader(name: str, tenant: str | None) -> BusUser:
     """Read-only stream credentials: one tenant's ledger (or every tenant's, for an operator).
 
-    The live feed ``ledger.<tenant>.>``, and one consumer on LEDGER named like the credential, filtered
+    The live feeds ``ledger.<tenant>.>``, ``alerts.<tenant>.>`` and ``notify.<tenant>.>``, and one consumer on LEDGER named like the credential, filtered
     to the tenant (the filter is part of the create subject, so no other filter is accepted; the fixed
     name keeps it from touching anyone else's consumer). Replies come to ``_INBOX.<name>.>`` only.
     Publishes nothing into ``ledger.>``, ``cmd.*`` or ALERTS.
     """
     check_token("credential name", name)
     scope = f"ledger.{check_token('tenant', tenant)}.>" if tenant else "ledger.>"
+    # the tenant's alerts and notifications as they are published (live, read-only)
+    live = (f"alerts.{tenant}.>", f"notify.{tenant}.>") if tenant else ("alerts.>", "notify.>")
     create = f"$JS.API.CONSUMER.CREATE.LEDGER.{name}.{scope}"
     reads: tuple[str, ...] = (f"$JS.API.CONSUMER.CREATE.LEDGER.{name}",) if tenant is None else ()
     if tenant is None:  # an operator: the whole stream by sequence too
@@ -155,7 +157,7 @@ def stream_reader(name: str, tenant: str | None) -> BusUser:
                  f"$JS.API.CONSUMER.INFO.LEDGER.{name}", f"$JS.API.CONSUMER.DELETE.LEDGER.{name}",
                  f"$JS.API.CONSUMER.MSG.NEXT.LEDGER.{name}", f"$JS.ACK.LEDGER.{name}.>",
                  *stream_reads(CHECKPOINTS)),
-        subscribe=(scope, f"_INBOX.{name}.>"), allow_responses=False, in_compose=False)
+        subscribe=(scope, *live, f"_INBOX.{name}.>"), allow_responses=False, in_compose=False)
 
 
 def users_block(users: Iterable[BusUser], password: Callable[[BusUser], str], indent: str = "      ") -> str:

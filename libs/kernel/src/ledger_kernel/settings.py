@@ -61,8 +61,8 @@ class Settings:
     ``LEDGER_HOME``         data directory (NATS store, SQLite, logs); default ``./var``
     ``LEDGER_NATS_URL``     an external NATS server; unset means the embedded one
     ``LEDGER_NATS_PORT``    port of the embedded nats-server (default 4333, not 4222)
-    ``LEDGER_NATS_USER``    the embedded server's user this process connects as (default ``cli``;
-                            ``ledger up`` gives each service its own); its password is read from
+    ``LEDGER_NATS_USER``    the embedded server's user this process connects as (default: a service's
+                            own name, ``cli`` for the command line); its password is read from
                             ``LEDGER_HOME/keys/nats/<user>.password``
     ``LEDGER_DATABASE_URL`` read-model database; default SQLite under ``LEDGER_HOME``
     ``LEDGER_HTTP_PORT``    gateway port (default 8000)
@@ -85,7 +85,8 @@ class Settings:
     nats_user: str = DEFAULT_NATS_USER
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, *, service: str | None = None) -> Settings:
+        """``service``: the bus user a service started alone connects as on the embedded server."""
         env = os.environ if env is None else env
         home = Path(env.get("LEDGER_HOME") or "./var").expanduser().resolve()
         environment = env.get("LEDGER_ENV", "development")
@@ -110,7 +111,7 @@ class Settings:
             environment=environment,
             clock=clock,
             http_host=http_host,
-            nats_user=(env.get("LEDGER_NATS_USER") or DEFAULT_NATS_USER).strip(),
+            nats_user=(env.get("LEDGER_NATS_USER") or service or DEFAULT_NATS_USER).strip(),
         )
 
     @property
