@@ -93,6 +93,9 @@ class Supervisor:
                 while child.crashes and now - child.crashes[0] > self.window:
                     child.crashes.popleft()
                 if len(child.crashes) >= self.max_crashes:
+                    child.state = child.state.model_copy(update={"state": "crash_loop",
+                                                                 "last_exit_code": proc.returncode})
+                    self._publish()
                     raise CrashLoop(child.name, len(child.crashes), self.window, child.log)
                 backoff = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** (len(child.crashes) - 1))
                 child.restart_at = now + backoff

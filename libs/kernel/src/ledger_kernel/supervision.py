@@ -18,7 +18,8 @@ SUPERVISION_FILE = "LEDGER_SUPERVISION_FILE"
 
 
 class ServiceState(BaseModel):
-    """One supervised service: ``running`` or ``restarting`` (crashed, back after a backoff)."""
+    """One supervised service: ``running``, ``restarting`` (crashed, back after a backoff) or ``crash_loop``
+    (crashed too often: the stack is stopping)."""
 
     state: str
     restarts: int = 0
