@@ -174,7 +174,7 @@ COMPOSE_HEADER = """\
 #
 # GENERATED from libs/kernel/src/ledger_kernel/bus_access.py (the one list of who may do what):
 #   .venv/bin/python -m ledger_kernel.bus_access > infra/nats/accounts.conf
-# tests/infra/test_bus_access.py checks this file matches it. Do not edit by hand.
+# tests/infra/test_compose_accounts.py checks this file matches it. Do not edit by hand.
 #
 # Two accounts, plus the system account:
 #   LEDGER   the ledger's own services, one user each, each limited to the subjects it needs:
