@@ -160,8 +160,9 @@ def _add_consumed(doc: dict[str, Any]) -> None:
     server = [{"$ref": "#/servers/development"}]
     for name, (address, stream, description, readers) in CONSUMED.items():
         where = f"Stream {stream}: " if stream else "Core NATS (not stored): "
-        doc["channels"][name] = {"address": address, "description": where + description, "servers": server,
-                                 "messages": {"CloudEvent": {"$ref": "#/components/messages/CloudEvent"}}}
+        # a channel described in more detail elsewhere (e.g. ALERTS with its alert schema) is kept as it is
+        doc["channels"].setdefault(name, {"address": address, "description": where + description, "servers": server,
+                                          "messages": {"CloudEvent": {"$ref": "#/components/messages/CloudEvent"}}})
         doc["operations"][f"read.{name}"] = {
             "action": "receive", "channel": {"$ref": f"#/channels/{name}"},
             "security": [{"$ref": f"#/components/securitySchemes/{r}"} for r in readers]}

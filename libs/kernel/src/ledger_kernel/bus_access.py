@@ -94,8 +94,9 @@ PROJECTOR = BusUser(
     subscribe=("query.projector", "_INBOX.>"))
 
 NOTIFIER = BusUser(
-    "notifier", "consumes ALERTS; the only publisher of notify.<tenant>.…; answers its own API",
-    publish=("notify.>", "cmd.notifier", "query.notifier", *STREAM_INFO, *stream_reads("ALERTS")[1:],
+    "notifier", "consumes ALERTS; the only publisher of notify.<tenant>.…; answers its own API; asks the projector "
+                "what is due now (a new subscription's catch-up)",
+    publish=("notify.>", "cmd.notifier", "query.notifier", "query.projector", *STREAM_INFO, *stream_reads("ALERTS")[1:],
              *consuming("ALERTS")),
     subscribe=("cmd.notifier", "query.notifier", "_INBOX.>"))
 
