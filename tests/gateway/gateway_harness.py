@@ -53,6 +53,7 @@ class LiveStack:
     settings: Settings
     gateway: GatewayService
     nats_url: str
+    nats: EmbeddedNats | None = None  # the stack's own server, for tests that kill it
 
     @property
     def engine(self) -> Engine:
@@ -83,6 +84,6 @@ async def run_stack(home: Path) -> AsyncIterator[LiveStack]:
                                       "LEDGER_NATS_URL": server.url, "LEDGER_HTTP_PORT": str(free_port())})
         gateway = GatewayService()
         async with Mounted([*domain_services(), gateway], settings, clock=FixedClock(NOW), name="gateway-tests"):
-            yield LiveStack(f"http://127.0.0.1:{settings.http_port}", settings, gateway, server.url)
+            yield LiveStack(f"http://127.0.0.1:{settings.http_port}", settings, gateway, server.url, server)
     finally:
         server.stop()

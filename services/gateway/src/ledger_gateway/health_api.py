@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from ledger_gateway.context import state_of
 from ledger_gateway.metrics import METRICS
 from ledger_gateway.models import Health, Readiness
-from ledger_gateway.problems import ProblemError
+from ledger_gateway.problems import ProblemError, answer_headers
 
 router = APIRouter(tags=["operations"])
 
@@ -53,7 +53,8 @@ async def readyz(request: Request) -> JSONResponse:
             projection = {"ok": False, "error": err.kind}
     ready = nats_ok and database["ok"] and projection["ok"]
     return JSONResponse({"status": "ready" if ready else "not_ready", "nats": nats, "database": database,
-                         "projection": projection}, status_code=200 if ready else 503)
+                         "projection": projection}, status_code=200 if ready else 503,
+                        headers=None if ready else answer_headers(503, None))
 
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")

@@ -25,11 +25,13 @@ _DESCRIPTIONS = {
     404: "No such resource for this tenant (another tenant's company answers 404 too). 未找到",
     409: "The fact breaks an invariant of its aggregate. 违反聚合约束",
     412: "If-Match no longer holds: the aggregate has moved on. 聚合已变更",
-    413: "Too many facts in one request. 条目过多",
+    413: "The body is over its limit (`limit_bytes`; 1 MiB, 16 MiB for a batch) or a batch holds too many facts. "
+         "请求过大",
     415: "Unsupported Content-Type. 内容类型不支持",
     422: "Invalid fact or parameters (`errors` names the fields), or an Idempotency-Key reused for another body.",
     500: "Internal error (logged; no internals in the answer). 内部错误",
-    503: "A service or the ledger is unavailable; safe to retry with the same Idempotency-Key. 暂不可用",
+    503: "A service or the ledger is unavailable (see `Retry-After`); nothing was recorded, and a command the "
+         "gateway gave up on is never recorded later: retrying with the same Idempotency-Key is safe. 暂不可用，未记录",
 }
 
 
@@ -52,7 +54,7 @@ def _publish_idempotency_policy(schema: dict[str, Any], ttl: timedelta) -> None:
             parameter["description"] = policy
     item = schema.get("components", {}).get("schemas", {}).get("BatchItem")
     if item is not None:
-        item["description"] = (f"{item['description']} `idempotency_key` (1-255 printable characters) "
+        item["description"] = (f"{item['description']} `idempotency_key` (1-255 visible ASCII characters, `[!-~]`) "
                                f"works as the Idempotency-Key header does. {policy}")
 
 

@@ -51,7 +51,9 @@ class GatewayService:
     async def start(self, ctx: ServiceContext) -> None:
         engine = await run_in_threadpool(migrate, ctx.settings.database_url)
         self.state = GatewayState(bus=Bus(ctx.nc), engine=engine, settings=ctx.settings, clock=ctx.clock,
-                                  idempotency_ttl=self.config.idempotency_ttl)
+                                  idempotency_ttl=self.config.idempotency_ttl,
+                                  max_body_bytes=self.config.max_body_bytes,
+                                  max_batch_body_bytes=self.config.max_batch_body_bytes)
         port = self.port or ctx.settings.http_port
         host = self.host or ctx.settings.http_host
         config = uvicorn.Config(create_app(self.state), host=host, port=port, log_level="warning",
