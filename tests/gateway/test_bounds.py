@@ -48,7 +48,7 @@ async def streamed(head: bytes, filler: bytes, size: int, tail: bytes = b"") -> 
 
 
 def many_companies(size: int) -> AsyncIterator[bytes]:
-    """A subscription whose ``companies`` list holds millions of tiny strings (what grew a gateway to 1.5 GB)."""
+    """A subscription whose ``companies`` list holds millions of tiny strings (an unauthenticated one grew a gateway by 55-79 MiB)."""
     return streamed(b'{"channel": "nats", "target": "x", "companies": [', b'"a",', size, b'"a"]}')
 
 
