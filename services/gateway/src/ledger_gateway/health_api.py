@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from ledger_gateway.context import state_of
 from ledger_gateway.metrics import METRICS
 from ledger_gateway.models import Health, Readiness
+from ledger_gateway.openapi_docs import RETRY_AFTER_HEADER
 from ledger_gateway.problems import ProblemError, answer_headers
 
 router = APIRouter(tags=["operations"])
@@ -29,7 +30,8 @@ def _ping(engine) -> None:
 
 
 @router.get("/readyz", response_model=Readiness, summary="Ready to serve",
-            responses={503: {"model": Readiness, "description": "Not ready: see which part."}})
+            responses={503: {"model": Readiness, "description": "Not ready: see which part.",
+                              "headers": RETRY_AFTER_HEADER}})
 async def readyz(request: Request) -> JSONResponse:
     """NATS connected, database reachable, and how far the projection lags behind LEDGER. 就绪检查。"""
     gw = state_of(request)

@@ -17,6 +17,8 @@ from ledger_gateway.problems import KINDS, MEDIA_TYPE, Problem
 
 FACT_REF = {"$ref": "#/components/schemas/Fact"}
 BATCH_ITEM_REF = {"$ref": "#/components/schemas/BatchItem"}
+RETRY_AFTER_HEADER = {"Retry-After": {"description": "Seconds to wait before retrying (every 503 has it).",
+                                      "schema": {"type": "integer", "minimum": 1}}}
 
 _DESCRIPTIONS = {
     400: "Malformed request (not JSON, wrong shape). 请求格式错误",
@@ -68,6 +70,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         kinds = ", ".join(f"`{k}`" for k in kinds_by_status.get(status, []))
         out[status] = {"description": f"{_DESCRIPTIONS.get(status, 'Error')} Problem types: {kinds}.",
                        "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        if status == 503:
+            out[status]["headers"] = RETRY_AFTER_HEADER
     return out
 
 
