@@ -7,13 +7,15 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ledger_gateway.bounds import MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, MAX_JSON_DEPTH
+from ledger_gateway.bounds import MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, MAX_JSON_DEPTH, check_date
 from ledger_gateway.config import GatewayConfig
+from ledger_gateway.problems import ProblemError
 from ledger_kernel.settings import SettingsError
 from test_facts import REGISTERED, assert_problem
 
@@ -164,6 +166,17 @@ async def test_the_as_of_range_is_the_contracts_calendar_1900_to_2100(api):
         assert r.status_code == 200, (as_of, r.text)
     for as_of in ("1899-12-31T15:59:59Z", "2100-12-31T16:00:00Z"):  # a second outside, in Shanghai's calendar
         assert_problem(await api.get(company, params={"as_of": as_of}), 422, "invalid-request")
+
+
+def test_a_date_parameter_is_bounded_like_as_of():
+    """``check_date`` for any date query parameter (``due_from``, ``due_to`` …): the same calendar, named."""
+    assert check_date("due_from", date(1900, 1, 1)) == date(1900, 1, 1)
+    assert check_date("due_to", None) is None
+    for day in (date(1, 1, 1), date(1899, 12, 31), date(2101, 1, 1), date(9999, 12, 31)):
+        with pytest.raises(ProblemError) as raised:
+            check_date("due_to", day)
+        body = raised.value.body("/v1/obligations")
+        assert body["status"] == 422 and [e["field"] for e in body["errors"]] == ["query.due_to"]
 
 
 # --- too large for the bus ------------------------------------------------------------------------------------------
