@@ -12,6 +12,7 @@ clock a test may fix: they bound real waiting, across processes whose clocks NTP
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 HEADER = "Ledger-Deadline"
@@ -40,3 +41,14 @@ def parse(value: str) -> float:
 
 def passed(deadline: float, *, now: float | None = None) -> bool:
     return (time.time() if now is None else now) > deadline
+
+
+def past_deadline(headers: Mapping[str, str] | None) -> bool:
+    """True if the headers carry a deadline that has passed, or one that cannot be read (refuse rather than guess)."""
+    value = (headers or {}).get(HEADER)
+    if value is None:
+        return False
+    try:
+        return passed(parse(value))
+    except ValueError:
+        return True

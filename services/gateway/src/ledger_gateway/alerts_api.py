@@ -26,7 +26,8 @@ from ledger_gateway.tenancy import Principal
 router = APIRouter(prefix="/v1", tags=["alerts"])
 NOTIFIER_CODES = {"invalid_subscription": "invalid-subscription", "subscription_inactive": "subscription-inactive",
                   "idempotency_key_reused": "idempotency-key-reused", "not_found": "not-found",
-                  "malformed_request": "invalid-request", "unavailable": "unavailable"}
+                  "malformed_request": "invalid-request", "unavailable": "unavailable",
+                  "deadline_exceeded": "unavailable"}
 FEED_COMPANIES = 2000  # a feed is for planning; a portfolio beyond this belongs in the API
 IdPath = Path(..., max_length=100)
 
@@ -95,7 +96,7 @@ class FeedTokenRequest(BaseModel):
 
 
 async def notifier(gw: GatewayState, subject: str, payload: dict[str, Any]) -> tuple[int, Any]:
-    reply = await gw.bus.request(subject, payload, gw.bus.query_timeout)
+    reply = await gw.bus.request(subject, payload, gw.bus.query_timeout, deadline=subject.startswith("cmd."))
     if reply.get("ok") is True:
         return int(reply.get("status") or 200), reply.get("result")
     kind = NOTIFIER_CODES.get(str(reply.get("code")), "internal-error")

@@ -49,8 +49,9 @@ class Bus:
         self.batch_timeout = batch_timeout
         self.query_timeout = query_timeout
 
-    async def request(self, subject: str, payload: dict[str, Any], wait: float) -> dict[str, Any]:
-        return await self.request_bytes(subject, encode(payload), wait)
+    async def request(self, subject: str, payload: dict[str, Any], wait: float, *,
+                      deadline: bool = False) -> dict[str, Any]:
+        return await self.request_bytes(subject, encode(payload), wait, deadline=deadline)
 
     async def request_bytes(self, subject: str, data: bytes, wait: float, *, deadline: bool = False) -> dict[str, Any]:
         """Send an already encoded request (a batch is encoded item by item, once).
