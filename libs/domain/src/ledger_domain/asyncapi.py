@@ -28,6 +28,7 @@ from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
 from ledger_contracts.alerts import ALERT_SEVERITIES, ALERT_TYPES
 from ledger_contracts.enums import Service as ServiceName
+from ledger_kernel import deadline as deadlines
 from pydantic import BaseModel
 
 from ledger_domain.endpoint import FactService
@@ -43,7 +44,8 @@ The compliance ledger's domain services over NATS (docs/internal-protocol.md).
 * `cmd.<service>` (request/reply, queue group = the service name): record one fact of a type the service
   owns. The reply is `RecordedReply` (the event and its aggregate and ledger sequences) or `ProblemReply`
   (nothing appended; `status` is the HTTP status the gateway answers with). A batch request (`items`)
-  records up to 1000 facts and answers `BatchReply`: one of those replies per item, in order.
+  records up to 1000 facts and answers `BatchReply`: one of those replies per item, in order. A request
+  past its `Ledger-Deadline` header is refused (503 `deadline_exceeded`), never recorded late.
 * `ledger.{tenant}.{company}.{aggregate_type}.{aggregate_id}` (JetStream stream LEDGER, append-only):
   every fact as one CloudEvents 1.0 event in structured JSON mode, with a per-aggregate hash chain.
   Payload schemas, one per type and version: contracts/schemas/<type>.v<version>.json.
@@ -144,6 +146,27 @@ def _add_replies(doc: dict[str, Any], services: Sequence[FactService]) -> None:
             "channel": {"$ref": f"#/channels/{reply_channel}"},
             "messages": [{"$ref": f"#/channels/{reply_channel}/messages/{name}"} for name in REPLIES],
         }
+
+
+REQUEST_HEADERS = {
+    "type": "object",
+    "properties": {
+        deadlines.HEADER: {"type": "string", "format": "date-time", "examples": ["2026-11-23T01:00:13.000Z"],
+                           "description": "The instant (UTC) after which the request must not be recorded: past "
+                                          "it the service answers 503 deadline_exceeded and appends nothing. "
+                                          "Optional; the gateway always sends it (docs/internal-protocol.md)."},
+        "traceparent": {"type": "string", "description": "W3C trace context, continued by the service."},
+    },
+}
+
+
+def _add_request_headers(doc: dict[str, Any], services: Sequence[FactService]) -> None:
+    """The headers a ``cmd.<service>`` request may carry (FastStream describes payloads only)."""
+    messages = doc["components"]["messages"]
+    for service in services:
+        for name, message in messages.items():
+            if name.startswith(f"{service.subject}:"):
+                message["headers"] = REQUEST_HEADERS
 
 
 def _add_ledger_parameters(doc: dict[str, Any]) -> None:
@@ -257,6 +280,7 @@ def document(services: Sequence[FactService] | None = None) -> dict[str, Any]:
                     description=DESCRIPTION, identifier="urn:ledger:domain-services")
     doc = spec.to_specification().to_jsonable()
     _add_replies(doc, services)
+    _add_request_headers(doc, services)
     _add_ledger_parameters(doc)
     _add_alerts(doc)
     _add_consumed(doc)

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger_gateway import facts_api, health_api, openapi_docs, problems, reads_api, reports_api
+from ledger_gateway.bounds import BodyLimit
 from ledger_gateway.context import GatewayState
 from ledger_gateway.metrics import METRICS
 
@@ -80,5 +81,6 @@ def create_app(state: GatewayState) -> FastAPI:
     app.include_router(health_api.router)
     openapi_docs.install(app)
 
+    app.add_middleware(BodyLimit)  # inside Measured: a 413 is counted like any answer
     app.add_middleware(Measured)
     return app

@@ -13,7 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from ledger_gateway.context import state_of
 from ledger_gateway.metrics import METRICS
 from ledger_gateway.models import Health, Readiness
-from ledger_gateway.problems import ProblemError
+from ledger_gateway.openapi_docs import RETRY_AFTER_HEADER
+from ledger_gateway.problems import ProblemError, answer_headers
 
 router = APIRouter(tags=["operations"])
 
@@ -30,7 +31,8 @@ def _ping(engine) -> None:
 
 
 @router.get("/readyz", response_model=Readiness, summary="Ready to serve",
-            responses={503: {"model": Readiness, "description": "Not ready: see which part."}})
+            responses={503: {"model": Readiness, "description": "Not ready: see which part.",
+                              "headers": RETRY_AFTER_HEADER}})
 async def readyz(request: Request) -> JSONResponse:
     """NATS connected, database reachable, how far the projection lags, and (under ``ledger up``) which services
     are running or being restarted. 就绪检查。"""
@@ -61,7 +63,7 @@ async def readyz(request: Request) -> JSONResponse:
         body["services"] = {name: s.model_dump() for name, s in supervised.items()}
         ready = ready and all(s.state == "running" for s in supervised.values())
         body["status"] = "ready" if ready else "not_ready"
-    return JSONResponse(body, status_code=200 if ready else 503)
+    return JSONResponse(body, status_code=200 if ready else 503, headers=None if ready else answer_headers(503, None))
 
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
