@@ -213,7 +213,7 @@ async def test_an_alert_the_clock_decides_starts_a_trace_of_its_own(telemetry, f
             stored = await LedgerStore(nc, "ALERTS").read_all(f"alerts.{tenant}.>")
     finally:
         await nc.close()
-    alerts = [a for a in map(json.loads, (m.data for m in stored)) if a["data"]["rule"]["id"] == "change-filing"]
+    alerts = [a for a in map(json.loads, (m.data for m in stored)) if (a["data"].get("rule") or {}).get("id") == "change-filing"]
     # Decided by an event with no trace: none; decided by the clock a week later: a trace of its own.
     assert [(a["data"]["step"], "traceparent" in a) for a in alerts] == [("d-14", False), ("d-7", True)]
     ticks = [s for s in exporter.get_finished_spans() if s.name == "projector.tick"]
