@@ -75,6 +75,8 @@ PUBLISH_REFUSED = [
     ("licences", "$JS.API.STREAM.DELETE.LEDGER"),
     ("projector", "ledger.t1.c1.licence.x"),      # the projector writes only its own system facts
     ("projector", "cmd.licences"),
+    ("licences", "checkpoints.ledger"),           # only the projector signs checkpoints of LEDGER
+    ("gateway", "checkpoints.ledger"),
     ("notifier", "ledger.t1.c1.licence.x"),
     ("gateway", "ledger.t1.c1.licence.x"),        # facts enter only through their service
     ("gateway", "$JS.API.STREAM.PURGE.LEDGER"),
