@@ -134,7 +134,7 @@ class ProjectorService:
         self._tasks = []
         if getattr(self, "checkpointer", None) is not None and self.engine is not None:
             try:  # a clean stop signs what was applied, so the last events do not wait for the next start
-                await self.checkpoint()
+                await asyncio.wait_for(self.checkpoint(), 15.0)  # a task that would not stop may hold the lock
             except Exception:
                 log.exception("the checkpoint at stop failed")
         if self.engine is not None:
