@@ -82,18 +82,27 @@ async def read_checkpoints(store: LedgerStore) -> tuple[list[cp.Checkpoint], lis
 
 
 class _Heads:
-    """Every aggregate's last hash (and the stream sequence where it was set) as the walk goes."""
+    """Every aggregate's last hash (and the stream sequence where it was set) as the walk goes, and which
+    changed since the last checkpoint held against them (so each checkpoint costs its own changes only)."""
 
     def __init__(self) -> None:
         self.hash: dict[str, str] = {}
         self.at: dict[str, int] = {}
+        self.touched: set[str] = set()
+        self.marked = 0
 
     def set(self, subject: str, value: str, seq: int) -> None:
         self.hash[subject] = value
         self.at[subject] = seq
+        self.touched.add(subject)
 
     def changed_after(self, seq: int) -> list[str]:
+        if seq == self.marked:
+            return sorted(self.touched)
         return sorted(s for s, at in self.at.items() if at > seq)
+
+    def mark(self, seq: int) -> None:
+        self.touched, self.marked = set(), seq
 
 
 def _check_heads(c: cp.Checkpoint, heads: _Heads) -> list[Break]:
@@ -166,6 +175,7 @@ async def verify_ledger(store: LedgerStore, batch: int = 2000, *,
             breaks.extend(found)
             if c is target:
                 breaks.extend(_check_digest(c, heads, named))
+            heads.mark(c.sequence)
 
     while True:
         msgs = await store.read_batch(last, batch, subject_filter="ledger.>")
