@@ -14,3 +14,6 @@ done
 # the notifier's key for webhook signing secrets at rest (AES-256-GCM): 32 random bytes, base64;
 # keep a copy apart from the database backups (docs/operations.md, "Notifier: webhook secrets at rest")
 echo "NOTIFIER_SECRET_KEY=$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
+# the projector's checkpoint signing key (Ed25519 seed): 32 random bytes, base64; give auditors its public
+# key (`ledger checkpoint-key show`; docs/operations.md, "Checkpoints and audit")
+echo "CHECKPOINT_KEY=$(head -c 32 /dev/urandom | base64 | tr -d '\n')"

@@ -190,6 +190,8 @@ def test_every_required_variable_comes_from_compose_env():
     assert required == set(values), required ^ set(values)
     key = base64.b64decode(values.pop("NOTIFIER_SECRET_KEY"), validate=True)
     assert len(key) == 32  # AES-256: what ledger_notifier.sealing_keys accepts
+    seed = base64.b64decode(values.pop("CHECKPOINT_KEY"), validate=True)
+    assert len(seed) == 32  # an Ed25519 seed: what ledger_kernel.checkpoint_keys accepts
     assert all(re.fullmatch(r"pw-[0-9a-f]{36}", v) for v in values.values())
     assert len(set(values.values())) == len(values)
 

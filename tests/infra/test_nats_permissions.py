@@ -12,7 +12,7 @@ import json
 import nats
 import pytest
 from ledger_kernel.store import LedgerStore
-from ledger_kernel.streams import ALERTS, LEDGER
+from ledger_kernel.streams import ALERTS, CHECKPOINTS, LEDGER
 from local_cluster import LocalCluster
 from nats.js.api import ConsumerConfig
 from nats.js.errors import ServiceUnavailableError
@@ -79,6 +79,8 @@ PUBLISH_REFUSED = [
     ("licences", "$JS.API.STREAM.DELETE.LEDGER"),
     ("projector", "ledger.t1.c1.licence.x"),      # the projector writes only its own system facts
     ("projector", "cmd.licences"),
+    ("licences", "checkpoints.ledger"),           # only the projector signs checkpoints of LEDGER
+    ("gateway", "checkpoints.ledger"),
     ("notifier", "ledger.t1.c1.licence.x"),
     ("gateway", "ledger.t1.c1.licence.x"),        # facts enter only through their service
     ("gateway", "$JS.API.STREAM.PURGE.LEDGER"),
@@ -164,6 +166,9 @@ async def test_each_service_user_can_do_its_job(cluster, tenant):
         ack = await pjs.publish(f"alerts.{tenant}.91310115MA1K4B8N68.deadline", b'{"alert": 1}',
                                 headers={"Nats-Msg-Id": f"{tenant}-alert-1"})
         assert ack.stream == ALERTS
+        ack = await pjs.publish("checkpoints.ledger", b'{"checkpoint": 1}', headers={"Nats-Msg-Id": f"{tenant}-cp-1"})
+        assert ack.stream == CHECKPOINTS  # the projector signs checkpoints, and reads the last one back at start
+        assert (await pjs.get_last_msg(CHECKPOINTS, "checkpoints.ledger")).data == b'{"checkpoint": 1}'
         kv = await pjs.create_key_value(bucket="company_summaries", replicas=3)
         await kv.put(f"{tenant}.91310115MA1K4B8N68", b'{"risk": "low"}')
         summaries = await gateway.nc.jetstream().key_value("company_summaries")

@@ -150,6 +150,32 @@ def _section(spec: FactSpec) -> list[str]:
     ]
 
 
+# Not a fact: the signed head of LEDGER that the projector publishes (ledger_kernel.checkpoints).
+CHECKPOINTS_SECTION = """\
+## Checkpoints
+
+Not a fact: a signed head of `LEDGER`, published by the projector on the stream `CHECKPOINTS`,
+subject `checkpoints.ledger`, as canonical JSON (sorted keys, no white space, UTF-8). See
+[operations: Checkpoints and audit](operations.md#checkpoints-and-audit).
+
+| field | type | meaning |
+|---|---|---|
+| `type` | string | `ledger.checkpoint` |
+| `version` | integer | `1` |
+| `stream` | string | `LEDGER` |
+| `sequence` | integer | the last `LEDGER` stream sequence covered |
+| `aggregates` | integer | how many aggregates (subjects with at least one decodable event) the stream held at `sequence` |
+| `digest` | hex string | SHA-256 over the line `subject NUL hash LF` of every aggregate, sorted by subject (UTF-8 byte order of Python strings); `subject` is the aggregate's NATS subject `ledger.<tenant>.<company>.<type>.<id>`, `hash` the `hash` attribute of its last decodable event at `sequence` (as stored, even if that event breaks the chain) |
+| `previous` | integer | the `sequence` of the checkpoint before this one (0: none) |
+| `heads` | object or null | subject → last hash of every aggregate whose last event lies after `previous`; `null` when more than 2,000 did (the digest still covers them) |
+| `signed_at` | string | when it was signed, RFC 3339 UTC |
+| `key_id` | string | first 16 hex digits of SHA-256 over the signing key's 32 raw Ed25519 public-key bytes |
+| `signature` | string | base64 Ed25519 signature over the canonical JSON of every other field (the record without `signature`) |
+
+`Nats-Msg-Id` is `<key_id>:<sequence>`, so a checkpoint re-sent after a lost acknowledgement is stored once.
+"""
+
+
 def render_events_page() -> str:
     """The whole page as Markdown."""
     lines = [
@@ -195,4 +221,5 @@ def render_events_page() -> str:
             current_prefix = spec.aggregate_type
             lines += [f"### `{current_prefix}.*`", ""]
         lines += _section(spec)
+    lines.append(CHECKPOINTS_SECTION)
     return "\n".join(lines).rstrip() + "\n"

@@ -41,6 +41,7 @@ def messages(target: int, companies: int, seed: int = 7):
     while seq < target:
         per = [company_facts(i + rounds * companies, rng) for i in range(companies)]
         tenant = f"t{rounds}"
+        tips: dict[str, tuple[int, str]] = {}  # each aggregate's chain, as a service appends it
         pos = [0] * companies
         live = list(range(companies))
         while live and seq < target:
@@ -52,12 +53,14 @@ def messages(target: int, companies: int, seed: int = 7):
             seq += 1
             spec = get_spec(fact["type"])
             agg = spec.aggregate_id(fact["company"], fact["data"])
+            subject = f"ledger.{tenant}.{fact['company']}.{spec.aggregate_type}.{agg}"
+            last, prev = tips.get(subject, (0, "0" * 64))
             ev = build_event(event_id=f"e{seq}", source="urn:bench", event_type=fact["type"], version=spec.version,
-                             aggregate_id=agg, tenant=tenant, company=fact["company"], sequence=pos[i],
+                             aggregate_id=agg, tenant=tenant, company=fact["company"], sequence=last + 1,
                              effective_date=datetime.fromisoformat(fact["effective_date"]).date(),
-                             data=fact["data"], prevhash="0" * 64, recorded_at=NOW - timedelta(days=1))
-            yield StoredMessage(seq, f"ledger.{tenant}.{fact['company']}.{spec.aggregate_type}.{agg}",
-                                encode(ev), f"e{seq}", None)
+                             data=fact["data"], prevhash=prev, recorded_at=NOW - timedelta(days=1))
+            tips[subject] = (last + 1, ev["hash"])
+            yield StoredMessage(seq, subject, encode(ev), f"e{seq}", None)
         rounds += 1
 
 
@@ -119,6 +122,14 @@ def rebuilt(store, db: Path) -> tuple[float, int, str]:
     return dt, events, digest_mod.digest(engine, LIVE)
 
 
+def parked(db: Path) -> int:
+    import sqlalchemy as sa
+
+    engine = make_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(LIVE.parked)).scalar() or 0
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     companies = int(sys.argv[2]) if len(sys.argv) > 2 else 200
@@ -128,7 +139,7 @@ def main() -> None:
     print(f"{len(msgs)} events over {companies} companies per tenant round")
     with tempfile.TemporaryDirectory() as d:
         dt, dg_live = live(msgs, Path(d) / "live.db", batch)
-        print(f"live:    {len(msgs) / dt:10,.0f} events/s  ({dt:.2f}s)")
+        print(f"live:    {len(msgs) / dt:10,.0f} events/s  ({dt:.2f}s), parked: {parked(Path(d) / 'live.db')}")
         dt, ev, dg_re = rebuilt(ListStore(msgs), Path(d) / "re.db")
         print(f"rebuild: {ev / dt:10,.0f} events/s  ({dt:.2f}s)  digest equal: {dg_live == dg_re}")
         if big:

@@ -1,4 +1,4 @@
-"""Stream provisioning: LEDGER (the source of truth) and ALERTS.
+"""Stream provisioning: LEDGER (the source of truth), ALERTS and CHECKPOINTS (signed heads of LEDGER).
 
 LEDGER is append-only by configuration (``deny_delete``, ``deny_purge``) and keeps
 everything forever; a server older than 2.11 is refused, because batched direct
@@ -7,6 +7,7 @@ get and the per-subject expected-sequence semantics we rely on need it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from nats.aio.client import Client
@@ -16,6 +17,7 @@ from nats.js.errors import NotFoundError
 MIN_SERVER = (2, 11, 0)
 LEDGER = "LEDGER"
 ALERTS = "ALERTS"
+CHECKPOINTS = "CHECKPOINTS"
 KV_SUMMARIES = "company_summaries"
 
 
@@ -83,11 +85,18 @@ def alerts_config(replicas: int = 1) -> StreamConfig:
     )
 
 
+def checkpoints_config(replicas: int = 1) -> StreamConfig:
+    """Signed heads of LEDGER (see ledger_kernel.checkpoints): kept apart from it, and as append-only."""
+    return dataclasses.replace(
+        ledger_config(replicas), name=CHECKPOINTS, subjects=["checkpoints.>"],
+        description="Signed checkpoints of LEDGER: last sequence and a digest of every aggregate's head.")
+
+
 async def provision(nc: Client, replicas: int = 1) -> None:
     """Create the streams, or check that existing ones keep the append-only guarantees."""
     check_server(nc)
     js = nc.jetstream()
-    for config in (ledger_config(replicas), alerts_config(replicas)):
+    for config in (ledger_config(replicas), alerts_config(replicas), checkpoints_config(replicas)):
         try:
             info = await js.stream_info(config.name)
         except NotFoundError:

@@ -52,7 +52,8 @@ async def readyz(request: Request) -> JSONResponse:
             status = reply.get("result") or {}
             projection = {"ok": True, "applied_sequence": status.get("applied_sequence"),
                           "ledger_last_sequence": status.get("ledger_last_sequence"),
-                          "lag": status.get("lag"), "parked": status.get("parked")}
+                          "lag": status.get("lag"), "parked": status.get("parked"),
+                          "chain_breaks": status.get("chain_breaks"), "checkpoint": status.get("checkpoint")}
         except ProblemError as err:
             projection = {"ok": False, "error": err.kind}
     ready = nats_ok and database["ok"] and projection["ok"]

@@ -27,6 +27,20 @@ RULES_TYPE = "rules.overrides_set"
 
 
 @dataclass(frozen=True, slots=True)
+class Link:
+    """A decodable event's place in its aggregate's hash chain, as stored."""
+
+    subject: str
+    sequence: Any
+    prevhash: Any
+    hash: Any
+    sealed: bool  # its hash matches its content
+
+    def as_event(self) -> dict[str, Any]:
+        return {"sequence": self.sequence, "prevhash": self.prevhash, "hash": self.hash}
+
+
+@dataclass(frozen=True, slots=True)
 class AppliedFact:
     ledger_sequence: int
     tenant: str
@@ -38,6 +52,7 @@ class AppliedFact:
     effective_date: date
     recorded_at: datetime
     data: dict[str, Any]
+    link: Link | None = None
 
     @property
     def company_key(self) -> str:
@@ -51,6 +66,7 @@ class SystemFact:
     ledger_sequence: int
     type: str
     data: dict[str, Any]
+    link: Link | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +76,7 @@ class Poison:
     event_id: str | None
     type: str | None
     reason: str
+    link: Link | None = None
 
 
 Decoded = AppliedFact | SystemFact | Poison
@@ -85,6 +102,13 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def _sealed(event: dict[str, Any]) -> bool:
+    try:
+        return envelope.seal_ok(event)
+    except (ValueError, TypeError):  # NaN and the like: no canonical form, so no matching hash
+        return False
+
+
 def decode(msg: StoredMessage, *, validate: bool = True) -> Decoded:
     seq, subject = msg.stream_seq, msg.subject
     try:
@@ -92,16 +116,17 @@ def decode(msg: StoredMessage, *, validate: bool = True) -> Decoded:
     except envelope.EnvelopeError as exc:
         return Poison(seq, subject, msg.msg_id, None, f"undecodable: {exc}")
     event_id, event_type = str(event.get("id")), str(event.get("type"))
+    link = Link(subject, event.get("sequence"), event.get("prevhash"), event.get("hash"), _sealed(event))
     try:
         address = AggregateAddress.parse(subject)
     except SubjectError as exc:
-        return Poison(seq, subject, event_id, event_type, f"bad subject: {exc}")
+        return Poison(seq, subject, event_id, event_type, f"bad subject: {exc}", link)
     if (address.tenant, address.company) != (event["tenant"], event["company"]):
-        return Poison(seq, subject, event_id, event_type, "tenant/company differ from the subject")
+        return Poison(seq, subject, event_id, event_type, "tenant/company differ from the subject", link)
     if address.tenant == SYSTEM_TENANT:
         if event_type in (CALENDAR_TYPE, RULES_TYPE):
-            return SystemFact(seq, event_type, event["data"])
-        return Poison(seq, subject, event_id, event_type, f"unknown system fact type {event_type}")
+            return SystemFact(seq, event_type, event["data"], link)
+        return Poison(seq, subject, event_id, event_type, f"unknown system fact type {event_type}", link)
     try:
         version = envelope.schema_version(event)
         data = registry().upcast(event_type, version, event["data"])
@@ -111,14 +136,14 @@ def decode(msg: StoredMessage, *, validate: bool = True) -> Decoded:
         effective = date.fromisoformat(event["effectivedate"])
         recorded = _instant(event["time"])
     except UnknownEventType:
-        return Poison(seq, subject, event_id, event_type, f"unknown type {event_type}")
+        return Poison(seq, subject, event_id, event_type, f"unknown type {event_type}", link)
     except CannotUpcast as exc:
-        return Poison(seq, subject, event_id, event_type, f"cannot upcast: {exc}")
+        return Poison(seq, subject, event_id, event_type, f"cannot upcast: {exc}", link)
     except ValidationError as exc:
         return Poison(seq, subject, event_id, event_type,
                       f"payload refused by its model: {exc.error_count()} error(s), first at "
-                      f"{'.'.join(map(str, exc.errors()[0]['loc']))}")
+                      f"{'.'.join(map(str, exc.errors()[0]['loc']))}", link)
     except (envelope.EnvelopeError, ValueError, TypeError) as exc:
-        return Poison(seq, subject, event_id, event_type, f"undecodable: {exc}")
+        return Poison(seq, subject, event_id, event_type, f"undecodable: {exc}", link)
     return AppliedFact(seq, address.tenant, address.company, event_id, event_type, address.aggregate_type,
-                       address.aggregate_id, effective, recorded, data)
+                       address.aggregate_id, effective, recorded, data, link)

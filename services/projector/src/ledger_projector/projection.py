@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ledger_projector import decoding
+from ledger_projector.chain_guard import ChainGuard
 from ledger_projector.decoding import AppliedFact, Poison, SystemFact
 from ledger_projector.histories import Histories
 from ledger_projector.rulebook import CompanyView, Rulebook
@@ -145,6 +146,7 @@ class Projection:
         self._written: dict[str, bytes] = {}  # company → digest of its derived rows as committed
         self.histories = Histories()  # company → its facts as committed
         self._pending_histories: dict[str, list[dict[str, Any]]] = {}
+        self.guard = ChainGuard(tables)  # parks an event that does not chain onto its aggregate
 
     def bulk(self, conn: Connection, table: sa.Table) -> BulkInsert:
         ins = self._inserts.get(table.name)
@@ -179,10 +181,12 @@ class Projection:
                     self.generation = generation
                     self._written.clear()
                     self.histories.clear()
+                    self.guard.forget()
                     load_rules_state(conn, self.tables, self.rulebook)
                     self.rulebook.forget()
                 if applied != after:
                     raise Stale(f"checkpoint is {applied}, the batch starts after {after}")
+                decoded = self.guard.check(conn, decoded)
                 result = self._apply(conn, decoded, now)
                 if result.applied_sequence:
                     conn.execute(self.tables.checkpoint.update().where(self.tables.checkpoint.c.name == CHECKPOINT)
@@ -190,7 +194,9 @@ class Projection:
         except BaseException:
             self._written.clear()  # what the database holds is no longer known for sure
             self.histories.clear()
+            self.guard.forget()
             raise
+        self.guard.committed()
         self._written.update(self._pending)  # only once committed
         for key, rows in self._pending_histories.items():
             self.histories.put(key, rows)

@@ -105,9 +105,10 @@ class Loader:
         """Facts, parked messages and rule state of one read, in one transaction; the events seen."""
         decoded = [decoding.decode(m) for m in messages]
         t, p = self.tables, self.projection
-        facts = [d for d in decoded if isinstance(d, AppliedFact)]
-        poisons = [d for d in decoded if isinstance(d, Poison)]
         with self.engine.begin() as conn:
+            decoded = p.guard.check(conn, decoded)  # the live path's link check: the same events parked
+            facts = [d for d in decoded if isinstance(d, AppliedFact)]
+            poisons = [d for d in decoded if isinstance(d, Poison)]
             p.bulk(conn, t.facts).run(conn, (fact_row(f) for f in facts))
             p.bulk(conn, t.parked).run(conn, (
                 {"ledger_sequence": x.ledger_sequence, "subject": x.subject, "event_id": x.event_id,
@@ -115,6 +116,7 @@ class Loader:
             for d in decoded:
                 if isinstance(d, SystemFact):
                     self._system(conn, d)
+        p.guard.committed()
         for f in facts:
             c = self.companies.get(f.company_key)
             if c is None:

@@ -8,6 +8,8 @@ Environment (besides the kernel's settings):
                                 backlog evaluates each touched company once per big batch
 ``LEDGER_SCHEDULER_INTERVAL``   seconds between scheduler ticks (default 60; 0 turns the loop off —
                                 tests then call :meth:`ProjectorService.tick` after moving the clock)
+``LEDGER_CHECKPOINT_INTERVAL``  the longest time in seconds between signed checkpoints while events
+                                arrive (default 60; see :mod:`ledger_projector.checkpointer`)
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ import os
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from faststream.nats import NatsMessage, NatsRouter
+from ledger_kernel.chain import Tip, advance
+from ledger_kernel.checkpoint_keys import signer_for
 from ledger_kernel.runtime import ServiceContext
 from ledger_kernel.store import LedgerStore
 from ledger_kernel.streams import KV_SUMMARIES
@@ -28,6 +33,8 @@ from nats.js.errors import BucketNotFoundError
 from sqlalchemy.engine import Engine
 
 from ledger_projector import measures, tracing
+from ledger_projector.chain_guard import CHAIN_REASON, ChainGuard, Head
+from ledger_projector.checkpointer import INTERVAL_ENV, Checkpointer, interval_setting
 from ledger_projector.database import make_engine, migrate
 from ledger_projector.outbox import Outbox
 from ledger_projector.projection import Projection, Stale, facts_of
@@ -58,13 +65,15 @@ class ProjectorService:
     name = "projector"
 
     def __init__(self, *, batch_size: int | None = None, tick_interval: float | None = None,
-                 poll_interval: float = 0.1) -> None:
+                 poll_interval: float = 0.1, checkpoint_interval: float | None = None) -> None:
         self.batch_size = int(batch_size or _env_number("LEDGER_PROJECTOR_BATCH", 1000))
         self.batch_max = max(self.batch_size, int(_env_number("LEDGER_PROJECTOR_BATCH_MAX", 20000)))
         self._next_batch = self.batch_size
         self.tick_interval = tick_interval if tick_interval is not None else _env_number(
             "LEDGER_SCHEDULER_INTERVAL", 60.0)
         self.poll_interval = poll_interval
+        self.checkpoint_interval = (checkpoint_interval if checkpoint_interval is not None
+                                    else interval_setting(os.environ.get(INTERVAL_ENV)))
         self.router = NatsRouter()
         self.router.subscriber(SUBJECT, queue=QUEUE)(self._on_query)
         self.applied = 0
@@ -89,7 +98,12 @@ class ProjectorService:
         self.reader = Reader(self.engine, LIVE, self.rulebook)
         self.applied = await asyncio.to_thread(self.projection.prepare)
         self.store: LedgerStore = ctx.ledger()
+        signer = signer_for(ctx.settings)  # before anything runs: production without a key refuses to start
+        await self._backfill_tips()
         js = ctx.nc.jetstream()
+        self.checkpointer = Checkpointer(self.engine, LIVE, signer, js, self.clock,
+                                         interval=self.checkpoint_interval)
+        await self.checkpointer.start()
         try:
             kv = await js.key_value(KV_SUMMARIES)
         except BucketNotFoundError:
@@ -118,6 +132,11 @@ class ProjectorService:
         for task in pending:
             log.error("projector task %s did not stop", task.get_name())
         self._tasks = []
+        if getattr(self, "checkpointer", None) is not None and self.engine is not None:
+            try:  # a clean stop signs what was applied, so the last events do not wait for the next start
+                await asyncio.wait_for(self.checkpoint(), 15.0)  # a task that would not stop may hold the lock
+            except Exception:
+                log.exception("the checkpoint at stop failed")
         if self.engine is not None:
             self.engine.dispose()
 
@@ -134,6 +153,7 @@ class ProjectorService:
                 log.exception("projector batch failed; retrying")
                 await asyncio.sleep(1.0)
                 continue
+            await self._checkpoint_if_due(caught_up=not n)
             if n:
                 delay = self.poll_interval
             else:
@@ -214,6 +234,51 @@ class ProjectorService:
                     pass
         return True
 
+    # --- integrity: the chain's tips and signed checkpoints ------------------------------------------
+
+    async def checkpoint(self) -> Any:
+        """Sign and publish a checkpoint of what is applied now (None: nothing new since the last one)."""
+        return await self.checkpointer.sign(self._write)
+
+    async def _checkpoint_if_due(self, *, caught_up: bool) -> None:
+        if self.checkpointer.due(self.applied, caught_up=caught_up):
+            try:
+                await self.checkpoint()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # NATS away: the next turn tries again; the chain tips are safe in the database
+                log.exception("signing a checkpoint failed; will retry")
+
+    async def _backfill_tips(self) -> None:
+        """A read model from before ``projector_chain_tips`` existed: learn every aggregate's tip from LEDGER
+        up to the applied sequence, so the next events are checked against them, not against genesis."""
+        assert self.engine is not None
+        t = LIVE.chain_tips
+        with self.engine.connect() as conn:
+            empty = conn.execute(sa.select(t.c.subject).limit(1)).first() is None
+        if not self.applied or not empty:
+            return
+        heads: dict[str, Head] = {}
+        after = 0
+        while after < self.applied:
+            msgs = await self.store.read_batch(after, self.batch_size)
+            if not msgs:
+                break
+            for m in msgs:
+                if m.stream_seq > self.applied:
+                    break
+                try:
+                    event = m.event()
+                except Exception:
+                    continue
+                head = heads.setdefault(m.subject, Head(Tip(), 0))
+                advance(head.tip, event)
+                head.ledger_sequence = m.stream_seq
+            after = msgs[-1].stream_seq
+        with self.engine.begin() as conn:
+            ChainGuard.seed(conn, LIVE, heads)
+        log.warning("learned the chain tips of %d aggregates up to ledger sequence %d", len(heads), self.applied)
+
     # --- the scheduler ------------------------------------------------------------------------------
 
     async def _ticks(self) -> None:
@@ -291,8 +356,18 @@ class ProjectorService:
         last = await self.store.last_sequence()
         parked, recent = await asyncio.to_thread(self.reader.parked)
         unpublished = await asyncio.to_thread(self.outbox.count_unpublished)
+        chain_breaks = await asyncio.to_thread(self._chain_breaks)
         return {"applied_sequence": self.applied, "ledger_last_sequence": last, "lag": max(0, last - self.applied),
-                "parked": parked, "parked_recent": recent, "alerts_unpublished": unpublished}
+                "parked": parked, "parked_recent": recent, "alerts_unpublished": unpublished,
+                "chain_breaks": chain_breaks, "checkpoint": self.checkpointer.describe()}
+
+    def _chain_breaks(self) -> int:
+        """Parked events whose hash or link did not hold (``ledger verify`` names them too)."""
+        assert self.engine is not None
+        t = LIVE.parked
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(t)
+                                .where(t.c.reason.startswith(CHAIN_REASON))).scalar() or 0
 
     async def _events(self, req: dict[str, Any]) -> dict[str, Any]:
         tenant, company = req["tenant"], req["company"]

@@ -152,6 +152,17 @@ class Parked(SQLModel, table=True):
     reason: str
 
 
+class ChainTip(SQLModel, table=True):
+    """Each aggregate's last event as stored (aggregate sequence, hash): the projector checks the next
+    event's link against it, and signs checkpoints over every aggregate's hash."""
+
+    __tablename__ = PREFIX + "chain_tips"
+    subject: str = Field(primary_key=True)  # the aggregate's NATS subject
+    sequence: int = _seq()  # its aggregate sequence
+    hash: str
+    ledger_sequence: int = _seq()  # the stream sequence of that event
+
+
 class CalendarYear(SQLModel, table=True):
     """An operator-loaded holiday schedule, applied from LEDGER in order (so a rebuild reproduces it)."""
 
@@ -210,7 +221,7 @@ class SchedulerState(SQLModel, table=True):
     last_tick_at: datetime | None = _instant(default=None)
 
 
-DERIVED = (Checkpoint, Fact, Company, Obligation, Finding, Parked, CalendarYear, TenantRules)
+DERIVED = (Checkpoint, Fact, Company, Obligation, Finding, Parked, CalendarYear, TenantRules, ChainTip)
 KEPT = (Alert, CompanyWatch, SchedulerState)
 
 
@@ -226,13 +237,14 @@ class TableSet:
     parked: sa.Table
     calendar_years: sa.Table
     tenant_rules: sa.Table
+    chain_tips: sa.Table
     alerts: sa.Table
     company_watch: sa.Table
     scheduler: sa.Table
 
     def derived(self) -> list[sa.Table]:
         return [self.checkpoint, self.facts, self.companies, self.obligations, self.findings, self.parked,
-                self.calendar_years, self.tenant_rules]
+                self.calendar_years, self.tenant_rules, self.chain_tips]
 
 
 def _key(model: type[SQLModel]) -> str:
