@@ -102,12 +102,26 @@ def _postgres_url() -> tuple[str | None, str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """A reachable PostgreSQL, or the test is skipped saying why."""
+def postgres_url() -> Iterator[str]:
+    """A database of this test session's own on a reachable PostgreSQL, or the test is skipped saying why.
+
+    Fresh per session and dropped at its end, so what an earlier run (or another checkout's run on the
+    same server) left in the configured database can never decide a test.
+    """
     url, why = _postgres_url()
     if url is None:
         pytest.skip(why)
-    return url
+    import psycopg
+
+    base = url.replace("postgresql+psycopg://", "postgresql://")
+    name = "ledger_t_" + secrets.token_hex(5)
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(base, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def docker_available() -> tuple[bool, str]:

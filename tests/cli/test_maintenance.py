@@ -32,3 +32,20 @@ async def test_calendar_load_records_a_year_once_and_refuses_a_bad_file(stack, l
     bad.write_text(json.dumps({"year": "soon", "holidays": "none"}))
     refused = await ledger("calendar", "load", str(bad), LEDGER_NATS_URL=stack.nats_url)
     assert refused.exit_code == 2 and "refused" in refused.stderr
+
+
+async def test_rules_set_records_a_tenants_backlog_threshold_once_and_refuses_a_bad_one(stack, ledger, tmp_path,
+                                                                                        tenant_key):
+    tenant, _ = tenant_key
+    good = tmp_path / "rules.json"
+    good.write_text(json.dumps({"alerts": {"backlog_threshold": 5}}))
+    first = await ledger("rules", "set", tenant, str(good), LEDGER_NATS_URL=stack.nats_url)
+    assert first.exit_code == 0, first.output
+    assert f"{tenant}: rule overrides recorded" in first.stdout
+    again = await ledger("rules", "set", tenant, str(good), LEDGER_NATS_URL=stack.nats_url)
+    assert again.exit_code == 0 and "unchanged" in again.stdout
+    for content in (json.dumps({"alerts": {"backlog_threshold": -1}}), json.dumps({"alerts": {"digest": 3}}), "{"):
+        bad = tmp_path / "bad.json"
+        bad.write_text(content)
+        refused = await ledger("rules", "set", tenant, str(bad), LEDGER_NATS_URL=stack.nats_url)
+        assert refused.exit_code == 2 and "refused" in refused.stderr, content

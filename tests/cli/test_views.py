@@ -5,7 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from ledger_cli.demo import DEMO_FACTS, HOLDER95, QIHANG, SHANGHAI, SHENZHEN, demo_batch
+from ledger_cli.demo import (
+    DEMO_FACTS,
+    HOLDER95,
+    PENALISED,
+    QIHANG,
+    SHANGHAI,
+    SHENZHEN,
+    demo_batch,
+    demo_facts,
+)
 from ledger_contracts import validate_fact
 from ledger_kernel.clock import local_today
 
@@ -38,7 +47,7 @@ def test_the_demo_facts_are_valid_and_cover_the_seed_cases():
         validate_fact(fact, today=today)
     assert len({f["company"] for f in DEMO_FACTS}) == 5
     keys = [f["idempotency_key"] for f in demo_batch()]
-    assert len(set(keys)) == len(keys) == len(DEMO_FACTS) and keys == [f["idempotency_key"] for f in demo_batch()]
+    assert len(set(keys)) == len(keys) == len(demo_facts()) and keys == [f["idempotency_key"] for f in demo_batch()]
 
 
 async def test_demo_loads_five_companies_once(stack, ledger, demo_tenant):
@@ -52,7 +61,23 @@ async def test_demo_loads_five_companies_once(stack, ledger, demo_tenant):
     assert again.exit_code == 0
     async with stack.client(demo_tenant) as client:
         feed = (await client.get("/v1/changes", params={"page_size": 500})).json()
-    assert len(feed["items"]) == len(DEMO_FACTS)
+    assert len(feed["items"]) == len(demo_facts())
+
+
+async def test_the_demo_portfolio_shows_what_a_consultancy_acts_on(stack, ledger, demo_tenant):
+    """Each demo client has an onboarding baseline: its first portfolio shows the few items to act on, not
+    every quarterly check since 2021 (rules.md §5). Without baselines these were 8–41 overdue per company."""
+    portfolio = json.loads((await ledger("portfolio", "--url", stack.url, "--key", demo_tenant, "--json")).stdout)
+    overdue = {c["uscc"]: c["overdue"] for c in portfolio}
+    # the 2024 annual report and its preparation (the Shanghai story); a change filing (Shenzhen); one
+    # quarterly number fee each for the number holders; nothing for the penalised client, whose items are done
+    assert overdue == {SHANGHAI: 2, SHENZHEN: 1, QIHANG: 1, HOLDER95: 1, PENALISED: 0}, overdue
+    assert all(c["tracked_from"] for c in portfolio)
+    async with stack.client(demo_tenant) as client:
+        findings = {co: (await client.get(f"/v1/companies/{co}/findings", params={"open": "true"})).json()["items"]
+                    for co in overdue}
+    bad_list = {co for co, items in findings.items() if any(f["rule"] == "bad-list" for f in items)}
+    assert bad_list == {SHANGHAI}  # only the annual report missed after the baseline
 
 
 async def test_views_as_tables_and_json(stack, ledger, demo_tenant):

@@ -54,7 +54,7 @@ def with_data(fact_type: str, **changes) -> dict:
 
 def test_examples_cover_every_type_in_catalogue_order():
     assert tuple(EXAMPLES) == FACT_TYPES
-    assert len(FACT_TYPES) == 54
+    assert len(FACT_TYPES) == 55
 
 
 @pytest.mark.parametrize("fact_type", FACT_TYPES)

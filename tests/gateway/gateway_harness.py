@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -53,6 +54,15 @@ class LiveStack:
     settings: Settings
     gateway: GatewayService
     nats_url: str
+    mounted: Mounted | None = None  # its services and context: a test may restart one
+
+    async def restart(self, name: str) -> Any:
+        """Stop and start one service, as a restart of its process would (its database stays)."""
+        assert self.mounted is not None
+        [service] = [s for s in self.mounted.services if s.name == name]
+        await service.stop()
+        await service.start(self.mounted.ctx)
+        return service
 
     @property
     def engine(self) -> Engine:
@@ -82,7 +92,8 @@ async def run_stack(home: Path) -> AsyncIterator[LiveStack]:
         settings = Settings.from_env({"LEDGER_HOME": str(home / "home"), "LEDGER_ENV": "test",
                                       "LEDGER_NATS_URL": server.url, "LEDGER_HTTP_PORT": str(free_port())})
         gateway = GatewayService()
-        async with Mounted([*domain_services(), gateway], settings, clock=FixedClock(NOW), name="gateway-tests"):
-            yield LiveStack(f"http://127.0.0.1:{settings.http_port}", settings, gateway, server.url)
+        async with Mounted([*domain_services(), gateway], settings, clock=FixedClock(NOW),
+                           name="gateway-tests") as mounted:
+            yield LiveStack(f"http://127.0.0.1:{settings.http_port}", settings, gateway, server.url, mounted)
     finally:
         server.stop()

@@ -110,3 +110,52 @@ async def test_the_nats_channel_republishes_the_alert(notifier, tenant, nc):
     with pytest.raises(Exception):  # noqa: B017  (nats raises its own TimeoutError)
         await sub.next_msg(timeout=0.2)
     await sub.unsubscribe()
+
+
+async def test_one_message_reaches_every_recipient_of_a_list(provisioned, settings_for, clock, tenant, nc, smtp):
+    inbox, port = smtp
+    inbox.refuse.add("left@example.com")
+    async with running_notifier(settings_for(provisioned), clock, tenant,
+                                smtp=SmtpSettings(host="127.0.0.1", port=port, sender="ledger@example.com")) as notifier:
+        team = ["compliance@example.com", "legal@example.cn"]
+        reply = await notifier.client.create_subscription(tenant, {"channel": "email", "target": team})
+        assert reply["status"] == 201 and reply["result"]["target"] == team, reply
+        partly = await notifier.client.create_subscription(
+            tenant, {"channel": "email", "target": ["boss@example.com", "left@example.com"], "companies": [COMPANY],
+                     "types": ["finding.opened"]})
+        assert partly["status"] == 201
+        alert = make_alert(tenant, "obligation.due_soon")
+        await publish_alert(nc, alert)
+        [d] = await eventually(lambda: _done(notifier, tenant, reply["result"]["id"]))
+        assert d["status"] == "succeeded" and d["attempts"] == 1
+        [envelope] = inbox.messages  # one message, both recipients in one SMTP transaction
+        assert sorted(envelope.rcpt_tos) == sorted(team)
+        message = message_from_bytes(envelope.content, policy=default)
+        assert [a.addr_spec for a in message["To"].addresses] == team
+        assert message["X-Ledger-Alert-Id"] == alert["id"]
+
+        await publish_alert(nc, make_alert(tenant, "finding.opened", severity="high"))
+        [d] = await eventually(lambda: _done(notifier, tenant, partly["result"]["id"]))
+        assert d["status"] == "succeeded" and d["last_error"] == "1 of 2 recipients refused"
+        [to_boss] = [m for m in inbox.messages if "boss@example.com" in m.rcpt_tos]
+        assert to_boss.rcpt_tos == ["boss@example.com"]
+        assert "left@example.com" not in json.dumps(d)  # the log counts refusals, it names no one
+
+
+@pytest.mark.parametrize(("target", "fields"), [
+    (["ok@example.com", "not-an-address"], ["target.1"]),
+    ([], ["target"]),
+    ([f"u{i}@example.com" for i in range(51)], ["target"]),
+    (["ok@example.com", 7], ["target.1"]),
+])
+async def test_a_recipient_list_is_checked_address_by_address(notifier, tenant, target, fields):
+    reply = await notifier.client.create_subscription(tenant, {"channel": "email", "target": target})
+    assert reply["status"] == 422 and [e["field"] for e in reply["errors"]] == fields, reply
+    assert (await notifier.client.list_subscriptions(tenant))["result"]["items"] == []
+
+
+async def test_a_single_address_stays_a_single_address(notifier, tenant):
+    reply = await notifier.client.create_subscription(tenant, {"channel": "email", "target": "a@example.com"})
+    assert reply["status"] == 201 and reply["result"]["target"] == "a@example.com"
+    listed = (await notifier.client.list_subscriptions(tenant))["result"]["items"]
+    assert [s["target"] for s in listed] == ["a@example.com"]

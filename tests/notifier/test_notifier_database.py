@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from ledger_notifier import digests
 from ledger_notifier.alerts import parse_alert
 from ledger_notifier.database import VERSION_TABLE, make_engine, migrate
 from ledger_notifier.records import IdempotencyMismatch, Records
@@ -25,7 +26,7 @@ def test_records_on_postgres(pg_engine):
     migrate(pg_engine)
     migrate(pg_engine)  # a second run is a no-op
     with pg_engine.connect() as conn:
-        assert conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar() == "0001"
+        assert conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar() == "0002"
     records = Records(pg_engine, SecretBox(KEY))
     spec, errors = parse_spec({"channel": "nats", "target": "erp"})
     assert not errors
@@ -51,7 +52,7 @@ def test_sqlite_migrations_use_their_own_version_table(tmp_path):
     migrate(engine)
     with engine.connect() as conn:
         tables = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar() == "0001"
+        assert conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar() == "0002"
     assert VERSION_TABLE == "alembic_version_notifier"
     assert {t for t in tables if not t.startswith("notifier_")} == {VERSION_TABLE}
     engine.dispose()
@@ -79,4 +80,32 @@ def test_a_command_id_is_a_new_request_after_its_window(database_url):
                                     "WHERE tenant = 'tttl' ORDER BY created_at")).all()
     assert [(r.id, r.command_id, r.request_digest is None) for r in rows] == [
         (first.view["id"], None, True), (second.view["id"], None, True), (third.view["id"], "k", False)]
+    engine.dispose()
+
+
+def test_digests_are_made_once_on_either_engine(database_url):
+    """A catch-up is recorded once however often it is tried; a daily digest once a day, at the hour."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    records = Records(engine, SecretBox(KEY))
+    spec, _ = parse_spec({"channel": "email", "target": ["a@example.com", "b@example.com"], "catch_up": True,
+                          "delivery": "daily"})
+    sub = records.create_subscription("tdg", spec, NOW).view
+    assert sub["target"] == ["a@example.com", "b@example.com"] and sub["catch_up"] == "pending"
+    [pending] = records.pending_catch_ups()
+    event = digests.catch_up_event("tdg", sub["id"], [{"company": "C1", "id": "o1", "status": "overdue",
+                                                       "due": "2026-11-01"}], NOW)
+    assert records.record_catch_up(pending.subscription_id, event, NOW) is True
+    assert records.record_catch_up(pending.subscription_id, event, NOW) is False
+    assert records.pending_catch_ups() == [] and records.get_subscription("tdg", sub["id"])["catch_up"] == "sent"
+    [job] = records.claim_due(NOW, 1000.0, 10.0, 5, set())
+    assert job.alert_event == event and job.recipients == ("a@example.com", "b@example.com")
+
+    records.set_tenant_settings("tdg", 10, NOW)
+    assert records.take_in([(parse_alert(make_alert("tdg")), 1)], NOW) == 1  # 09:00 local: held
+    assert records.compose_daily_digests(NOW) == 0  # before 10:00
+    assert records.compose_daily_digests(NOW + timedelta(hours=1)) == 1
+    assert records.compose_daily_digests(NOW + timedelta(hours=2)) == 0  # once a day
+    statuses = sorted(d["status"] for d in records.list_deliveries("tdg", sub["id"], 10, None)["items"])
+    assert statuses == ["digested", "pending", "pending"]
     engine.dispose()

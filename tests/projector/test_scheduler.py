@@ -34,7 +34,7 @@ async def alerts_of(nc, tenant: str) -> list[dict]:
 
 
 def about(alerts: list[dict], rule: str) -> list[dict]:
-    return [a for a in alerts if a["data"]["rule"]["id"] == rule]
+    return [a for a in alerts if (a["data"].get("rule") or {}).get("id") == rule]
 
 
 def registered(co: str = CO) -> dict:

@@ -19,7 +19,8 @@ def test_no_traffic_data_means_no_score_not_100():
     assert est.coverage_months == 0
     assert "not 100" in est.statement_en and "不按100分计" in est.statement_zh
     assert [c.name for c in est.components] == ["complaints", "spot_checks", "critical_findings", "high_findings",
-                                                "overdue_obligations", "penalties", "listings"]
+                                                "overdue_obligations", "overdue_advisory_obligations", "penalties",
+                                                "listings"]
 
 
 def test_score_with_data_and_every_component_shown_with_inputs():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
+from ledger_contracts.catalogue import CATALOGUE
 from rules_support import PACK, Story, at, none_of, only, start_of
 
 VENDOR = {"vendor_uscc": "91110105MA00ABCD1G", "vendor_name": "某某通信", "vendor_licence_no": "B2-20190042",
@@ -100,13 +101,52 @@ def test_penalties_unrectified_when_the_annual_report_window_opens():
     s.registered()
     s.licence()
     s.add("penalty.imposed", "2024-06-01", {"decision_no": "P1", "decided_on": "2024-06-01", "fine": 0,
-                                            "orders_rectification": False})
+                                            "orders_rectification": True, "rectification_due": "2024-12-31"})
     ev = s.evaluate()
     f = only(ev.findings, rule="penalties-unrectified")
     assert f.intervals[0].opened_at == start_of("2025-01-01") and f.confidence == "advisory"
     s.add("penalty.rectification_submitted", "2025-02-10", {"decision_no": "P1", "report_ref": "r"})
     f = only(s.evaluate().findings, rule="penalties-unrectified")
     assert f.intervals[0].resolved_at == start_of("2025-02-10")
+
+
+def test_penalties_unrectified_only_for_a_decision_that_ordered_rectification():
+    """rules.md §6: a penalty that ordered no correction has no rectification report to wait for."""
+    s = Story()
+    s.registered()
+    s.licence()
+    s.add("penalty.imposed", "2024-06-01", {"decision_no": "P1", "decided_on": "2024-06-01", "fine": 1000,
+                                            "orders_rectification": False})
+    s.add("penalty.imposed", "2024-07-01", {"decision_no": "P2", "decided_on": "2024-07-01", "fine": 0,
+                                            "orders_rectification": True, "rectification_due": "2024-09-30"})
+    found = [f for f in s.evaluate().findings if f.rule == "penalties-unrectified"]
+    assert [f.subject for f in found] == ["penalty:P2"]
+    assert found[0].intervals[0].opened_at == start_of("2025-01-01")
+
+
+def test_three_way_mismatch_is_judged_on_the_check_and_seat_inflation_on_declared_seats():
+    """rules.md §6: one finding per piece of evidence. Declared seats far above insured headcount is
+    seat-inflation (evidence: the declaration and the insurance report), never a three-way mismatch without a
+    recorded check; a recorded check that disagrees is three-way-mismatch, with only the check as evidence."""
+    s = Story()
+    s.registered()
+    s.licence()
+    seats = s.add("workforce.seats_declared", "2025-01-01", {"declared_seats": 500, "system_registered_seats": 480})
+    insured = s.add("workforce.social_insurance_reported", "2025-01-31", {"month": "2025-01",
+                                                                          "insured_headcount": 180})
+    ev = s.evaluate()
+    assert open_rules(ev, "2025-02-01") >= {"seat-inflation"}
+    assert "three-way-mismatch" not in open_rules(ev, "2025-02-01")
+    assert only(ev.findings, rule="seat-inflation").evidence["events"] == [seats.event_id, insured.event_id]
+    check = s.add("workforce.three_way_check_recorded", "2025-03-31", {
+        "quarter": "2025Q1", "actual_seats": 200, "system_registered_seats": 480, "insured_headcount": 180})
+    ev = s.evaluate()
+    mismatch = only(ev.findings, rule="three-way-mismatch")
+    assert mismatch.evidence["events"] == [check.event_id] and mismatch.evidence["quarter"] == "2025Q1"
+    # the catalogue says the same: the declaration and the insurance report are not a three-way check's input
+    assert "three-way-mismatch" not in CATALOGUE["workforce.seats_declared"].rules
+    assert "three-way-mismatch" not in CATALOGUE["workforce.social_insurance_reported"].rules
+    assert "three-way-mismatch" in CATALOGUE["workforce.three_way_check_recorded"].rules
 
 
 def test_workforce_findings():

@@ -96,3 +96,18 @@ def test_each_aggregate_type_has_its_ledger_channel_with_its_event_types(committ
         assert {"specversion", "id", "source", "type", "subject", "tenant", "company", "sequence",
                 "effectivedate", "prevhash", "hash", "data"} <= set(payload["required"])
     assert committed["asyncapi"] == "3.0.0"
+
+
+def test_the_alerts_channel_lists_every_alert_type_and_severity(committed):
+    from ledger_contracts.alerts import ALERT_SEVERITIES, ALERT_TYPES
+
+    channel = committed["channels"]["alerts"]
+    assert channel["address"] == "alerts.{tenant}.{company}.{kind}"
+    assert "company_backlog" in channel["parameters"]["kind"]["enum"]
+    assert channel["parameters"]["kind"]["enum"] == [t.replace(".", "_") for t in ALERT_TYPES]
+    assert committed["operations"]["alerts"]["action"] == "send"
+    [message] = channel["messages"].values()
+    payload = _resolve(committed, _resolve(committed, message["$ref"])["payload"]["$ref"])
+    assert "company.backlog" in payload["properties"]["type"]["enum"]
+    assert payload["properties"]["severity"]["enum"] == list(ALERT_SEVERITIES) == ["info", "low", "medium", "high",
+                                                                                  "critical"]

@@ -88,6 +88,8 @@ REFUSED = [
      "unknown_restructuring", "data.ref"),
     ("restructuring decided twice", [DECIDED], fact("company.restructuring_decided"), "restructuring_exists",
      "data.ref"),
+    ("onboarding baseline recorded again on the same day", [fact("company.tracking_started")],
+     fact("company.tracking_started", attested_by="auditor"), "tracking_unchanged", "data.tracked_from"),
     ("number filed but never allocated", [], fact("number.filed"), "unknown_number", "data.number"),
     ("number activated but never allocated", [], fact("number.activated"), "unknown_number", "data.number"),
     ("fee paid for an unknown number", [], fact("number.fee_paid"), "unknown_number", "data.number"),
@@ -178,6 +180,17 @@ async def test_a_suspension_is_lifted_and_a_licence_may_be_suspended_again(servi
         assert reply["ok"] is True, (index, reply)
         assert reply["sequence"] == index + 1
     assert [e["type"] for e in await tenant_events(nc, tenant)] == [f["type"] for f in story]
+
+
+async def test_recording_the_onboarding_baseline_again_moves_it(services_stack, nc, tenant):
+    """rules.md §5: the latest company.tracking_started counts; moving the date (either way) is recorded."""
+    story = [fact("company.tracking_started"), fact("company.tracking_started", tracked_from="2026-03-01"),
+             fact("company.tracking_started", tracked_from="2025-01-01", note=None)]
+    replies = [await send(nc, tenant, f, f"t{index}") for index, f in enumerate(story)]
+    assert all(r["ok"] for r in replies), replies
+    assert [r["sequence"] for r in replies] == [1, 2, 3]
+    events = await tenant_events(nc, tenant)
+    assert [e["data"]["tracked_from"] for e in events] == ["2021-06-01", "2026-03-01", "2025-01-01"]
 
 
 async def test_a_refused_application_may_be_made_again_and_refused_again(services_stack, nc, tenant):

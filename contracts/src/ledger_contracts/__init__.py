@@ -10,6 +10,7 @@ Public API (everything else is an implementation detail):
 - :mod:`ledger_contracts.formats` for the plain validators (USCC, provinces,
   licence numbers, phone numbers, dates, money);
 - :mod:`ledger_contracts.examples` for valid example facts.
+- :mod:`ledger_contracts.alerts` for the alert types and the alert severity scale.
 """
 
 from .catalogue import CATALOGUE, FACT_TYPES, AggregateKey, FactSpec, aggregate_id, get_spec, is_token_safe

@@ -59,6 +59,9 @@ _STORY: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("2021-06-01", "company.capabilities_declared", {
         "ai_outbound": True, "algorithm_filing_no": "网信算备310115000000001号",
         "cross_border": False, "data_export_filing_no": None}),
+    ("2021-06-01", "company.tracking_started", {
+        "tracked_from": "2021-06-01", "attested_by": "client compliance officer 客户合规负责人",
+        "note": "tracked from registration: no earlier history"}),
     ("2021-12-01", "licence.applied", {
         "licence_no": LICENCE, "category": "B24", "scope": "nationwide", "provinces": [],
         "authority": "MIIT"}),

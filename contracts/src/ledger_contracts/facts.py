@@ -225,6 +225,30 @@ class CompanyMilestoneAcknowledged(FactPayload):
     milestone: Ref = Field(description="The milestone's id within the obligation")
 
 
+class CompanyTrackingStarted(FactPayload):
+    """The onboarding baseline (建账基准日): the ledger tracks the company from ``tracked_from``.
+
+    Whoever ``attested_by`` names vouches that the history before that date is in order, so an
+    obligation due before it with no fulfilment recorded is ``before_tracking``, not overdue.
+    Recording it again moves the date; the latest one counts.
+    """
+
+    tracked_from: LocalDate = Field(description="First day the ledger judges; earlier history is taken as attested")
+    attested_by: ShortText = Field(
+        description="Who attests the earlier history (a role or organisation, e.g. client compliance officer); "
+                    "no personal names"
+    )
+    note: LongText | None = Field(default=None, description="Why this date, what was checked")
+
+    @model_validator(mode="after")
+    def _no_person(self) -> Self:
+        try:
+            refuse_personal_data(self.attested_by, ("id_card", "mobile", "fixed_line", "email"))
+        except FormatError as error:
+            raise pydantic_error(error, "attested_by") from None
+        return self
+
+
 # --- licence.* (licences service, aggregate: the licence number) ------------------------
 
 

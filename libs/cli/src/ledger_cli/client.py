@@ -70,12 +70,15 @@ class Gateway:
             raise ApiError(response.status_code, problem if isinstance(problem, dict) else {})
         return response.json()
 
+    def _unreachable(self, exc: httpx.TransportError) -> ApiError:
+        return ApiError(0, {"title": "Gateway unreachable", "title_zh": "无法连接网关",
+                            "detail": f"{self.url}: {type(exc).__name__} — is `ledger up` running?"})
+
     def get(self, path: str, **params: Any) -> Any:
         try:
             response = self.http.get(path, params={k: v for k, v in params.items() if v is not None})
         except httpx.TransportError as exc:
-            raise ApiError(0, {"title": "Gateway unreachable", "title_zh": "无法连接网关",
-                               "detail": f"{self.url}: {type(exc).__name__} — is `ledger up` running?"}) from exc
+            raise self._unreachable(exc) from exc
         return self._check(response)
 
     def pages(self, path: str, limit: int = 10_000, **params: Any) -> list[dict[str, Any]]:
@@ -90,14 +93,17 @@ class Gateway:
                 break
         return items[:limit]
 
-    def post_batch(self, ndjson: bytes) -> dict[str, Any]:
+    def post(self, path: str, *, content: bytes, headers: dict[str, str]) -> httpx.Response:
+        """A POST whose refusal raises ApiError; the response, for its headers too."""
         try:
-            response = self.http.post("/v1/facts:batch", content=ndjson,
-                                      headers={"Content-Type": "application/x-ndjson"})
+            response = self.http.post(path, content=content, headers=headers)
         except httpx.TransportError as exc:
-            raise ApiError(0, {"title": "Gateway unreachable", "title_zh": "无法连接网关",
-                               "detail": f"{self.url}: {type(exc).__name__} — is `ledger up` running?"}) from exc
-        return self._check(response)
+            raise self._unreachable(exc) from exc
+        self._check(response)
+        return response
+
+    def post_batch(self, ndjson: bytes) -> dict[str, Any]:
+        return self.post("/v1/facts:batch", content=ndjson, headers={"Content-Type": "application/x-ndjson"}).json()
 
 
 def fail(exc: ApiError) -> typer.Exit:

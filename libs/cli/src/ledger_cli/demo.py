@@ -1,5 +1,6 @@
 """``ledger demo``: five companies drawn from the seed articles, loaded into a running stack over HTTP,
-so a newcomer sees real timelines at once.
+so a newcomer sees real timelines at once. Each company has an onboarding baseline
+(company.tracking_started), as a real client would: the first portfolio shows what to act on.
 
 The stories (shared/seeds): the 启航教育 seat-leasing case (a vendor's licence is not
 yours); a Shanghai nationwide licensee that missed an annual report; a Shenzhen
@@ -20,7 +21,7 @@ from ledger_contracts.formats import uscc_check_char
 from rich.console import Console
 
 from ledger_cli.client import ApiError, Gateway, UrlOption, default_url, fail
-from ledger_cli.fact_rows import row_key
+from ledger_cli.fact_rows import baseline_fact, row_key
 from ledger_cli.views import portfolio_table
 
 console = Console(stderr=True)
@@ -71,6 +72,11 @@ DEMO_FACTS: list[dict[str, Any]] = [
         "licence_no": "B2-20220316", "year": 2023, "submitted_on": "2024-03-28"}),
     _fact("licence.annual_report_submitted", SHANGHAI, "2026-03-20", {
         "licence_no": "B2-20220316", "year": 2025, "submitted_on": "2026-03-20"}),
+    *(_fact("workforce.three_way_check_recorded", SHANGHAI, day, {
+        "quarter": quarter, "actual_seats": 120, "system_registered_seats": 120, "insured_headcount": 118})
+      for quarter, day in (("2025Q1", "2025-03-28"), ("2025Q2", "2025-06-27"), ("2025Q3", "2025-09-26"),
+                           ("2025Q4", "2025-12-26"), ("2026Q1", "2026-03-27"), ("2026Q2", "2026-06-26"),
+                           ("2026Q3", "2026-09-25"))),
     # 3. Shenzhen provincial licensee: a new legal representative, change filing due in 30 days (seed 001)
     _registered(SHENZHEN, "2020-01-10", "深圳示范呼叫中心有限公司", "44", 3_000_000),
     _fact("licence.issued", SHENZHEN, "2023-05-10", {
@@ -112,9 +118,22 @@ DEMO_FACTS: list[dict[str, Any]] = [
 ]
 
 
+# The onboarding baselines (company.tracking_started): when the consultancy took each client on, what
+# came before is attested, as for a real client (rules.md §5). The Shanghai client was taken on at the
+# start of 2025, so its unfiled 2024 annual report is still the ledger's to judge: the story it tells.
+BASELINES: dict[str, str] = {QIHANG: "2026-10-01", SHANGHAI: "2025-01-01", SHENZHEN: "2026-10-01",
+                             PENALISED: "2026-10-01", HOLDER95: "2026-10-01"}
+
+
+def demo_facts() -> list[dict[str, Any]]:
+    """The baselines first, so no batch is judged without them, then the stories."""
+    return [*(baseline_fact(co, day, "demo consultancy onboarding review 演示顾问入职审查")
+              for co, day in BASELINES.items()), *DEMO_FACTS]
+
+
 def demo_batch() -> list[dict[str, Any]]:
     """The demo facts with their idempotency keys, ready for POST /v1/facts:batch."""
-    return [{**fact, "idempotency_key": "demo-" + row_key(fact)} for fact in DEMO_FACTS]
+    return [{**fact, "idempotency_key": "demo-" + row_key(fact)} for fact in demo_facts()]
 
 
 def demo(url: str | None = UrlOption,
@@ -138,7 +157,7 @@ def demo(url: str | None = UrlOption,
             answer = gw.post_batch(body)
             refused = [r for r in answer["results"] if not r["ok"]]
             for r in refused:
-                console.print(f"[red]refused[/red] #{r['index']} {DEMO_FACTS[r['index']]['type']}: "
+                console.print(f"[red]refused[/red] #{r['index']} {demo_facts()[r['index']]['type']}: "
                               f"{(r.get('problem') or {}).get('detail')}")
             last = max((r["event"]["ledger_sequence"] for r in answer["results"] if r["ok"]), default=0)
             page = gw.get("/v1/companies", min_sequence=last or None, page_size=50)

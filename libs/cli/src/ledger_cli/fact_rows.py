@@ -2,10 +2,11 @@
 
 CSV layout (docs/http-api.md): ``type``, ``company``, ``effective_date``, optional
 ``idempotency_key``, then the payload as ``data.<field>`` columns (lists ``;``-separated,
-booleans true/false/是/否) and/or a ``data`` column holding a JSON object. Cells are
-typed by the fact type's JSON Schema from ledger_contracts, so a spreadsheet needs no
-quoting rules. Columns the importer does not know (``error``, notes …) are ignored, so
-a file of refused rows can be fixed and fed back as it is.
+booleans true/false/是/否, days 2026-11-05, 2026/11/5 or 2026年11月5日) and/or a ``data``
+column holding a JSON object. Cells are typed by the fact type's JSON Schema from
+ledger_contracts, so a spreadsheet needs no quoting rules. Columns the importer does not
+know (``line``, ``error``, notes …) are ignored, so a file of refused rows — each with the
+line of the source file it came from — can be fixed and fed back as it is.
 
 A row without an explicit key gets one derived from its content: re-running an
 import within the gateway's Idempotency-Key window (24 h by default, LEDGER_IDEMPOTENCY_TTL_HOURS) records nothing twice.
@@ -16,8 +17,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,8 +29,11 @@ from ledger_contracts.catalogue import CATALOGUE
 from ledger_kernel.canonical import canonical_json, sha256_hex
 
 ENVELOPE = ("type", "company", "effective_date", "idempotency_key")
+REFUSAL_COLUMNS = ("line", "error")  # added to a refused-rows file: the row's line in the source file, and why
 TRUE = {"true", "1", "yes", "y", "是", "对", "t"}
 FALSE = {"false", "0", "no", "n", "否", "错", "f"}
+# 2026-11-05, 2026/11/5, 2026.11.5 and 2026年11月5日: the ways a back office's spreadsheet writes a day
+DAY = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
 
 
 class RowError(ValueError):
@@ -36,7 +42,7 @@ class RowError(ValueError):
 
 @dataclass
 class Row:
-    number: int  # line (NDJSON) or record (CSV, 1 = first data row) in the file
+    number: int  # the line of the file the row starts on (1 = the first line; a CSV header is line 1)
     original: dict[str, Any]  # the row as read, for the refused-rows file
     fact: dict[str, Any] | None = None
     error: str | None = None
@@ -50,6 +56,14 @@ def row_key(fact: dict[str, Any]) -> str:
         return "row-" + sha256_hex(canonical_json(body))[:40]
     except (TypeError, ValueError) as exc:  # NaN, Infinity: not JSON
         raise RowError(f"the row holds a value that is not JSON: {exc}") from None
+
+
+def baseline_fact(company: str, tracked_from: str, attested_by: str, note: str | None = None) -> dict[str, Any]:
+    """A company's onboarding baseline (company.tracking_started), dated on its tracked_from day."""
+    data: dict[str, Any] = {"tracked_from": tracked_from, "attested_by": attested_by}
+    if note:
+        data["note"] = note
+    return {"type": "company.tracking_started", "company": company, "effective_date": tracked_from, "data": data}
 
 
 def _loads(text: str) -> Any:
@@ -84,7 +98,19 @@ def _types_of(schema: dict[str, Any], root: dict[str, Any]) -> tuple[set[str], d
     return types, items
 
 
-def _scalar(text: str, types: set[str], where: str) -> Any:
+def iso_day(text: str) -> str:
+    """A day written 2026-11-05, 2026/11/5 or 2026年11月5日 as ISO 8601 (2026-11-05); other text unchanged
+    (an impossible day such as 2026/2/30 too, for the contract to refuse in its own words)."""
+    match = DAY.match(text)
+    if match is None:
+        return text
+    try:
+        return date(*(int(part) for part in match.groups())).isoformat()
+    except ValueError:
+        return text
+
+
+def _scalar(text: str, types: set[str], where: str, fmt: str | None = None) -> Any:
     low = text.strip().lower()
     if "boolean" in types and not types & {"string", "integer", "number"}:
         if low in TRUE:
@@ -103,7 +129,17 @@ def _scalar(text: str, types: set[str], where: str) -> Any:
             return int(cleaned)
         except ValueError:
             return cleaned
+    if fmt == "date":
+        return iso_day(text)
     return text
+
+
+def _format_of(schema: dict[str, Any], root: dict[str, Any]) -> str | None:
+    if "$ref" in schema:
+        schema = root.get("$defs", {}).get(schema["$ref"].rsplit("/", 1)[-1], {})
+    if schema.get("format"):
+        return schema["format"]
+    return next((f for b in schema.get("anyOf", []) + schema.get("oneOf", []) if (f := _format_of(b, root))), None)
 
 
 def cell_value(fact_type: str, name: str, text: str) -> Any:
@@ -115,8 +151,35 @@ def cell_value(fact_type: str, name: str, text: str) -> Any:
     types, items = _types_of(prop, root)
     if "array" in types:
         item_types = _types_of(items, root)[0] if items else {"string"}
-        return [_scalar(part.strip(), item_types, f"data.{name}") for part in text.split(";") if part.strip()]
-    return _scalar(text, types, f"data.{name}")
+        fmt = _format_of(items, root) if items else None
+        return [_scalar(part.strip(), item_types, f"data.{name}", fmt) for part in text.split(";") if part.strip()]
+    return _scalar(text, types, f"data.{name}", _format_of(prop, root))
+
+
+def argument_value(fact_type: str, name: str, text: str) -> Any:
+    """A ``key=value`` of ``ledger add`` as JSON: a JSON list or object as written, else typed like a CSV
+    cell (numbers, true/false/是/否, the three ways to write a day); a field the contract does not name is
+    read as a JSON number, boolean or null if it is one, else kept as text (the contract then names it)."""
+    stripped = text.strip()
+    if stripped[:1] in ("[", "{"):
+        try:
+            return _loads(stripped)
+        except ValueError as exc:
+            raise RowError(f"data.{name}: not a JSON list or object ({exc}) 不是有效的 JSON 列表或对象") from None
+    if name in _payload_schema(fact_type).get("properties", {}):
+        return cell_value(fact_type, name, text)
+    try:
+        value = _loads(stripped)
+    except ValueError:
+        return text
+    return value if value is None or isinstance(value, bool | int | float) else text
+
+
+def template_header(fact_type: str) -> list[str]:
+    """The CSV columns for one fact type: the envelope, then a ``data.<field>`` per payload field."""
+    if fact_type not in CATALOGUE:
+        raise RowError(f"unknown fact type {fact_type!r} 未知的事实类型 (known 可用: {', '.join(sorted(CATALOGUE))})")
+    return [*ENVELOPE, *(f"data.{name}" for name in _payload_schema(fact_type).get("properties", {}))]
 
 
 def csv_fact(record: dict[str, str | None]) -> dict[str, Any]:
@@ -128,7 +191,7 @@ def csv_fact(record: dict[str, str | None]) -> dict[str, Any]:
         raise RowError(f"unknown fact type {fact_type!r} 未知的事实类型")
     fact: dict[str, Any] = {"type": fact_type, "company": clean.get("company", "").strip()}
     if clean.get("effective_date", "").strip():
-        fact["effective_date"] = clean["effective_date"].strip()
+        fact["effective_date"] = iso_day(clean["effective_date"].strip())
     data: dict[str, Any] = {}
     if clean.get("data", "").strip():
         try:
@@ -193,12 +256,22 @@ def read_rows(path: Path, fmt: str | None = None) -> tuple[str, list[str], list[
                 row.error = str(exc)
             rows.append(row)
         return fmt, [], rows
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip() for h in next(reader, [])]
     if "type" not in header or "company" not in header:
         raise RowError("a CSV file needs at least the columns type and company (and effective_date, data.<field>)")
-    for number, record in enumerate(reader, start=1):
-        row = Row(number, dict(record))
+    while True:
+        line = reader.line_num + 1  # where this record starts (a quoted cell may span lines)
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        if not values:
+            continue  # a blank line
+        record: dict[str | None, Any] = {name: values[i] if i < len(values) else None for i, name in enumerate(header)}
+        if len(values) > len(header):
+            record[None] = values[len(header):]  # as csv.DictReader keeps them: ignored
+        row = Row(line, dict(record))
         try:
             row.fact = csv_fact(record)
         except RowError as exc:
@@ -213,15 +286,18 @@ def chunks(rows: list[Row], size: int) -> Iterator[list[Row]]:
 
 
 def write_refused(path: Path, fmt: str, header: list[str], refused: list[Row]) -> None:
-    """The refused rows as they were, with the reason: fix them and import this file again."""
+    """The refused rows as they were, with the line of the source file each came from and the reason: fix
+    them and import this file again (the importer ignores both columns)."""
     if fmt == "ndjson":
         with path.open("w", encoding="utf-8") as out:
             for row in refused:
-                out.write(json.dumps({**row.original, "_error": row.error}, ensure_ascii=False) + "\n")
+                out.write(json.dumps({**row.original, "_source_line": row.number, "_error": row.error},
+                                     ensure_ascii=False) + "\n")
         return
-    columns = [h for h in header if h != "error"] + ["error"]
+    columns = [h for h in header if h not in REFUSAL_COLUMNS] + list(REFUSAL_COLUMNS)
     with path.open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         for row in refused:
-            writer.writerow({**{k.strip(): v for k, v in row.original.items() if k}, "error": row.error})
+            writer.writerow({**{k.strip(): v for k, v in row.original.items() if k}, "line": row.number,
+                             "error": row.error})

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from ledger_cli import demo, importer, maintenance, ops, stack, tenants, views
+from ledger_cli import demo, importer, maintenance, one_fact, ops, stack, tenants, views
 
 app = typer.Typer(
     name="ledger",
@@ -20,6 +20,7 @@ stack.register(app)
 ops.register(app)
 tenants.register(app)
 importer.register(app)
+one_fact.register(app)
 views.register(app)
 maintenance.register(app)
 demo.register(app)

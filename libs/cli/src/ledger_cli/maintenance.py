@@ -1,4 +1,5 @@
-"""``ledger rebuild`` and ``ledger calendar load FILE``: the projector's operator functions, wired to the CLI."""
+"""``ledger rebuild``, ``ledger calendar load FILE`` and ``ledger rules set TENANT FILE``: the projector's
+operator functions, wired to the CLI."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from rich.console import Console
 
 console = Console(stderr=True)
 calendar_app = typer.Typer(help="Official holiday schedules (调休). 节假日安排。", no_args_is_help=True)
+rules_app = typer.Typer(help="A tenant's rule-pack parameters: reminder ladders, thresholds, the overdue backlog "
+                             "digest. 租户规则参数。", no_args_is_help=True)
 
 
 def _unreachable(exc: Exception) -> typer.Exit:
@@ -66,6 +69,26 @@ def calendar_load(file: Path = typer.Argument(..., exists=True, dir_okay=False,
                f"(ledger sequence {loaded.ledger_sequence})")
 
 
+@rules_app.command("set")
+def rules_set(tenant: str = typer.Argument(..., help="The tenant id."),
+              file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                          help='JSON overrides, e.g. {"alerts": {"backlog_threshold": 5}}')) -> None:
+    """Record a tenant's rule-pack overrides on LEDGER (they replace the previous ones). 设置租户规则参数。"""
+    from ledger_projector.system_facts import set_rule_overrides
+
+    try:
+        overrides = json.loads(file.read_text(encoding="utf-8"))
+        recorded = asyncio.run(set_rule_overrides(Settings.from_env(), tenant, overrides))
+    except ValueError as exc:  # not JSON, a bad tenant id, or a parameter the rule pack refuses
+        typer.secho(f"refused 拒绝: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from None
+    except (OSError, TimeoutError) as exc:
+        raise _unreachable(exc) from None
+    state = "unchanged 未变" if recorded.duplicate else "recorded 已记录"
+    typer.echo(f"{tenant}: rule overrides {state} (ledger sequence {recorded.ledger_sequence})")
+
+
 def register(app: typer.Typer) -> None:
     app.command("rebuild")(rebuild)
     app.add_typer(calendar_app, name="calendar")
+    app.add_typer(rules_app, name="rules")

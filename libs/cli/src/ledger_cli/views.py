@@ -19,7 +19,7 @@ from ledger_cli.client import ApiError, Gateway, KeyOption, UrlOption, fail
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "advisory": "cyan", "info": "dim"}
 RISK_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "green", "none": "green"}
 STATUS_STYLE = {"overdue": "bold red", "due_soon": "yellow", "due_today": "bold yellow", "fulfilled": "green",
-                "waived": "dim", "cancelled": "dim"}
+                "waived": "dim", "cancelled": "dim", "before_tracking": "dim"}
 AsOf = typer.Option(None, "--as-of", help="Evaluate at this instant (ISO 8601, e.g. 2026-03-01T09:00:00+08:00).")
 Json = typer.Option(False, "--json", help="Print the items as JSON (for scripts).")
 

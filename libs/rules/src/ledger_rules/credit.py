@@ -73,11 +73,18 @@ def credit_estimate(evaluation: Evaluation, at: datetime, pack=None) -> CreditEs
         component(key, zh, en, {"count": len(ids), "findings": ids, "each": w["each"]}, len(ids) * w["each"], w["cap"])
 
     soon = pack.due_soon_days
-    overdue = [o.id for o in evaluation.obligations
-               if not o.informational and status_on(o, today, soon) == "overdue"]
     w = c["overdue_obligations"]
-    component("overdue_obligations", "逾期义务", "Overdue obligations",
-              {"count": len(overdue), "obligations": overdue, "each": w["each"]}, len(overdue) * w["each"], w["cap"])
+    counted = set(w["confidences"])  # statutory and notice: advisory agency practice costs nothing (§6)
+    overdue, other = [], []
+    for o in evaluation.obligations:
+        if not o.informational and status_on(o, today, soon) == "overdue":
+            (overdue if o.confidence in counted else other).append(o.id)
+    component("overdue_obligations", "逾期义务（法定、通知）", "Overdue obligations (statutory, notice)",
+              {"count": len(overdue), "obligations": overdue, "each": w["each"], "confidences": list(w["confidences"])},
+              len(overdue) * w["each"], w["cap"])
+    w = c["overdue_advisory_obligations"]
+    component("overdue_advisory_obligations", "逾期义务（建议类，不扣分）", "Overdue obligations (advisory, weight 0)",
+              {"count": len(other), "obligations": other, "each": w["each"]}, len(other) * w["each"], w["cap"])
 
     penalties = [p for p in inputs.penalties
                  if since < p.decided_on <= today and (p.revoked_on is None or p.revoked_on > today)]

@@ -43,11 +43,23 @@ DECISIONS = """\
   arrangement; for `three-way-check`, `emergency-plan` and `mlps-missing`: those signs or an active
   call-centre licence).
 - **Annual report years.** A report for year Y−1 is due when the licence was held in Y−1 and is still active on
-  1 Jan of Y. Overrides of the window are keyed by the *window* year (`"2025"` or `"2025/<authority>"`).
+  1 Jan of Y, when the window opens: a licence that lapsed or was cancelled during Y−1 owes none (Order 42 Art. 35
+  binds operators holding a licence when they report). Overrides of the window are keyed by the *window* year (`"2025"` or `"2025/<authority>"`).
   A returned report reopens the obligation until `correct_by`.
-- **Cancellation.** Cancelling or revoking a licence cancels every unfulfilled obligation about it; releasing a
-  number cancels its filing/activation/contact obligations; a revoked penalty cancels its obligations; ending a
-  BPO arrangement cancels its re-verification.
+- **Cancellation.** An obligation that has existed is never silently removed. Cancelling or revoking a licence
+  cancels every unfulfilled obligation about it; releasing a number cancels its filing/activation/contact
+  obligations and the next quarterly fee whose window had opened before the release; a revoked penalty cancels its
+  obligations; ending a BPO arrangement cancels its re-verification; operations ending cancel the three-way check
+  of the quarter in progress and the emergency-plan update not yet due, each with the fact that ended them
+  (`cancelled_by`). Obligations whose trigger had not happened at the instant asked about are absent.
+- **Onboarding baseline** (`company.tracking_started`, 建账基准日). The latest one recorded counts. An unfulfilled
+  obligation due before `tracked_from` is `before_tracking` instead of `overdue`: no reminder or alert, no
+  `bad-list` or `renewal-late` finding from its absence, no credit deduction, not counted as overdue. A fulfilment
+  recorded later still makes it `fulfilled_on_time` / `fulfilled_late`; obligations due on or after `tracked_from`
+  are judged as usual; recorded listings still raise `bad-list`.
+- **Time travel.** At an instant, an obligation exists from its triggering fact's effective date (`born_on`);
+  before it the obligation is not listed, counted or offered as `next_due`. A finding exists from its first
+  opening.
 - **Periodic obligations** (number fee, number annual report, three-way check, emergency plan, MLPS, vendor
   re-verification) are generated up to `Evaluation.horizon` (latest fact day + `horizon_days`, or `until`).
   Chains (`emergency-plan`, `mlps-assessment`, `vendor-reverification`) count from the last fulfilment, as
@@ -56,10 +68,13 @@ DECISIONS = """\
 - **bad-list** covers recorded listings (bad, dishonest, abnormal lists) and a missing annual report after the
   make-up month (opens the day after it, resolves on submission). **renewal-late** opens the day after E − 90
   without an application and resolves on the decision, on the licence's end, or at expiry (then licence-expired).
-  **penalties-unrectified** considers every penalty of the 3 years before the window opens.
+  **penalties-unrectified** considers the penalties of the 3 years before the window opens whose decision
+  ordered rectification. **three-way-mismatch** is judged on the latest recorded quarterly check only;
+  **seat-inflation** on declared seats against insured headcount: one finding per piece of evidence.
 - **Credit.** Traffic months are the 12 full months before the current one; dated items (spot checks, penalties)
   the 12 months up to the instant. No score without traffic data or spot checks. Overdue counts exclude
-  informational obligations. Recorded listings (bad, dishonest) deduct 20; a bad-list *finding* counts as a high
+  informational obligations; only statutory and notice ones deduct (`overdue_obligations.confidences`), advisory
+  ones are listed with weight 0 (`overdue_advisory_obligations`). Recorded listings (bad, dishonest) deduct 20; a bad-list *finding* counts as a high
   finding.
 - **Risk** (portfolio summary, our model): critical if a critical finding is open; high if a high finding is open
   or a statutory obligation is overdue; medium if a medium finding is open or any obligation is overdue; else low.
@@ -135,7 +150,8 @@ def render(pack: RulePack | None = None) -> str:
         "## §2 Obligations",
         "",
         f"Statuses: `scheduled`, `open`, `due_soon` (due within {pack.due_soon_days} days: `due_soon_days`), "
-        "`overdue`, `fulfilled_on_time`, `fulfilled_late`, `waived` (reason required), `cancelled`. "
+        "`overdue`, `fulfilled_on_time`, `fulfilled_late`, `waived` (reason required), `cancelled` (with the fact "
+        "that cancelled it), `before_tracking` (due before the onboarding baseline, nothing recorded: not overdue). "
         f"Default reminder ladder (days before due; 0 = the day; negative = overdue): `{list(DEFAULT_LADDER)}`, "
         "alert id = obligation id + step.",
         "",

@@ -58,6 +58,7 @@ def evaluate(
         credit_inputs=_credit_inputs(h),
         horizon=horizon,
         pack=pack,
+        tracked_from=h.tracked_from,
     )
 
 

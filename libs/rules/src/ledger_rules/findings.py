@@ -527,8 +527,8 @@ def _licence_expired(ctx: Context) -> Iterator[tuple[str, _Track]]:
 
 def _renewal_late(ctx: Context) -> Iterator[tuple[str, _Track]]:
     for ob in ctx.of_rule("renewal"):
-        if ob.waived_on is not None:
-            continue
+        if ob.waived_on is not None or ob.before_tracking:
+            continue  # a renewal due before the onboarding baseline is attested history (rules.md §5)
         opened = ob.legal_due + timedelta(days=1)
         if opened > ctx.horizon or (ob.fulfilled_on is not None and ob.fulfilled_on <= ob.legal_due):
             continue
@@ -578,6 +578,8 @@ def _bad_list(ctx: Context, rule: Rule) -> Iterator[tuple[str, _Track]]:
         if track.intervals:
             yield f"listing:{kind}", track
     for ob in ctx.of_rule("annual-report"):
+        if ob.before_tracking:
+            continue  # due before the onboarding baseline: attested history, no finding from its absence (§5)
         makeup = date.fromisoformat(ob.params["makeup_due"])
         opened = makeup + timedelta(days=1)
         if opened > ctx.horizon or (ob.fulfilled_on is not None and ob.fulfilled_on <= makeup):
@@ -636,6 +638,8 @@ def _penalties_unrectified(ctx: Context, rule: Rule) -> Iterator[tuple[str, _Tra
     openings = [d for d in openings if d <= ctx.horizon]
     years = rule.params["lookback_years"]
     for pen in ctx.h.penalties.values():
+        if not pen.orders_rectification:
+            continue  # nothing to rectify: only a decision that ordered correction awaits a report (§6)
         rectified = min((e for e in (pen.rectification_submitted, pen.rectification_accepted) if e),
                         default=None, key=lambda e: e.on)
         track = _Track()

@@ -401,6 +401,8 @@ class History:
         self.plan_updates: list[Event] = []
         self.penalties: dict[str, Penalty] = {}
         self.listings: dict[str, Listing] = {}
+        self.tracked_from: date | None = None  # the latest company.tracking_started (rules.md §5)
+        self.tracking: Event | None = None
         self._cc_key: Any = None
         self._cc: list[Licence] = []
         self._licensed: dict[tuple[date, bool], list[Licence]] = {}  # licensed_on answers (facts are fixed)
@@ -423,13 +425,20 @@ class History:
             on = (as_date(f.data.get(own)) if own else None) or eff
             ordered.append((on, f.ledger_sequence if isinstance(f.ledger_sequence, int) else 0, f))
         ordered.sort(key=lambda x: (x[0], x[1]))
-        for on, _, f in ordered:
+        tracking_seq = -1
+        for on, seq, f in ordered:
             rec = f.recorded_at if isinstance(f.recorded_at, datetime) else None
             ev = Event(str(f.event_id), on, rec, f.data)
-            h.events.append(ev)
             h.latest_day = on if h.latest_day is None or on > h.latest_day else h.latest_day
             if rec is not None and rec.tzinfo is not None and rec.utcoffset() is not None:
                 h.latest_day = max(h.latest_day, local_date(rec))
+            if f.type == "company.tracking_started":
+                # recording it again moves the baseline: the latest recorded one counts, whatever its date.
+                # It is about the ledger, not the company's history: no slice, no creator of obligations.
+                if seq >= tracking_seq and (tracked := as_date(f.data.get("tracked_from"))) is not None:
+                    tracking_seq, h.tracked_from, h.tracking = seq, tracked, ev
+                continue
+            h.events.append(ev)
             slice_ = _SLICES.get(f.type.split(".", 1)[0]) if isinstance(f.type, str) else None
             if slice_ is None:
                 continue
@@ -931,4 +940,4 @@ _HANDLERS = {
     "listing.removed": _on_unlisted,
 }
 
-SUPPORTED_FACT_TYPES = tuple(sorted(_HANDLERS))
+SUPPORTED_FACT_TYPES = tuple(sorted((*_HANDLERS, "company.tracking_started")))

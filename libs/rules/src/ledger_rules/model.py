@@ -81,6 +81,16 @@ class Obligation:
     confidence: str
     params: Mapping[str, Any]
     milestones: tuple[Milestone, ...] = ()
+    tracked_from: date | None = None  # the company's onboarding baseline (company.tracking_started), if any
+
+    @property
+    def before_tracking(self) -> bool:
+        """Due before the company's baseline: its history is attested, so missing it is no finding and no alert."""
+        return self.tracked_from is not None and self.due < self.tracked_from
+
+    def exists_on(self, day: date) -> bool:
+        """Time travel: an obligation exists from its triggering fact's effective date (rules.md §6)."""
+        return self.born_on <= day
 
     def status(self, at: datetime, pack) -> str:
         from .status import obligation_status
@@ -243,6 +253,7 @@ class Evaluation:
     credit_inputs: CreditInputs
     horizon: date  # periodic obligations and time-driven findings are computed up to this day
     pack: Any  # the RulePack used (statuses need its due_soon_days)
+    tracked_from: date | None = None  # the onboarding baseline (company.tracking_started), if recorded
 
     def obligation(self, obligation_id: str) -> Obligation | None:
         return next((o for o in self.obligations if o.id == obligation_id), None)
@@ -272,7 +283,7 @@ class Evaluation:
         statutory_overdue = False
         upcoming: tuple[date, str] | None = None  # the smallest (due, id) still to do
         for o in self.obligations:
-            if o.informational:
+            if o.informational or o.born_on > today:  # not yet triggered on that day: absent
                 continue
             s = status_on(o, today, soon)
             if s == "overdue":

@@ -89,6 +89,11 @@ def _first(events, after: date, until: date | None = None, pred: Callable[[Event
     return None
 
 
+def _fact_on(h: History, day: date) -> Event | None:
+    """The last fact of `day` (the one that changed the company's state then), if any."""
+    return next((e for e in reversed(h.events) if e.on == day), None)
+
+
 # -- licence ---------------------------------------------------------------------------------
 
 
@@ -313,15 +318,22 @@ def _number_fee(ctx: Context, rule: Rule) -> Iterator[Draft]:
         released_on = n.released.on if n.released is not None else None
         for q in _quarters(allocated_on + timedelta(days=1), ctx.horizon):
             q0 = q.start
-            if q0 <= allocated_on or (released_on is not None and q0 >= released_on):  # not n.held_on(q0)
-                if released_on is not None and q0 >= released_on:
-                    break
+            if q0 <= allocated_on:
                 continue
+            released_first = released_on is not None and q0 >= released_on  # not n.held_on(q0)
+            if released_first and q.month_before > released_on:
+                break  # never announced: released before its window opened
             due = roll(date(q0.year, q0.month, day), cal, how)
             d = Draft(rule.id, n.number, "number", q.name, due, n.allocated,
                       window_opens=q.month_before, year=q0.year, quarter=q.name)
             d.fulfil(n.fees.get(q.name))
+            if released_first:
+                # announced (its window opened, reminders may have gone out) before the release:
+                # it stays visible, cancelled by the release (rules.md §6)
+                d.cancel_if(n.released)
             yield d
+            if released_first:
+                break
 
 
 def _number_annual_report(ctx: Context, rule: Rule) -> Iterator[Draft]:
@@ -450,11 +462,19 @@ def _three_way_check(ctx: Context, rule: Rule) -> Iterator[Draft]:
         q0, q_end = q.start, q.end
         if q_end > ctx.horizon:
             break
+        ending = None
         if not any(s <= q_end and (e is None or q_end < e) for s, e in operating):
-            continue
+            # operations stopped during the quarter: its check was announced (the window opened), so it
+            # stays visible, cancelled by the fact that ended them (rules.md §6); a quarter never operated
+            # in never existed
+            ended = next((e for s, e in operating if e is not None and s <= q_end and q0 < e <= q_end), None)
+            ending = _fact_on(ctx.h, ended) if ended is not None else None
+            if ending is None:
+                continue
         d = Draft(rule.id, ctx.h.company, "company", q.name, roll(q_end, ctx.cal, p["roll"]), creator,
                   window_opens=q0, year=q0.year, quarter=q.name)
         d.fulfil(checks.get(q.name))
+        d.cancel_if(ending)
         yield d
 
 
@@ -469,6 +489,8 @@ def _emergency_plan(ctx: Context, rule: Rule) -> Iterator[Draft]:
             d = Draft(rule.id, ctx.h.company, "company", f"from:{anchor_day}", due, anchor_ev)
             nxt = _first(updates, anchor_day + timedelta(days=1))
             d.fulfil(nxt)
+            if end is not None and due.due >= end:
+                d.cancel_if(_fact_on(ctx.h, end))  # operations stopped before it fell due (rules.md §6)
             yield d
             if nxt is None or (end is not None and nxt.on >= end):
                 break
@@ -532,7 +554,7 @@ def derive(ctx: Context, *, include_disabled: bool = False) -> list[Obligation]:
         base = {
             "company": company, "rule": rule.id, "title_zh": rule.title_zh, "title_en": rule.title_en,
             "informational": rule.informational, "severity": rule.severity, "source": rule.source,
-            "confidence": rule.confidence, "params": rule.params,
+            "confidence": rule.confidence, "params": rule.params, "tracked_from": ctx.h.tracked_from,
         }
         for d in RULES[rule.id](ctx, rule):
             out.append(_freeze(base, d, waivers))

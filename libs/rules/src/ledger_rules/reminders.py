@@ -21,8 +21,9 @@ def _step(ob: Obligation, key: str, offset: int, fires_on: date, alert_type: str
 
 
 def reminder_schedule(ob: Obligation, pack) -> list[ReminderStep]:
-    """Every step that fires while the obligation is live (informational: none)."""
-    if ob.informational:
+    """Every step that fires while the obligation is live (informational, or due before the onboarding
+    baseline: none — that history is attested, rules.md §5)."""
+    if ob.informational or ob.before_tracking:
         return []
     ladder = pack.params(ob.rule)["reminders"] if ob.rule in pack.rules else ob.params.get("reminders", ())
     steps = []
@@ -45,7 +46,7 @@ def reminder_schedule(ob: Obligation, pack) -> list[ReminderStep]:
 
 def pending_steps(ob: Obligation, at: datetime, pack) -> list[ReminderStep]:
     """The one step to send at `at` (the latest that applies), or none."""
-    if ob.informational or obligation_status(ob, at, pack) in CLOSED:
+    if ob.informational or ob.before_tracking or obligation_status(ob, at, pack) in CLOSED:
         return []
     today = local_date(at)
     due = [s for s in reminder_schedule(ob, pack) if s.fires_on <= today]

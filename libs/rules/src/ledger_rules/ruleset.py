@@ -83,7 +83,9 @@ OBLIGATION_RULES: tuple[Rule, ...] = (
             "may not be renewed; an application pending and undecided at E keeps the licence alive (行政许可法 Art. 50).",
        days_before_expiry=90, window_days_before_expiry=180, roll="previous"),
     _o("annual-report", "许可证年报", "Licence annual report",
-       "each licence held in year Y−1 and still held when the window opens (the obligation's year is Y−1, the year reported on)",
+       "each licence held in year Y−1 and still held when the window opens on 1 January of Y (the obligation's year is "
+       "Y−1, the year reported on); a licence that lapsed or was cancelled during Y−1 owes none: Order 42 Art. 35 binds "
+       "operators holding a licence when they report",
        "window 1 Jan – 31 Mar of Y (Art. 203 roll); April is a make-up month; listing on the 不良名单 follows in May",
        "annual report submitted for Y−1", "Order 42 Art. 35, Art. 38; make-up month: 工信部信管〔2017〕321号 and provincial notices",
        "statutory", "high",
@@ -112,7 +114,8 @@ OBLIGATION_RULES: tuple[Rule, ...] = (
        "notice to the number authority recorded", "电信网码号资源管理办法 Art. 26", "statutory", "high",
        working_days=10, fields=("registered_address", "contact")),
     _o("number-fee", "码号资源占用费", "Number occupancy fee",
-       "holding a number on the first day of a quarter", "the 10th of Jan, Apr, Jul, Oct (Art. 203 roll)",
+       "holding a number on the first day of a quarter (a fee whose window opened before the number was released "
+       "stays, cancelled by the release)", "the 10th of Jan, Apr, Jul, Oct (Art. 203 roll)",
        "fee paid for that quarter", "MIIT 2021 notice (reported)", "notice", "medium",
        note="The fee for the quarter of allocation is settled at allocation and not tracked.",
        day_of_month=10, roll="next", kinds=NUMBER_KINDS),
@@ -193,7 +196,8 @@ FINDING_RULES: tuple[Rule, ...] = (
        "处罚决定 {decision_no} 责令改正，但未记录整改期限，请补录决定书载明的期限。",
        "Penalty {decision_no} orders correction but no deadline is recorded: record the date set in the decision."),
     _f("penalties-unrectified", "处罚未整改", "Penalty without rectification report",
-       "when the annual-report window opens: a penalty of the last 3 years without a rectification report",
+       "when the annual-report window opens: a penalty of the last 3 years whose decision ordered rectification "
+       "(orders_rectification) without a rectification report",
        "seed 002", "advisory", "advisory",
        "年报窗口开启（{window_opens}）时，近{lookback_years}年的处罚 {decision_no}（{decided_on}）尚无整改报告。",
        "When the annual-report window opened ({window_opens}), penalty {decision_no} ({decided_on}) of the last "
@@ -205,7 +209,9 @@ FINDING_RULES: tuple[Rule, ...] = (
        "Declared seats ({declared_seats}) exceed insured headcount ({insured_headcount}) by more than {tolerance_pct}%.",
        note="The 10% tolerance is our default; no source states one.", tolerance=0.10),
     _f("three-way-mismatch", "三一致不符", "Three-way mismatch",
-       "actual seats, system-registered seats and insured headcount differ by more than 5%", "seeds 002/003",
+       "a recorded quarterly three-way check whose actual seats, system-registered seats and insured headcount differ "
+       "by more than 5% (the check is the evidence; declared seats against insured headcount is seat-inflation's)",
+       "seeds 002/003",
        "advisory", "advisory",
        "{quarter} 三一致核查：实际座席 {actual_seats}、系统注册 {system_registered_seats}、参保 {insured_headcount}，差异 {spread_pct}%。",
        "{quarter} three-way check: actual {actual_seats}, system-registered {system_registered_seats}, insured "
@@ -304,11 +310,19 @@ CREDIT = MappingProxyType({
     "spot_checks": MappingProxyType({"per_failure_rate": 100, "cap": 30}),
     "critical_findings": MappingProxyType({"each": 10, "cap": 30}),
     "high_findings": MappingProxyType({"each": 5, "cap": 20}),
-    "overdue_obligations": MappingProxyType({"each": 5, "cap": 20}),
+    # only these confidences deduct; the others are shown as overdue_advisory_obligations (rules.md §6)
+    "overdue_obligations": MappingProxyType({"each": 5, "cap": 20, "confidences": ("statutory", "notice")}),
+    "overdue_advisory_obligations": MappingProxyType({"each": 0, "cap": 0}),
     "penalties": MappingProxyType({"each": 5, "cap": 20}),
     "listings": MappingProxyType({"deduction": 20, "lists": ("bad", "dishonest")}),
     "bands": MappingProxyType({"good": 90, "watch": 80}),
     "alert": MappingProxyType({"below": 80, "drop": 10}),
+})
+
+ALERTS = MappingProxyType({
+    # one decision pass making at least this many obligations of a company overdue (facts about the past)
+    # sends one company.backlog digest instead of an obligation.overdue each; 0 turns the digest off
+    "backlog_threshold": 3,
 })
 
 
@@ -321,6 +335,7 @@ class RulePack:
     horizon_days: int = 731  # periodic obligations are generated this far past the latest fact
     licence: Mapping[str, Any] = field(default_factory=lambda: LICENCE_FACTS)
     credit: Mapping[str, Any] = field(default_factory=lambda: CREDIT)
+    alerts: Mapping[str, Any] = field(default_factory=lambda: ALERTS)
 
     @classmethod
     def default(cls) -> RulePack:
@@ -343,10 +358,10 @@ class RulePack:
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> RulePack:
         """A tenant's pack: `{"rules": {id: {param: value}}, "credit": {...}, "licence": {...},
-        "due_soon_days": n, "horizon_days": n}`. Unknown rules or parameters raise ValueError."""
+        "alerts": {"backlog_threshold": n}, "due_soon_days": n, "horizon_days": n}`. Unknown rules or parameters raise ValueError."""
         if not isinstance(overrides, Mapping):
             raise ValueError("overrides must be an object")
-        top = {"rules", "credit", "licence", "due_soon_days", "horizon_days"}
+        top = {"rules", "credit", "licence", "alerts", "due_soon_days", "horizon_days"}
         unknown = sorted(set(overrides) - top)
         if unknown:
             raise ValueError(f"unknown override section(s) {unknown}; allowed: {sorted(top)}")
@@ -366,7 +381,7 @@ class RulePack:
                 if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 3660:
                     raise ValueError(f"{key} must be an integer between 0 and 3660, got {v!r}")
                 changed[key] = v
-        for key in ("credit", "licence"):
+        for key in ("credit", "licence", "alerts"):
             if key in overrides:
                 changed[key] = _merge(getattr(self, key), overrides[key], key, None)
         return RulePack(**{**self.__dict__, **changed})

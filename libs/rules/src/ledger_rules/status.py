@@ -1,4 +1,4 @@
-"""Obligation statuses at an instant (design/rules.md §2).
+"""Obligation statuses at an instant (design/rules.md §2, §5).
 
 A deadline day runs to 24:00 Asia/Shanghai of the due date. Fulfilment is judged against
 `legal_due` (the law decides whether it was in time); 'overdue' against `due` (for a
@@ -14,6 +14,7 @@ from .model import Obligation
 
 STATUSES = (
     "scheduled", "open", "due_soon", "overdue", "fulfilled_on_time", "fulfilled_late", "waived", "cancelled",
+    "before_tracking",
 )
 
 
@@ -40,7 +41,8 @@ def status_on(ob: Obligation, today: date, due_soon_days: int) -> str:
             return "fulfilled_on_time" if ob.fulfilled_on <= ob.legal_due else "fulfilled_late"
         return kind
     if today > ob.due:
-        return "overdue"
+        # due before the onboarding baseline with nothing recorded: attested history, not a miss (rules.md §5)
+        return "before_tracking" if ob.tracked_from is not None and ob.due < ob.tracked_from else "overdue"
     opens = ob.window_opens if ob.window_opens is not None else ob.born_on
     if today < opens:
         return "scheduled"

@@ -10,6 +10,8 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from ledger_contracts.errors import FormatError
+from ledger_contracts.formats import validate_uscc
 from ledger_notifier.ics import render_feed
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -18,15 +20,16 @@ from ledger_gateway import feeds
 from ledger_gateway.auth import admin, reader, writer
 from ledger_gateway.context import GatewayState, state_of
 from ledger_gateway.openapi_docs import problem_responses
-from ledger_gateway.problems import ProblemError
+from ledger_gateway.problems import ProblemError, from_service
 from ledger_gateway.reads_api import PROJECTOR
 from ledger_gateway.tenancy import Principal
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
-NOTIFIER_CODES = {"invalid_subscription": "invalid-subscription", "subscription_inactive": "subscription-inactive",
+NOTIFIER_CODES = {"invalid_subscription": "invalid-subscription", "invalid_settings": "invalid-request", "subscription_inactive": "subscription-inactive",
                   "idempotency_key_reused": "idempotency-key-reused", "not_found": "not-found",
                   "malformed_request": "invalid-request", "unavailable": "unavailable"}
 FEED_COMPANIES = 2000  # a feed is for planning; a portfolio beyond this belongs in the API
+FEED_LIMITED = 200  # companies named on one feed (each is checked to be the tenant's)
 IdPath = Path(..., max_length=100)
 
 
@@ -37,19 +40,28 @@ class Open(BaseModel):
 class SubscriptionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channel: str = Field(description="webhook | email | nats", json_schema_extra={"enum": ["webhook", "email", "nats"]})
-    target: str = Field(description="An https URL, an e-mail address or a subject suffix.")
+    target: str | list[str] = Field(description="An https URL, a subject suffix, or for e-mail one address or a "
+                                                "list of up to 50 (one message to all of them).")
     companies: list[str] | str = Field("*", description='USCCs, or "*" for all the tenant\'s companies.')
     types: list[str] | None = Field(None, description="Alert types (default all).")
     min_severity: str | None = Field(None, description="Lowest finding severity to send.")
+    catch_up: bool = Field(False, description="Also send, once, one digest of what is overdue or due soon now "
+                                              "(`subscription.catch_up`). 补发当前待办。")
+    delivery: str = Field("immediate", description="`immediate`: each alert as it comes; `daily`: one digest a day "
+                                                   "at the tenant's hour (`subscription.daily_digest`, see "
+                                                   "/v1/alert-settings). 即时或每日汇总。",
+                          json_schema_extra={"enum": ["immediate", "daily"]})
 
 
 class Subscription(Open):
     id: str
     channel: str
-    target: str
+    target: str | list[str]
     companies: Any = None
     types: Any = None
     min_severity: str | None = None
+    delivery: str | None = None
+    catch_up: str | None = Field(None, description="pending | sent | nothing_due (null: not asked for).")
     state: str | None = None
     created_at: str | None = None
 
@@ -79,6 +91,7 @@ class DeliveryPage(BaseModel):
 class FeedTokenView(BaseModel):
     id: str
     label: str
+    companies: list[str] | None = Field(None, description="The companies the feed shows (null: all of them).")
     created_at: str
     revoked_at: str | None = None
 
@@ -90,7 +103,11 @@ class FeedTokenCreated(FeedTokenView):
 
 
 class FeedTokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     label: str = Field("", max_length=200)
+    companies: list[str] | None = Field(None, min_length=1, max_length=FEED_LIMITED,
+                                        description="Limit the feed to these of the tenant's companies (USCCs); "
+                                                    "default all. 仅包含这些企业。")
 
 
 async def notifier(gw: GatewayState, subject: str, payload: dict[str, Any]) -> tuple[int, Any]:
@@ -111,7 +128,9 @@ async def create_subscription(request: Request, body: SubscriptionRequest = Body
                               ) -> JSONResponse:
     """Subscribe a webhook, an e-mail address or a NATS subject to the tenant's alerts; a webhook's signing
     secret is in this answer only. 订阅提醒。"""
-    raw = body.model_dump(exclude_none=True)
+    raw = body.model_dump(exclude_none=True, exclude_defaults=True)
+    raw.setdefault("channel", body.channel)
+    raw.setdefault("target", body.target)
     status, result = await notifier(state_of(request), "cmd.notifier", {
         "op": "subscription.create", "tenant": who.tenant, "subscription": raw,
         "command_id": idempotency_key or str(uuid.uuid4())})
@@ -176,20 +195,88 @@ async def replay(request: Request, id: str = IdPath, who: Principal = Depends(wr
     return JSONResponse(result, status_code=status)
 
 
+class AlertSettings(BaseModel):
+    digest_hour: int = Field(description="The local hour (Asia/Shanghai, 0–23) daily digests go out; default 9.")
+    time_zone: str = "Asia/Shanghai"
+    changed_at: str | None = None
+
+
+class AlertSettingsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    digest_hour: int = Field(ge=0, le=23, strict=True, description="0–23, Asia/Shanghai. 每日汇总发送时间（北京时间整点）。")
+
+
+@router.get("/alert-settings", response_model=AlertSettings, responses=problem_responses(401, 403, 503))
+async def get_alert_settings(request: Request, who: Principal = Depends(reader)) -> JSONResponse:
+    """The tenant's delivery settings: when daily digests go out. 提醒设置。"""
+    _, result = await notifier(state_of(request), "query.notifier", {"op": "settings.get", "tenant": who.tenant})
+    return JSONResponse(result)
+
+
+@router.put("/alert-settings", response_model=AlertSettings, responses=problem_responses(400, 401, 403, 422, 503))
+async def set_alert_settings(request: Request, body: AlertSettingsRequest = Body(...),
+                             who: Principal = Depends(admin)) -> JSONResponse:
+    """Set when the tenant's daily digests go out (a whole hour, Asia/Shanghai). 设置每日汇总时间。"""
+    _, result = await notifier(state_of(request), "cmd.notifier", {
+        "op": "settings.set", "tenant": who.tenant, "settings": body.model_dump()})
+    return JSONResponse(result)
+
+
 # --- calendar feeds -------------------------------------------------------------------------------
 
-def _feed_urls(request: Request, token: str) -> dict[str, str]:
-    url = str(request.url_for("calendar_feed", token=token))
+def _feed_urls(gw: GatewayState, token: str) -> dict[str, str]:
+    """From the configured public URL (LEDGER_PUBLIC_URL), never from the request's Host header: a hostile
+    Host would otherwise make us hand out a link to someone else's server."""
+    url = f"{gw.public_url}/v1/feeds/{token}.ics"
     return {"url": url, "webcal_url": "webcal://" + url.split("://", 1)[1]}
 
 
+async def _tenant_companies(gw: GatewayState, tenant: str, companies: list[str]) -> list[str]:
+    """The companies, each checked to be the tenant's: 422 naming every one that is not (another tenant's
+    company and one nobody recorded get the same answer, so nothing leaks)."""
+    errors: list[dict[str, str]] = []
+    checked: dict[str, int] = {}  # USCC -> its place in the request
+    for i, value in enumerate(companies):
+        try:
+            uscc = validate_uscc(value)
+        except FormatError as exc:
+            errors.append({"field": f"body.companies.{i}", "code": exc.code, "reason_en": exc.reason_en,
+                           "reason_zh": exc.reason_zh})
+            continue
+        checked.setdefault(uscc, i)
+    semaphore = asyncio.Semaphore(16)
+
+    async def known(uscc: str) -> bool:
+        async with semaphore:
+            reply = await gw.bus.request(PROJECTOR, {"op": "company", "tenant": tenant, "company": uscc},
+                                         gw.bus.query_timeout)
+        if reply.get("ok") is True:
+            return True
+        if reply.get("status") == 404:
+            return False
+        raise from_service(reply)
+
+    found = await asyncio.gather(*(known(c) for c in checked)) if not errors else []
+    for (uscc, i), ok in zip(checked.items(), found, strict=False):
+        if not ok:
+            errors.append({"field": f"body.companies.{i}", "code": "unknown_company",
+                           "reason_en": f"{uscc} is not a company of this tenant",
+                           "reason_zh": f"{uscc} 不是该租户的企业"})
+    if errors:
+        raise ProblemError("invalid-request", "; ".join(e["reason_en"] for e in errors), errors=errors)
+    return list(checked)
+
+
 @router.post("/feeds", status_code=201, response_model=FeedTokenCreated,
-             responses=problem_responses(400, 401, 403, 422))
+             responses=problem_responses(400, 401, 403, 422, 503))
 async def create_feed(request: Request, body: FeedTokenRequest = Body(default_factory=FeedTokenRequest),
                       who: Principal = Depends(admin)) -> JSONResponse:
-    """A new calendar-feed URL for the tenant's obligations (read-only, revocable). 创建日历订阅地址。"""
-    row, token = await run_in_threadpool(feeds.create_feed_token, state_of(request).engine, who.tenant, body.label)
-    return JSONResponse({**row, "token": token, **_feed_urls(request, token)}, status_code=201)
+    """A new calendar-feed URL for the tenant's obligations — all companies, or those in ``companies``
+    (read-only, revocable). 创建日历订阅地址。"""
+    gw = state_of(request)
+    companies = await _tenant_companies(gw, who.tenant, body.companies) if body.companies is not None else None
+    row, token = await run_in_threadpool(feeds.create_feed_token, gw.engine, who.tenant, body.label, companies)
+    return JSONResponse({**row, "token": token, **_feed_urls(gw, token)}, status_code=201)
 
 
 @router.get("/feeds", response_model=list[FeedTokenView], responses=problem_responses(401, 403))
@@ -207,10 +294,10 @@ async def revoke_feed(request: Request, id: str = IdPath, who: Principal = Depen
     return JSONResponse(row)
 
 
-async def _tenant_obligations(gw: GatewayState, tenant: str) -> list[dict[str, Any]]:
-    companies: list[str] = []
+async def _tenant_obligations(gw: GatewayState, tenant: str, only: list[str] | None = None) -> list[dict[str, Any]]:
+    companies: list[str] = list(only or [])
     token = None
-    while len(companies) < FEED_COMPANIES:
+    while only is None and len(companies) < FEED_COMPANIES:
         page = (await gw.bus.query(PROJECTOR, {"op": "portfolio", "tenant": tenant, "page_size": 500,
                                                "page_token": token}))["result"]
         companies += [c["uscc"] for c in page["items"]]
@@ -244,7 +331,7 @@ async def calendar_feed(request: Request, token: str = Path(..., max_length=100)
     owner = await run_in_threadpool(feeds.resolve, gw.engine, token)
     if owner is None:
         raise ProblemError("not-found", "no such feed (unknown or revoked token) 日历订阅不存在或已吊销")
-    obligations = await _tenant_obligations(gw, owner.tenant)
+    obligations = await _tenant_obligations(gw, owner.tenant, owner.companies)
     body = render_feed(obligations, tenant_name=owner.tenant_name, now=gw.clock.now())
     return Response(body, media_type="text/calendar; charset=utf-8",
                     headers={"Cache-Control": "private, max-age=3600"})

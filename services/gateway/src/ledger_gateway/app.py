@@ -8,7 +8,7 @@ import time
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger_gateway import console, facts_api, health_api, openapi_docs, problems, reads_api
+from ledger_gateway import console, facts_api, health_api, openapi_docs, problems, reads_api, reports_api
 from ledger_gateway.context import GatewayState
 from ledger_gateway.metrics import METRICS
 
@@ -69,6 +69,7 @@ def create_app(state: GatewayState) -> FastAPI:
     problems.install(app)
     app.include_router(facts_api.router)
     app.include_router(reads_api.router)
+    app.include_router(reports_api.router)
     try:  # subscriptions and calendar feeds, once the notifier's router module exists
         alerts = importlib.import_module("ledger_gateway.alerts_api")
     except ModuleNotFoundError as exc:

@@ -4,6 +4,11 @@
                                   Stripe); whole hours, 1-8760. After it the key is forgotten and a request
                                   with it is a new request. Published in the OpenAPI document and
                                   docs/http-api.md.
+``LEDGER_PUBLIC_URL``             the gateway's address as users reach it (``https://ledger.example.com``, or
+                                  with a path prefix behind a proxy): links the gateway hands out, such as a
+                                  calendar feed's URL, are built from it — never from a request's Host
+                                  header. Default ``http://<LEDGER_HTTP_HOST>:<LEDGER_HTTP_PORT>``
+                                  (``localhost`` when listening on every address).
 """
 
 from __future__ import annotations
@@ -12,16 +17,45 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from ledger_kernel.settings import DEFAULT_IDEMPOTENCY_TTL, SettingsError, idempotency_ttl
 
 PURGE_INTERVAL_SECONDS = 300.0  # how often expired records are swept (each sweep deletes in bounded batches)
 
 
+def public_url(value: str | None) -> str | None:
+    """``LEDGER_PUBLIC_URL`` checked: an absolute http(s) URL without credentials, query or fragment."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (a bad port raises here)
+    except ValueError as exc:
+        raise SettingsError(f"LEDGER_PUBLIC_URL is not a URL ({exc})") from exc
+    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None
+            or parts.password is not None or parts.query or parts.fragment
+            or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in value)):
+        raise SettingsError(f"LEDGER_PUBLIC_URL must be an absolute http(s) URL without credentials, query or "
+                            f"fragment, e.g. https://ledger.example.com; got {value[:100]!r}")
+    return value.rstrip("/")
+
+
+def default_public_url(host: str, port: int) -> str:
+    """Where a user on this machine reaches the gateway when no public URL is configured."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 @dataclass(frozen=True)
 class GatewayConfig:
     idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL
     purge_interval: float = PURGE_INTERVAL_SECONDS
+    public_url: str | None = None  # None: default_public_url of the listening address
 
     def __post_init__(self) -> None:
         if self.idempotency_ttl <= timedelta(0):
@@ -32,5 +66,6 @@ class GatewayConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
         env = os.environ if env is None else env
-        return cls(idempotency_ttl=idempotency_ttl(env.get("LEDGER_IDEMPOTENCY_TTL_HOURS")))
+        return cls(idempotency_ttl=idempotency_ttl(env.get("LEDGER_IDEMPOTENCY_TTL_HOURS")),
+                   public_url=public_url(env.get("LEDGER_PUBLIC_URL")))
 

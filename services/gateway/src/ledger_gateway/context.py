@@ -24,6 +24,7 @@ class GatewayState:
     batch_lanes: int = 4  # cmd.<service> batches in flight per service and request
     batch_limit: int = 10_000
     idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL  # how long an Idempotency-Key is remembered
+    public_url: str = "http://localhost:8000"  # links handed out start with it (LEDGER_PUBLIC_URL)
 
 
 def state_of(request: Request) -> GatewayState:

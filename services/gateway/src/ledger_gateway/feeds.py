@@ -24,6 +24,7 @@ PREFIX = "fd_"
 class FeedOwner:
     tenant: str
     tenant_name: str
+    companies: list[str] | None = None  # None: every company of the tenant
 
 
 def _hash(token: str) -> str:
@@ -31,16 +32,18 @@ def _hash(token: str) -> str:
 
 
 def view(row: FeedToken) -> dict:
-    return {"id": row.id, "label": row.label, "created_at": row.created_at.isoformat(),
+    return {"id": row.id, "label": row.label, "companies": row.companies, "created_at": row.created_at.isoformat(),
             "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None}
 
 
-def create_feed_token(engine: Engine, tenant: str, label: str = "") -> tuple[dict, str]:
+def create_feed_token(engine: Engine, tenant: str, label: str = "",
+                      companies: list[str] | None = None) -> tuple[dict, str]:
+    """A new token; ``companies`` (checked by the caller to be the tenant's) limits its feed."""
     with Session(engine) as session:
         token_id = secrets.token_hex(6)
         token = f"{PREFIX}{token_id}_{secrets.token_urlsafe(24)}"
         row = FeedToken(id=token_id, tenant_id=tenant, token_sha256=_hash(token), label=label[:200],
-                        created_at=datetime.now(UTC))
+                        companies=companies, created_at=datetime.now(UTC))
         session.add(row)
         session.commit()
         session.refresh(row)
@@ -78,4 +81,4 @@ def resolve(engine: Engine, token: str) -> FeedOwner | None:
         if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_sha256, _hash(token)):
             return None
         tenant = session.get(Tenant, row.tenant_id)
-        return FeedOwner(row.tenant_id, tenant.name if tenant else row.tenant_id)
+        return FeedOwner(row.tenant_id, tenant.name if tenant else row.tenant_id, row.companies)

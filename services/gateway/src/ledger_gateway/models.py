@@ -51,6 +51,9 @@ class CompanySummary(Open):
     open_findings: dict[str, int] | None = Field(None, description="Open findings by severity.")
     overdue: int | None = Field(None, description="Obligations past due.")
     next_due: Any = Field(None, description="The next obligation falling due.")
+    tracked_from: str | None = Field(None, description="The onboarding baseline (company.tracking_started), if any: "
+                                                       "obligations due before it with nothing recorded are "
+                                                       "`before_tracking`, not overdue.")
     credit: Any = Field(None, description="The credit-score estimate.")
 
 

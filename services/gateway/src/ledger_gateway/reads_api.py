@@ -18,6 +18,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from ledger_kernel.clock import SHANGHAI
 
+from ledger_gateway import exports
 from ledger_gateway.auth import reader
 from ledger_gateway.context import GatewayState, state_of
 from ledger_gateway.models import (
@@ -51,8 +52,9 @@ READ_ERRORS = problem_responses(401, 403, 404, 422, 503)
 LIST_ERRORS = problem_responses(401, 403, 422, 503)
 
 
-def _ok(model: type, description: str) -> dict[int | str, dict[str, Any]]:
-    return {200: {"model": model, "description": description, "headers": READ_HEADERS},
+def _ok(model: type, description: str, files: bool = False) -> dict[int | str, dict[str, Any]]:
+    content = {"content": exports.FILE_CONTENT} if files else {}
+    return {200: {"model": model, "description": description, "headers": READ_HEADERS, **content},
             304: {"description": "Not modified (If-None-Match matched)."}}
 
 
@@ -92,8 +94,9 @@ async def _wait_for(gw: GatewayState, tenant: str, min_sequence: int) -> tuple[i
 
 async def read(request: Request, who: Principal, op: str, *, company: str | None = None,
                as_of: datetime | None = None, min_sequence: int | None = None,
-               **params: Any) -> Response:
-    """One projector query, answered as JSON with the applied-sequence header and an ETag."""
+               export: exports.Answer | None = None, **params: Any) -> Response:
+    """One projector query, answered as JSON with the applied-sequence header and an ETag (or, with
+    ``export``, every page of it as a file)."""
     gw = state_of(request)
     if company is not None and not USCC.match(company):
         raise ProblemError("not-found", "no such company for this tenant 未找到该企业")
@@ -104,6 +107,8 @@ async def read(request: Request, who: Principal, op: str, *, company: str | None
     if company is not None:
         payload["company"] = company
     payload.update({k: v for k, v in params.items() if v is not None})
+    if export is not None:
+        return await export(gw, payload)
     reply = await gw.bus.query(PROJECTOR, payload)
     result = reply.get("result")
     if not isinstance(result, dict):
@@ -119,7 +124,7 @@ async def read(request: Request, who: Principal, op: str, *, company: str | None
 
 
 @router.get("/companies", summary="The tenant's portfolio", response_model=CompanyPage,
-            responses={**_ok(CompanyPage, "One page of the tenant's companies."), **LIST_ERRORS})
+            responses={**_ok(CompanyPage, "One page of the tenant's companies.", files=True), **LIST_ERRORS})
 async def portfolio(
     request: Request, who: Principal = Depends(reader),
     risk: Literal["critical", "high", "medium", "low", "none"] | None = Query(None, description="Only this risk band."),
@@ -128,9 +133,11 @@ async def portfolio(
         None, description="Only companies with an open finding of this severity."),
     page_size: int = PageSize, page_token: str | None = PageToken,
     as_of: datetime | None = AsOf, min_sequence: int | None = MinSequence,
+    fmt: exports.ListFormat | None = exports.FormatQuery,
 ) -> Response:
     """uscc, name, risk, open findings by severity, overdue count, next due, credit estimate. 企业组合。"""
     return await read(request, who, "portfolio", as_of=as_of, min_sequence=min_sequence, risk=risk,
+                      export=exports.as_file(fmt, exports.COMPANY_COLUMNS, "企业组合", "companies"),
                       overdue=overdue, severity=severity, page_size=page_size, page_token=page_token)
 
 
@@ -143,16 +150,19 @@ async def company(request: Request, uscc: str = UsccPath, who: Principal = Depen
 
 
 @router.get("/companies/{uscc}/obligations", summary="The company's obligations", response_model=ObligationPage,
-            responses={**_ok(ObligationPage, "One page of obligations."), **READ_ERRORS})
+            responses={**_ok(ObligationPage, "One page of obligations.", files=True), **READ_ERRORS})
 async def obligations(
     request: Request, uscc: str = UsccPath, who: Principal = Depends(reader),
     status: str | None = Query(None, max_length=40, description="Only obligations with this status."),
     rule: str | None = Query(None, max_length=80, description="Only obligations of this rule."),
     page_size: int = PageSize, page_token: str | None = PageToken,
     as_of: datetime | None = AsOf, min_sequence: int | None = MinSequence,
+    fmt: exports.ListFormat | None = exports.FormatQuery,
 ) -> Response:
     """Obligations with due dates (Asia/Shanghai) and statuses at `as_of`. 合规义务。"""
     return await read(request, who, "obligations", company=uscc, as_of=as_of, min_sequence=min_sequence,
+                      export=exports.as_file(fmt, exports.OBLIGATION_COLUMNS, "合规义务", "obligations",
+                                             extra={"company": uscc}),
                       status=status, rule=rule, page_size=page_size, page_token=page_token)
 
 

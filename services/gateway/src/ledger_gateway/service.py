@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from ledger_gateway import retention
 from ledger_gateway.app import create_app
 from ledger_gateway.bus import Bus
-from ledger_gateway.config import GatewayConfig
+from ledger_gateway.config import GatewayConfig, default_public_url
 from ledger_gateway.context import GatewayState
 from ledger_gateway.database import migrate
 
@@ -50,10 +50,11 @@ class GatewayService:
 
     async def start(self, ctx: ServiceContext) -> None:
         engine = await run_in_threadpool(migrate, ctx.settings.database_url)
-        self.state = GatewayState(bus=Bus(ctx.nc), engine=engine, settings=ctx.settings, clock=ctx.clock,
-                                  idempotency_ttl=self.config.idempotency_ttl)
         port = self.port or ctx.settings.http_port
         host = self.host or ctx.settings.http_host
+        self.state = GatewayState(bus=Bus(ctx.nc), engine=engine, settings=ctx.settings, clock=ctx.clock,
+                                  idempotency_ttl=self.config.idempotency_ttl,
+                                  public_url=self.config.public_url or default_public_url(host, port))
         config = uvicorn.Config(create_app(self.state), host=host, port=port, log_level="warning",
                                 access_log=False, lifespan="off", server_header=False,
                                 timeout_graceful_shutdown=10)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Index, Text
+from sqlalchemy import JSON, Column, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -55,7 +55,9 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 class FeedToken(SQLModel, table=True):
-    """A calendar-feed token: read-only, revocable, unguessable; only its SHA-256 is stored."""
+    """A calendar-feed token: read-only, revocable, unguessable; only its SHA-256 is stored.
+
+    ``companies`` limits the feed to those USCCs (null: every company of the tenant)."""
 
     __tablename__ = "gateway_feed_tokens"
 
@@ -63,6 +65,7 @@ class FeedToken(SQLModel, table=True):
     tenant_id: str = Field(foreign_key="gateway_tenants.id", index=True, max_length=32)
     token_sha256: str = Field(max_length=64)
     label: str = Field(default="", max_length=200)
+    companies: list | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 

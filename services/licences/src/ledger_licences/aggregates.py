@@ -27,6 +27,7 @@ class Company(DomainAggregate):
     aggregate_type: ClassVar[str] = "company"
 
     restructurings: dict[str, dict[str, bool]] = field(default_factory=dict)  # ref → approved / completed
+    tracked_from: str | None = None  # the latest company.tracking_started (ISO date)
 
     def _restructuring(self, data: dict[str, Any]) -> dict[str, bool]:
         found = self.restructurings.get(data["ref"])
@@ -61,6 +62,16 @@ class Company(DomainAggregate):
     def on_company_restructuring_completed(self, data: dict[str, Any], event: dict[str, Any]) -> None:
         self.restructurings[data["ref"]]["completed"] = True
 
+
+    def check_company_tracking_started(self, data: dict[str, Any], command: Command) -> None:
+        # recording it again moves the baseline (the latest counts); the same date again says nothing new
+        if data["tracked_from"] == self.tracked_from:
+            raise _refuse("tracking_unchanged", "data.tracked_from",
+                          f"tracking already starts on {self.tracked_from}; record another date to move it",
+                          f"建账基准日已是 {self.tracked_from}；如需调整请记录其他日期")
+
+    def on_company_tracking_started(self, data: dict[str, Any], event: dict[str, Any]) -> None:
+        self.tracked_from = data["tracked_from"]
 
 @dataclass
 class Licence(DomainAggregate):

@@ -11,27 +11,30 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ledger_contracts.alerts import (
+    ALERT_SEVERITIES,
+    ALERT_TYPES,
+    SEVERITY_SYNONYMS,
+    is_severity,
+    severity_rank,
+)
 from ledger_kernel.subjects import TOKEN
 
-ALERT_TYPES = ("obligation.due_soon", "obligation.due_today", "obligation.overdue",
-               "finding.opened", "finding.resolved", "credit.below_threshold")
-SEVERITIES = ("info", "advisory", "medium", "high", "critical")
-DEFAULT_SEVERITY = {
+__all__ = ["ALERT_TYPES", "SEVERITIES", "Alert", "AlertError", "parse_alert", "severity_rank"]
+SEVERITIES = ALERT_SEVERITIES + tuple(SEVERITY_SYNONYMS)  # what min_severity accepts (advisory = low)
+DEFAULT_SEVERITY = {  # for an alert that carries none (the projector always sets one)
     "obligation.due_soon": "medium",
     "obligation.due_today": "high",
     "obligation.overdue": "high",
     "finding.opened": "medium",
     "finding.resolved": "info",
     "credit.below_threshold": "high",
+    "company.backlog": "high",
 }
 
 
 class AlertError(ValueError):
     """A message on ALERTS that is not an alert we can deliver."""
-
-
-def severity_rank(severity: str) -> int:
-    return SEVERITIES.index(severity)
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class Alert:
 def _severity_of(event_type: str, data: dict[str, Any]) -> str:
     for candidate in (data.get("severity"), (data.get("finding") or {}).get("severity")
                       if isinstance(data.get("finding"), dict) else None):
-        if isinstance(candidate, str) and candidate in SEVERITIES:
+        if is_severity(candidate):
             return candidate
     return DEFAULT_SEVERITY[event_type]
 

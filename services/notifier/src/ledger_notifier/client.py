@@ -56,3 +56,11 @@ class NotifierClient:
     async def replay_delivery(self, tenant: str, delivery_id: str) -> dict:
         """``POST /v1/deliveries/{id}/replay`` — 202 with the delivery, due now."""
         return await self._request(COMMAND, {"op": "delivery.replay", "tenant": tenant, "id": delivery_id})
+
+    async def get_settings(self, tenant: str) -> dict:
+        """``GET /v1/alert-settings`` — ``{"digest_hour", "time_zone", "changed_at"}``."""
+        return await self._request(QUERY, {"op": "settings.get", "tenant": tenant})
+
+    async def set_settings(self, tenant: str, settings: dict[str, Any]) -> dict:
+        """``PUT /v1/alert-settings`` — ``{"digest_hour": 0-23}``: when daily digests go out (Asia/Shanghai)."""
+        return await self._request(COMMAND, {"op": "settings.set", "tenant": tenant, "settings": settings})

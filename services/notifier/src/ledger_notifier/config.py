@@ -1,6 +1,9 @@
 """The notifier's own settings from the environment (the kernel's Settings cover NATS and the database).
 
-``LEDGER_WEBHOOK_ALLOW_LOOPBACK=1``  admit loopback webhook targets (tests, local development; off by default)
+``LEDGER_WEBHOOK_ALLOW_LOOPBACK=1``  admit loopback webhook targets (tests, local development; off by default;
+                                     refused with ``LEDGER_ENV=production``)
+``LEDGER_WEBHOOK_ALLOW_NETWORKS``    private networks admitted as webhook targets, comma-separated CIDRs (none);
+                                     loopback, link-local and metadata addresses stay refused
 ``LEDGER_WEBHOOK_TIMEOUT``           seconds per webhook attempt (15)
 ``LEDGER_NOTIFIER_CONCURRENCY``      deliveries in flight at once (32): a slow endpoint never blocks others
 ``LEDGER_NOTIFIER_CONSUMER``         durable consumer name on ALERTS (``notifier``)
@@ -25,15 +28,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from ledger_kernel.settings import DEFAULT_IDEMPOTENCY_TTL, idempotency_ttl
+from ledger_kernel.settings import DEFAULT_IDEMPOTENCY_TTL, SettingsError, idempotency_ttl
 
 from ledger_notifier.mail import SmtpSettings
-from ledger_notifier.targets import loopback_allowed
+from ledger_notifier.targets import IPNetwork, allowed_networks, loopback_allowed
 
 
 @dataclass(frozen=True)
 class NotifierConfig:
     allow_loopback: bool = False
+    allow_networks: tuple[IPNetwork, ...] = ()
     webhook_timeout: float = 15.0
     concurrency: int = 32
     consumer: str = "notifier"
@@ -55,8 +59,16 @@ class NotifierConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> NotifierConfig:
         env = dict(os.environ if env is None else env)
+        if loopback_allowed(env) and env.get("LEDGER_ENV") == "production":
+            raise SettingsError("LEDGER_WEBHOOK_ALLOW_LOOPBACK is for tests and development; it is refused when "
+                                "LEDGER_ENV=production")
+        try:
+            networks = allowed_networks(env.get("LEDGER_WEBHOOK_ALLOW_NETWORKS"))
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         return cls(
             allow_loopback=loopback_allowed(env),
+            allow_networks=networks,
             webhook_timeout=float(env.get("LEDGER_WEBHOOK_TIMEOUT") or 15.0),
             concurrency=max(1, int(env.get("LEDGER_NOTIFIER_CONCURRENCY") or 32)),
             consumer=env.get("LEDGER_NOTIFIER_CONSUMER") or "notifier",

@@ -3,6 +3,10 @@
 The schedule runs on the injectable clock (``now``), so a test fast-forwards a FixedClock
 and the next pass picks the retry up. Each delivery is its own task under a semaphore:
 a slow or failing endpoint holds one slot, never the queue.
+
+Each pass also makes the digests that are due: a new subscription's catch-up (what is due now,
+asked of the projector) and the daily digests whose tenant's hour has come. Both become
+ordinary deliveries, so they are retried and logged like alerts.
 """
 
 from __future__ import annotations
@@ -16,14 +20,22 @@ import httpx
 from ledger_kernel.clock import Clock, SystemClock
 from nats.aio.client import Client
 
-from ledger_notifier import bus, mail, measures, tracing, webhook
-from ledger_notifier.alerts import AlertError, parse_alert
+from ledger_notifier import bus, current_work, digests, mail, measures, tracing, webhook
+from ledger_notifier.alerts import Alert, AlertError, parse_alert
 from ledger_notifier.config import NotifierConfig
 from ledger_notifier.records import Job, Records
 from ledger_notifier.schedule import next_attempt
 from ledger_notifier.webhook import Outcome
 
 log = logging.getLogger(__name__)
+
+
+CATCH_UP_RETRY = 30.0  # seconds before asking a projector that did not answer again
+
+
+def stored_alert(event: dict) -> Alert:
+    """An alert taken in from ALERTS, or a digest of our own."""
+    return digests.as_alert(event) if event.get("type") in digests.DIGEST_TYPES else parse_alert(event)
 
 
 class Dispatcher:
@@ -36,6 +48,7 @@ class Dispatcher:
         self.nc = nc
         self.wake = asyncio.Event()
         self.in_flight: dict[str, asyncio.Task] = {}
+        self.catch_up_after: dict[str, float] = {}  # subscription id -> monotonic time to try again
         self.stopping = False
         self.http = httpx.AsyncClient(trust_env=False, follow_redirects=False,
                                       limits=httpx.Limits(max_connections=config.concurrency * 2))
@@ -58,6 +71,7 @@ class Dispatcher:
             self.wake.clear()
 
     async def pass_once(self) -> int:
+        await self.make_digests()
         free = self.config.concurrency - len(self.in_flight)
         jobs = await asyncio.to_thread(self.records.claim_due, self.clock.now(), time.time(),
                                        self.config.lease_seconds, free, set(self.in_flight))
@@ -67,14 +81,39 @@ class Dispatcher:
             task.add_done_callback(lambda _t, i=job.delivery_id: self._done(i))
         return len(jobs)
 
+    async def make_digests(self) -> int:
+        """Catch-ups of new subscriptions, then the daily digests due by now; returns digests made."""
+        made = 0
+        for pending in await asyncio.to_thread(self.records.pending_catch_ups):
+            if self.catch_up_after.get(pending.subscription_id, 0.0) > time.monotonic():
+                continue
+            try:
+                made += await self.catch_up(pending)
+            except current_work.ProjectorUnavailable as exc:  # kept pending: tried again in a while
+                log.warning("catch-up for %s waits: %s", pending.subscription_id, exc)
+                self.catch_up_after[pending.subscription_id] = time.monotonic() + CATCH_UP_RETRY
+        made += await asyncio.to_thread(self.records.compose_daily_digests, self.clock.now())
+        return made
+
+    async def catch_up(self, pending) -> int:  # noqa: ANN001
+        """What is due now for the subscription's companies, as one digest (none when nothing is due)."""
+        items = await current_work.due_now(self.nc, pending.tenant, pending.companies)
+        if pending.types is not None:  # the subscription's alert types say which of them it wants
+            items = [o for o in items if f"obligation.{o['status']}" in pending.types]
+        now = self.clock.now()
+        event = digests.catch_up_event(pending.tenant, pending.subscription_id, items, now)
+        made = await asyncio.to_thread(self.records.record_catch_up, pending.subscription_id, event, now)
+        self.catch_up_after.pop(pending.subscription_id, None)
+        return int(made and event is not None)
+
     def _done(self, delivery_id: str) -> None:
         self.in_flight.pop(delivery_id, None)
         self.wake.set()  # a slot is free
 
     async def attempt(self, job: Job) -> str:
         try:
-            alert = parse_alert(job.alert_event)
-        except AlertError as exc:  # cannot happen for stored alerts, but never loop on one
+            alert = stored_alert(job.alert_event)
+        except (AlertError, KeyError, TypeError) as exc:  # cannot happen for stored alerts, but never loop on one
             outcome = Outcome(False, error=f"stored alert unreadable: {exc}", retry=False)
         else:
             with tracing.delivering(job, alert) as span:
@@ -98,9 +137,10 @@ class Dispatcher:
             return await webhook.post(self.http, job.target, job.secret or "", alert.id, alert.webhook_payload(),
                                       now=self.clock.now(), wall_now=wall_now,
                                       allow_loopback=self.config.allow_loopback,
+                                      allow_networks=self.config.allow_networks,
                                       request_timeout=self.config.webhook_timeout)
         if job.channel == "email":
-            return await mail.send(self.config.smtp, alert, job.target, wall_now)
+            return await mail.send(self.config.smtp, alert, list(job.recipients or (job.target,)), wall_now)
         if job.channel == "nats":
             return await bus.republish(self.nc, alert.tenant, job.target, alert.event)
         return Outcome(False, error=f"unknown channel {job.channel}", retry=False)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from ledger_notifier import digests, messages
 from ledger_notifier.alerts import Alert
-from ledger_notifier.messages import email_body, email_subject
 from ledger_notifier.webhook import Outcome
 
 
@@ -42,19 +42,21 @@ class SmtpSettings:
                    tls=env.get("LEDGER_SMTP_TLS") or "starttls")
 
 
-def compose(alert: Alert, sender: str, recipient: str, wall_now) -> EmailMessage:  # noqa: ANN001
+def compose(alert: Alert, sender: str, recipients: list[str], wall_now) -> EmailMessage:  # noqa: ANN001
+    """One message to every recipient (a team's list: they see each other in To:)."""
+    wording = digests if alert.type in digests.DIGEST_TYPES else messages
     message = EmailMessage()
-    message["Subject"] = email_subject(alert)
+    message["Subject"] = wording.email_subject(alert)
     message["From"] = sender
-    message["To"] = recipient
+    message["To"] = ", ".join(recipients)
     message["Date"] = format_datetime(wall_now)
     message["Message-ID"] = make_msgid(idstring=alert.id[:40].replace("@", "-"), domain="ledger")
     message["X-Ledger-Alert-Id"] = alert.id  # the same on every retry: mail filters may de-duplicate
-    message.set_content(email_body(alert), charset="utf-8")
+    message.set_content(wording.email_body(alert), charset="utf-8")
     return message
 
 
-def _send_blocking(settings: SmtpSettings, message: EmailMessage) -> None:
+def _send_blocking(settings: SmtpSettings, message: EmailMessage) -> dict:
     context = ssl.create_default_context()
     if settings.tls == "ssl":
         smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
@@ -71,16 +73,19 @@ def _send_blocking(settings: SmtpSettings, message: EmailMessage) -> None:
                 raise smtplib.SMTPNotSupportedError("the server does not offer STARTTLS")
         if settings.user:
             smtp.login(settings.user, settings.password or "")
-        smtp.send_message(message)
+        return smtp.send_message(message)  # the recipients refused, when some (not all) were
 
 
-async def send(settings: SmtpSettings, alert: Alert, recipient: str, wall_now) -> Outcome:  # noqa: ANN001
-    """One SMTP attempt. A refused recipient is final; connection trouble is retried."""
+async def send(settings: SmtpSettings, alert: Alert, recipients: list[str], wall_now) -> Outcome:  # noqa: ANN001
+    """One SMTP attempt: one message to every recipient. Every recipient refused is final; connection
+    trouble is retried. Some refused: delivered to the others, and the log says how many were refused
+    (never who: the delivery log is no place for addresses)."""
     if not settings.host:
         return Outcome(False, error="LEDGER_SMTP_HOST is not set")
     started = time.monotonic()
     try:
-        await asyncio.to_thread(_send_blocking, settings, compose(alert, settings.sender, recipient, wall_now))
+        refused = await asyncio.to_thread(_send_blocking, settings,
+                                          compose(alert, settings.sender, recipients, wall_now))
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [c for c, _ in exc.recipients.values()]
         final = all(500 <= c < 600 for c in codes)
@@ -92,4 +97,6 @@ async def send(settings: SmtpSettings, alert: Alert, recipient: str, wall_now) -
     except (OSError, smtplib.SMTPException) as exc:
         return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:500],
                        latency_ms=int((time.monotonic() - started) * 1000))
-    return Outcome(True, status_code=250, latency_ms=int((time.monotonic() - started) * 1000), retry=False)
+    error = f"{len(refused)} of {len(recipients)} recipients refused" if refused else None
+    return Outcome(True, status_code=250, latency_ms=int((time.monotonic() - started) * 1000), retry=False,
+                   error=error)

@@ -18,9 +18,11 @@ KIND = {
     "finding.opened": ("发现合规问题", "Compliance finding opened"),
     "finding.resolved": ("合规问题已解决", "Compliance finding resolved"),
     "credit.below_threshold": ("信用评分低于阈值", "Credit estimate below threshold"),
+    "company.backlog": ("历史逾期事项汇总", "Overdue backlog"),
 }
 SEVERITY = {"critical": ("严重", "critical"), "high": ("高", "high"), "medium": ("中", "medium"),
-            "advisory": ("提示", "advisory"), "info": ("信息", "info")}
+            "low": ("低", "low"), "advisory": ("提示", "advisory"), "info": ("信息", "info")}
+BACKLOG_LINES = 50  # items spelled out in an e-mail; the counts by rule cover all of them
 
 
 def _text(value: Any, lang: str) -> str | None:
@@ -74,14 +76,45 @@ def _subject_lines(alert: Alert) -> tuple[list[str], list[str]]:
             zh.append(f"状态：{obligation['status']}")
             en.append(f"Status: {obligation['status']}")
     elif isinstance(finding, dict):
-        zh.append(f"问题：{_text(finding.get('message'), 'zh') or finding.get('rule') or finding.get('id')}")
-        en.append(f"Finding: {_text(finding.get('message'), 'en') or finding.get('rule') or finding.get('id')}")
+        name = finding.get("rule") or finding.get("id")
+        zh.append(f"问题：{_text(finding.get('title'), 'zh') or name}")
+        en.append(f"Finding: {_text(finding.get('title'), 'en') or name}")
+        if finding.get("message"):
+            zh.append(f"详情：{_text(finding['message'], 'zh')}")
+            en.append(f"Details: {_text(finding['message'], 'en')}")
+    elif isinstance(alert.data.get("backlog"), dict):
+        more_zh, more_en = _backlog_lines(alert.data["backlog"])
+        zh += more_zh
+        en += more_en
     elif alert.data.get("due"):
         zh.append(f"截止日期：{alert.data['due']}（北京时间）")
         en.append(f"Due: {alert.data['due']} (Asia/Shanghai)")
     if alert.type == "credit.below_threshold" and alert.data.get("score") is not None:
         zh.append(f"信用评分估计：{alert.data['score']}")
         en.append(f"Credit estimate: {alert.data['score']}")
+    return zh, en
+
+
+def _backlog_lines(backlog: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The digest's counts by rule (most urgent first), then its items with ids and due dates."""
+    zh = [f"逾期事项：共 {backlog.get('count')} 项"]
+    en = [f"Overdue items: {backlog.get('count')}"]
+    for r in backlog.get("by_rule") or []:
+        sev_zh, sev_en = SEVERITY.get(r.get("severity"), (r.get("severity"), r.get("severity")))
+        zh.append(f"· {_text(r.get('title'), 'zh') or r.get('rule')}（{r.get('rule')}，级别：{sev_zh}）："
+                  f"{r.get('count')} 项，最早到期 {r.get('earliest_due')}")
+        en.append(f"· {_text(r.get('title'), 'en') or r.get('rule')} ({r.get('rule')}, severity: {sev_en}): "
+                  f"{r.get('count')}, earliest due {r.get('earliest_due')}")
+    items = backlog.get("items") or []
+    for i in items[:BACKLOG_LINES]:
+        about = f"（{i['about']}）" if i.get("about") else ""
+        zh.append(f"  - {_text(i.get('title'), 'zh') or i.get('rule')}{about} 到期 {i.get('due')} [{i.get('id')}]")
+        about = f" ({i['about']})" if i.get("about") else ""
+        en.append(f"  - {_text(i.get('title'), 'en') or i.get('rule')}{about} due {i.get('due')} [{i.get('id')}]")
+    rest = (backlog.get("count") or 0) - min(len(items), BACKLOG_LINES)
+    if rest > 0:
+        zh.append(f"  …… 另有 {rest} 项（见 data.backlog 或公司义务列表）")
+        en.append(f"  … and {rest} more (see data.backlog or the company's obligations)")
     return zh, en
 
 

@@ -24,9 +24,10 @@ from ledger_notifier.subscriptions import check_webhook_target, field_error, par
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("subscription.create", "subscription.delete", "delivery.replay")
-QUERIES = ("subscription.get", "subscription.list", "deliveries", "delivery.get", "status")
-DELIVERY_STATUSES = ("pending", "succeeded", "failed", "cancelled")
+COMMANDS = ("subscription.create", "subscription.delete", "delivery.replay", "settings.set")
+QUERIES = ("subscription.get", "subscription.list", "deliveries", "delivery.get", "status", "settings.get")
+DELIVERY_STATUSES = ("pending", "succeeded", "failed", "cancelled", "held", "digested")
+SETTINGS_FIELDS = {"digest_hour"}
 
 
 def problem(status: int, code: str, title: str, detail: str, errors: list | None = None) -> dict[str, Any]:
@@ -106,7 +107,8 @@ class Operations:
             errors.append(field_error("command_id", "invalid_command_id", "command_id must be a string of 1–200 "
                                       "characters", "command_id 必须是 1–200 个字符的字符串"))
         if spec is not None and spec.channel == "webhook" and not errors:
-            errors = await check_webhook_target(spec.target, allow_loopback=self.config.allow_loopback)
+            errors = await check_webhook_target(spec.target, allow_loopback=self.config.allow_loopback,
+                                                allow_networks=self.config.allow_networks)
         if errors:
             return problem(422, "invalid_subscription", "Invalid subscription 订阅无效",
                            "; ".join(e["reason_en"] for e in errors), errors)
@@ -140,7 +142,32 @@ class Operations:
         self.on_change()
         return ok(result, 202)
 
+    async def op_settings_set(self, tenant: str, request: dict[str, Any]) -> dict[str, Any]:
+        """The tenant's delivery settings: ``digest_hour`` (0–23, Asia/Shanghai) for daily digests."""
+        body = request.get("settings")
+        errors: list[dict[str, str]] = []
+        if not isinstance(body, dict):
+            errors.append(field_error("", "not_an_object", "the settings must be a JSON object", "设置必须是 JSON 对象"))
+        else:
+            for extra in sorted(set(body) - SETTINGS_FIELDS):
+                errors.append(field_error(extra, "unknown_field", f"unknown field {extra!r}", f"未知字段 {extra!r}"))
+            hour = body.get("digest_hour")
+            if not isinstance(hour, int) or isinstance(hour, bool) or not 0 <= hour <= 23:
+                errors.append(field_error("digest_hour", "invalid_hour",
+                                          "digest_hour must be a whole hour from 0 to 23 (Asia/Shanghai)",
+                                          "digest_hour 必须是 0–23 的整点（北京时间）"))
+        if errors:
+            return problem(422, "invalid_settings", "Invalid settings 设置无效",
+                           "; ".join(e["reason_en"] for e in errors), errors)
+        result = await asyncio.to_thread(self.records.set_tenant_settings, tenant, body["digest_hour"],
+                                         self.clock.now())
+        self.on_change()
+        return ok(result)
+
     # --- queries ----------------------------------------------------------------------------
+
+    async def op_settings_get(self, tenant: str, request: dict[str, Any]) -> dict[str, Any]:
+        return ok(await asyncio.to_thread(self.records.tenant_settings, tenant))
 
     async def op_subscription_get(self, tenant: str, request: dict[str, Any]) -> dict[str, Any]:
         return ok(await asyncio.to_thread(self.records.get_subscription, tenant, self._id(request)))

@@ -14,18 +14,20 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from ledger_kernel.clock import SHANGHAI
 from ledger_kernel.settings import DEFAULT_IDEMPOTENCY_TTL
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from ledger_notifier.alerts import Alert
+from ledger_notifier import digests
+from ledger_notifier.alerts import Alert, parse_alert
 from ledger_notifier.sealed_secrets import SealedSecretError, SecretBox
 from ledger_notifier.subscriptions import SubscriptionSpec, matches
-from ledger_notifier.tables import Attempt, Delivery, ReceivedAlert, Subscription
+from ledger_notifier.tables import Attempt, Delivery, ReceivedAlert, Subscription, TenantSettings
 from ledger_notifier.webhook import Outcome, new_secret
 
 
@@ -67,8 +69,9 @@ def _iso(value: datetime | None) -> str | None:
 
 def subscription_view(sub: Subscription) -> dict[str, Any]:
     """What a tenant may see of a subscription (never the secret)."""
-    return {"id": sub.id, "channel": sub.channel, "target": sub.target, "companies": sub.companies,
-            "types": sub.types, "min_severity": sub.min_severity, "state": sub.state,
+    return {"id": sub.id, "channel": sub.channel, "target": sub.recipients or sub.target,
+            "companies": sub.companies, "types": sub.types, "min_severity": sub.min_severity,
+            "delivery": sub.delivery, "catch_up": sub.catch_up, "state": sub.state,
             "state_reason": sub.state_reason, "created_at": _iso(sub.created_at)}
 
 
@@ -78,7 +81,7 @@ def delivery_view(d: Delivery, alert: ReceivedAlert | None, attempts: list[Attem
             "status": d.status, "attempts": d.attempts, "replays": d.replays,
             "next_attempt_at": _iso(d.next_attempt_at) if d.status == "pending" else None,
             "delivered_at": _iso(d.delivered_at), "last_status_code": d.last_status_code,
-            "last_error": d.last_error, "created_at": _iso(d.created_at),
+            "last_error": d.last_error, "digest_id": d.digest_id, "created_at": _iso(d.created_at),
             "log": [{"number": a.number, "at": _iso(a.at), "outcome": a.outcome, "status_code": a.status_code,
                      "latency_ms": a.latency_ms, "error": a.error, "replay": a.replay} for a in attempts]}
 
@@ -117,6 +120,25 @@ class Job:
     lease_until: float
     alert_event: dict[str, Any]
     secret_error: str | None = None  # the signing secret did not open: the attempt fails with this reason
+    recipients: tuple[str, ...] = ()  # e-mail: every address (target alone when empty)
+
+
+@dataclass(frozen=True)
+class PendingCatchUp:
+    """A subscription whose catch-up digest has not been made yet."""
+
+    subscription_id: str
+    tenant: str
+    companies: list[str]
+    types: list[str] | None
+
+
+DEFAULT_DIGEST_HOUR = 9  # 09:00 Asia/Shanghai, when a tenant has not chosen
+
+
+def digest_instant(day: date, hour: int) -> datetime:
+    """The instant of ``day``'s digest: ``hour`` o'clock in Asia/Shanghai."""
+    return datetime.combine(day, time(hour), tzinfo=SHANGHAI)
 
 
 @dataclass(frozen=True)
@@ -170,6 +192,8 @@ class Records:
             secret = new_secret() if spec.channel == "webhook" else None
             sub = Subscription(id=sub_id, tenant=tenant, channel=spec.channel, target=spec.target,
                                companies=spec.companies, types=spec.types, min_severity=spec.min_severity,
+                               recipients=spec.recipients, delivery=spec.delivery,
+                               catch_up="pending" if spec.catch_up else None,
                                secret=self.box.seal(secret, sub_id) if secret else None,
                                command_id=command_id, request_digest=digest, created_at=now, changed_at=now)
             s.add(sub)
@@ -229,7 +253,8 @@ class Records:
             sub = self._visible(s, tenant, subscription_id)
             sub.state, sub.state_reason, sub.changed_at, sub.secret = "deleted", "deleted by the tenant", now, None
             s.add(sub)
-            s.execute(sa.update(Delivery).where(Delivery.subscription_id == sub.id, Delivery.status == "pending")
+            s.execute(sa.update(Delivery).where(Delivery.subscription_id == sub.id,
+                                                Delivery.status.in_(("pending", "held")))
                    .values(status="cancelled", last_error="subscription deleted"))
             return {"id": sub.id, "deleted": True}
 
@@ -314,9 +339,11 @@ class Records:
                 for sub in subs:
                     if matches(tenant=sub.tenant, companies=sub.companies, types=sub.types,
                                min_severity=sub.min_severity, alert=alert):
+                        daily = sub.delivery == "daily"  # held for the day's digest
                         s.add(Delivery(id=delivery_id_for(alert.id, sub.id), alert_id=alert.id,
                                        subscription_id=sub.id, tenant=sub.tenant, channel=sub.channel,
-                                       next_attempt_at=now, created_at=now))
+                                       status="held" if daily else "pending", next_attempt_at=None if daily else now,
+                                       created_at=now))
                         created += 1
         return created
 
@@ -347,7 +374,7 @@ class Records:
                 s.add(d)
                 secret, why = self._signing_secret(sub)
                 jobs.append(Job(d.id, sub.id, sub.channel, sub.target, secret, d.step, d.attempts, d.replays,
-                                d.lease_until, alert.event, why))
+                                d.lease_until, alert.event, why, tuple(sub.recipients or ())))
             return jobs
 
     def _signing_secret(self, sub: Subscription) -> tuple[str | None, str | None]:
@@ -391,6 +418,107 @@ class Records:
                                                  Delivery.status == "pending", Delivery.id != d.id)
                        .values(status="cancelled", last_error="subscription disabled (410 Gone)"))
             return status
+
+    # --- digests: catch-up and daily --------------------------------------------------------------
+
+    def pending_catch_ups(self, limit: int = 20) -> list[PendingCatchUp]:
+        with Session(self.engine) as s:
+            rows = s.exec(select(Subscription).where(Subscription.catch_up == "pending",
+                                                     Subscription.state == "active")
+                          .order_by(Subscription.created_at).limit(limit)).all()
+            return [PendingCatchUp(r.id, r.tenant, list(r.companies), r.types) for r in rows]
+
+    def record_catch_up(self, subscription_id: str, event: dict[str, Any] | None, now: datetime) -> bool:
+        """The catch-up digest and its delivery, and the subscription marked, in one transaction: made once,
+        whoever else (another instance, a pass after a restart) tries too. False: it was made already."""
+        with Session(self.engine) as s, s.begin():
+            sub = s.get(Subscription, subscription_id)
+            if sub is None or sub.catch_up != "pending":
+                return False
+            sub.catch_up = "sent" if event is not None else "nothing_due"
+            s.add(sub)
+            if event is not None and sub.state == "active":
+                self._add_digest(s, sub, event, now)
+            return True
+
+    def _add_digest(self, s: Session, sub: Subscription, event: dict[str, Any], now: datetime) -> str:
+        alert = digests.as_alert(event)
+        if s.get(ReceivedAlert, alert.id) is None:
+            s.add(ReceivedAlert(alert_id=alert.id, tenant=alert.tenant, company=alert.company, type=alert.type,
+                                severity=alert.severity, event=event, stream_sequence=0, received_at=now))
+        delivery_id = delivery_id_for(alert.id, sub.id)
+        s.add(Delivery(id=delivery_id, alert_id=alert.id, subscription_id=sub.id, tenant=sub.tenant,
+                       channel=sub.channel, next_attempt_at=now, created_at=now))
+        return delivery_id
+
+    def digest_hour(self, tenant: str) -> int:
+        with Session(self.engine) as s:
+            row = s.get(TenantSettings, tenant)
+            return row.digest_hour if row else DEFAULT_DIGEST_HOUR
+
+    def tenant_settings(self, tenant: str) -> dict[str, Any]:
+        with Session(self.engine) as s:
+            row = s.get(TenantSettings, tenant)
+            return {"digest_hour": row.digest_hour if row else DEFAULT_DIGEST_HOUR, "time_zone": "Asia/Shanghai",
+                    "changed_at": _iso(row.changed_at) if row else None}
+
+    def set_tenant_settings(self, tenant: str, digest_hour: int, now: datetime) -> dict[str, Any]:
+        with Session(self.engine) as s, s.begin():
+            row = s.get(TenantSettings, tenant) or TenantSettings(tenant=tenant, changed_at=now)
+            row.digest_hour, row.changed_at = digest_hour, now
+            s.add(row)
+        return self.tenant_settings(tenant)
+
+    def compose_daily_digests(self, now: datetime) -> int:
+        try:
+            return self._compose_daily_digests(now)
+        except sa.exc.IntegrityError:  # another instance made one of them first: it is made, once
+            return 0
+
+    def _compose_daily_digests(self, now: datetime) -> int:
+        """Today's digest for every daily subscription with alerts held since its last one, once its tenant's
+        hour has come; returns the digests made.
+
+        The digest of day D carries the alerts taken in up to D's hour; later ones wait for D+1. Its id is
+        the subscription's and the day's, so a second pass (or a restart) on the same day makes none.
+        """
+        made = 0
+        with Session(self.engine) as s, s.begin():
+            held = s.exec(select(Delivery).where(Delivery.status == "held")
+                          .order_by(Delivery.subscription_id, Delivery.created_at)).all()
+            by_sub: dict[str, list[Delivery]] = {}
+            for d in held:
+                by_sub.setdefault(d.subscription_id, []).append(d)
+            hours: dict[str, int] = {}
+            for sub_id, rows in by_sub.items():
+                sub = s.get(Subscription, sub_id)
+                if sub is None or sub.state != "active":  # as claim_due does: they go with their subscription
+                    for d in rows:
+                        d.status, d.last_error = "cancelled", f"subscription {sub.state if sub else 'missing'}"
+                        s.add(d)
+                    continue
+                if sub.tenant not in hours:
+                    row = s.get(TenantSettings, sub.tenant)
+                    hours[sub.tenant] = row.digest_hour if row else DEFAULT_DIGEST_HOUR
+                day = now.astimezone(SHANGHAI).date()
+                instant = digest_instant(day, hours[sub.tenant])
+                if now < instant:
+                    continue
+                due = [d for d in rows if d.created_at <= instant]
+                event_id = f"{sub.tenant}.daily.{sub.id}.{day.isoformat()}"
+                if not due or s.get(ReceivedAlert, event_id) is not None:
+                    continue
+                alerts = {a.alert_id: a for a in s.exec(select(ReceivedAlert).where(
+                    ReceivedAlert.alert_id.in_([d.alert_id for d in due]))).all()}
+                event = digests.daily_event(sub.tenant, sub.id, day.isoformat(),
+                                            [parse_alert(alerts[d.alert_id].event) for d in due
+                                             if d.alert_id in alerts], now)
+                digest_id = self._add_digest(s, sub, event, now)
+                for d in due:
+                    d.status, d.digest_id = "digested", digest_id
+                    s.add(d)
+                made += 1
+        return made
 
     def release(self, delivery_id: str) -> None:
         """Give a lease back (shutting down mid-attempt): another pass picks the delivery up."""

@@ -2,7 +2,9 @@
 
 Everything carries the ``notifier_`` prefix: the projector and the gateway keep their
 tables in the same database. ``Delivery`` has a unique key (alert_id, subscription_id),
-which is what makes an alert reach each subscriber once however often it is redelivered.
+which is what makes an alert reach each subscriber once however often it is redelivered —
+and a digest (catch-up, daily) is an alert of the notifier's own with a deterministic id, so
+the same key makes it go once.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ class Subscription(SQLModel, table=True):
     companies: list = _json()  # ["*"] or USCCs
     types: list | None = _json(default=None)  # None: every alert type
     min_severity: str = "info"
+    recipients: list | None = _json(default=None)  # e-mail: the addresses, when given as a list
+    delivery: str = "immediate"  # immediate | daily (held, then one digest a day at the tenant's hour)
+    catch_up: str | None = None  # pending: today's work still to be sent once; sent | nothing_due after
     secret: str | None = None
     state: str = "active"  # active | disabled | deleted
     state_reason: str | None = None
@@ -98,7 +103,7 @@ class Delivery(SQLModel, table=True):
     subscription_id: str
     tenant: str
     channel: str
-    status: str = "pending"  # pending | succeeded | failed | cancelled
+    status: str = "pending"  # pending | succeeded | failed | cancelled | held | digested
     attempts: int = 0  # all attempts, replays included
     step: int = 0  # position on the retry schedule since the last (re)start
     replays: int = 0
@@ -108,6 +113,16 @@ class Delivery(SQLModel, table=True):
     delivered_at: datetime | None = _instant(default=None)
     last_status_code: int | None = None
     last_error: str | None = None
+    digest_id: str | None = None  # a digested delivery: the delivery of the daily digest that carried it
+
+
+class TenantSettings(SQLModel, table=True):
+    """A tenant's delivery settings: the local hour (Asia/Shanghai) its daily digests go out."""
+
+    __tablename__ = PREFIX + "tenant_settings"
+    tenant: str = Field(primary_key=True)
+    digest_hour: int = 9
+    changed_at: datetime = _instant()
 
 
 class Attempt(SQLModel, table=True):

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
 # Cloud metadata endpoints (AWS/GCP/Azure/OpenStack, Alibaba Cloud, AWS IPv6, ECS task metadata).
 METADATA = frozenset(ipaddress.ip_address(a) for a in (
     "169.254.169.254", "100.100.100.200", "fd00:ec2::254", "169.254.170.2", "169.254.169.123"))
@@ -45,11 +47,30 @@ def loopback_allowed(env: dict[str, str] | None = None) -> bool:
     return (env if env is not None else os.environ).get("LEDGER_WEBHOOK_ALLOW_LOOPBACK") == "1"
 
 
+def allowed_networks(value: str | None) -> tuple[IPNetwork, ...]:
+    """``LEDGER_WEBHOOK_ALLOW_NETWORKS``: comma-separated CIDRs; ValueError names the one that is not."""
+    out: list[IPNetwork] = []
+    for part in (value or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            out.append(ipaddress.ip_network(part, strict=True))
+        except ValueError as exc:
+            raise ValueError(f"LEDGER_WEBHOOK_ALLOW_NETWORKS: {part!r} is not a network in CIDR form ({exc})") from exc
+    return tuple(out)
+
+
+def has_control(url: str) -> bool:
+    """A NUL, another C0 or C1 control character, DEL or a space: never part of a URL we call."""
+    return any(ord(c) <= 0x20 or 0x7F <= ord(c) <= 0x9F for c in url)
+
+
 def parse_target(url: str) -> WebhookTarget:
     """The URL's parts; refuses other schemes, credentials, missing hosts and bad ports."""
-    if not isinstance(url, str) or not url or len(url) > 2048 or any(c in url for c in "\r\n\t "):
-        raise TargetRefused("invalid_url", "the target must be an absolute http(s) URL without spaces",
-                            "目标必须是不含空格的完整 http(s) 网址")
+    if not isinstance(url, str) or not url or len(url) > 2048 or has_control(url):
+        raise TargetRefused("invalid_url", "the target must be an absolute http(s) URL without spaces or control "
+                            "characters", "目标必须是不含空格或控制字符的完整 http(s) 网址")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -72,20 +93,49 @@ def parse_target(url: str) -> WebhookTarget:
     return WebhookTarget(url=url, scheme=parts.scheme, host=parts.hostname, port=port, path=path)
 
 
-def refusal_for(address: IPAddress, *, allow_loopback: bool) -> TargetRefused | None:
-    """Why we will not connect to ``address`` (None: it is public)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+def embedded_ipv4(address: IPAddress) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (mapped, 6to4, NAT64, Teredo server and client)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    out = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
+    if address in NAT64:
+        out.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if address.teredo is not None:
+        out.extend(address.teredo)
+    return out
+
+
+def refusal_for(address: IPAddress, *, allow_loopback: bool,
+                allow_networks: tuple[IPNetwork, ...] = ()) -> TargetRefused | None:
+    """Why we will not connect to ``address`` (None: it is public, or in a network the operator allowed)."""
+    for inner in embedded_ipv4(address):
+        refusal = _refusal_of_one(inner, allow_loopback=allow_loopback, allow_networks=allow_networks)
+        if refusal is not None:
+            return TargetRefused(refusal.code, f"{address} wraps {inner}: {refusal.reason_en}",
+                                 f"{address} 内含 {inner}：{refusal.reason_zh}")
+    if isinstance(address, ipaddress.IPv6Address) and (address.ipv4_mapped is not None or address in NAT64):
+        return None  # only a translation of the IPv4 address: judged as that
+    return _refusal_of_one(address, allow_loopback=allow_loopback, allow_networks=allow_networks)
+
+
+def _refusal_of_one(address: IPAddress, *, allow_loopback: bool,
+                    allow_networks: tuple[IPNetwork, ...]) -> TargetRefused | None:
     if address.is_loopback:
         if allow_loopback:
             return None
         return TargetRefused("target_loopback", f"{address} is a loopback address", f"{address} 是本机回环地址")
     if address in METADATA:
         return TargetRefused("target_metadata", f"{address} is a cloud metadata address", f"{address} 是云元数据地址")
-    for test, code, en, zh in (
+    for test, code, en, zh in (  # refused whatever the operator allowed
         (address.is_unspecified, "target_reserved", "unspecified", "未指定地址"),
         (address.is_multicast, "target_multicast", "a multicast", "组播地址"),
         (address.is_link_local, "target_link_local", "a link-local", "链路本地地址"),
+    ):
+        if test:
+            return TargetRefused(code, f"{address} is {en} address", f"{address} 是{zh}")
+    if any(address in network for network in allow_networks):
+        return None
+    for test, code, en, zh in (
         (address.is_private, "target_private", "a private", "私有网络地址"),
         (address.is_reserved, "target_reserved", "a reserved", "保留地址"),
         (not address.is_global, "target_reserved", "a non-public", "非公网地址"),
@@ -117,11 +167,12 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return out
 
 
-async def checked_addresses(target: WebhookTarget, *, allow_loopback: bool) -> list[IPAddress]:
+async def checked_addresses(target: WebhookTarget, *, allow_loopback: bool,
+                            allow_networks: tuple[IPNetwork, ...] = ()) -> list[IPAddress]:
     """The target's addresses if every one of them is allowed; TargetRefused otherwise."""
     addresses = await resolve(target.host, target.port)
     for address in addresses:
-        refusal = refusal_for(address, allow_loopback=allow_loopback)
+        refusal = refusal_for(address, allow_loopback=allow_loopback, allow_networks=allow_networks)
         if refusal is not None:
             raise refusal
     return addresses

@@ -22,7 +22,7 @@ import httpx
 from ledger_kernel.telemetry import inject_headers
 
 from ledger_notifier.schedule import retry_after
-from ledger_notifier.targets import TargetRefused, checked_addresses, parse_target
+from ledger_notifier.targets import IPNetwork, TargetRefused, checked_addresses, parse_target
 
 SECRET_PREFIX = "whsec_"
 USER_AGENT = "compliance-ledger-notifier/0.1"
@@ -75,7 +75,8 @@ def _pinned_url(scheme: str, address: ipaddress.IPv4Address | ipaddress.IPv6Addr
 
 
 async def post(client: httpx.AsyncClient, url: str, secret: str, msg_id: str, payload: dict, *,
-               now: datetime, wall_now: datetime, allow_loopback: bool, request_timeout: float) -> Outcome:
+               now: datetime, wall_now: datetime, allow_loopback: bool, request_timeout: float,
+               allow_networks: tuple[IPNetwork, ...] = ()) -> Outcome:
     """One signed POST. Never raises for network trouble: the outcome says what happened."""
     body = body_bytes(payload)
     started = time.monotonic()
@@ -85,7 +86,8 @@ async def post(client: httpx.AsyncClient, url: str, secret: str, msg_id: str, pa
 
     try:
         target = parse_target(url)
-        addresses = await checked_addresses(target, allow_loopback=allow_loopback)  # again: DNS rebinding
+        addresses = await checked_addresses(target, allow_loopback=allow_loopback,  # again: DNS rebinding
+                                            allow_networks=allow_networks)
     except TargetRefused as exc:
         return Outcome(False, error=f"{exc.code}: {exc.reason_en}", retry=exc.code == "target_unresolvable",
                        latency_ms=elapsed())

@@ -19,6 +19,7 @@ from typing import Any
 
 from ledger_kernel.envelope import format_time
 from ledger_rules.calendar import Calendar
+from ledger_rules.instants import local_date
 from ledger_rules.model import Evaluation, Finding, Obligation, RecordedFact, as_json, finding_open_at
 from ledger_rules.ruleset import RulePack
 from ledger_rules.status import obligation_status
@@ -86,9 +87,11 @@ class CompanyView:
     # --- rows (time-independent) -------------------------------------------------------------------
 
     def _obligation_row(self, o: Obligation) -> dict[str, Any]:
-        ladder = () if o.informational else tuple(self.pack.params(o.rule).get("reminders", ())) \
+        # informational and before-baseline obligations have no ladder: no reminder, no alert (rules.md §5)
+        ladder = () if o.informational or o.before_tracking else tuple(self.pack.params(o.rule).get("reminders", ())) \
             if o.rule in self.pack.rules else tuple(o.params.get("reminders", ()))
-        fires = [o.due - timedelta(days=n) for n in ladder] + [m.due for m in o.milestones]
+        milestones = () if o.before_tracking else o.milestones
+        fires = [o.due - timedelta(days=n) for n in ladder] + [m.due for m in milestones]
         return {
             "company_key": self.key, "obligation_id": o.id, "tenant": self.tenant, "company": self.company,
             "rule": o.rule, "kind": o.about_kind, "about": o.about,
@@ -125,6 +128,8 @@ class CompanyView:
 
     def closed_by(self, obligation_id: str, today: date) -> bool:
         o = self._obs[obligation_id]
+        if o.before_tracking:
+            return True  # attested history before the onboarding baseline: never reminded (rules.md §5)
         return any(d is not None and d <= today for d in (o.fulfilled_on, o.waived_on, o.cancelled_on))
 
     def _finding_row(self, f: Finding) -> dict[str, Any]:
@@ -183,8 +188,13 @@ class CompanyView:
                 "params": _plain(f.params)}
 
     def obligations_at(self, at: datetime) -> list[dict[str, Any]]:
+        """The obligations that exist at ``at`` (their triggering fact's effective date is on or before
+        that day: time travel never shows what had not happened yet), with their statuses then."""
         out = []
+        day = local_date(at)
         for row in self.obligation_rows:
+            if not self._obs[row["obligation_id"]].exists_on(day):
+                continue
             item = self.obligation_public(row)
             item["status"] = self.status(row["obligation_id"], at)
             out.append(item)
@@ -194,9 +204,10 @@ class CompanyView:
     def deadlines_at(self, at: datetime) -> list[dict[str, Any]]:
         """The timeline's deadline entries: what ``obligations_at`` says of each dated obligation, without
         building the whole public form (a company with hundreds of numbers has thousands of them)."""
+        day = local_date(at)
         return [{"date": o.due.isoformat(), "kind": "deadline", "obligation_id": o.id, "rule": o.rule,
                  "title": {"zh": o.title_zh, "en": o.title_en}, "about": o.about, "status": self.status(o.id, at)}
-                for o in self._obs.values() if o.due is not None]
+                for o in self._obs.values() if o.due is not None and o.exists_on(day)]
 
     def findings_at(self, at: datetime) -> list[dict[str, Any]]:
         out = []
@@ -230,11 +241,12 @@ class CompanyView:
         base = {"uscc": self.company, "name": name or self.name, "as_of": format_time(at)}
         if self.evaluation is None:
             return {**base, "risk": "none", "open_findings": {}, "overdue": 0, "due_soon": 0, "next_due": None,
-                    "next_due_obligation": None, "credit": self.credit(at), "error": self.error}
+                    "next_due_obligation": None, "tracked_from": None, "credit": self.credit(at), "error": self.error}
         s = self.evaluation.summary(at)
         credit = self.credit(at)
         return {**base, "risk": s.risk, "open_findings": dict(s.open_findings), "overdue": s.overdue,
                 "due_soon": s.due_soon, "next_due": _day(s.next_due), "next_due_obligation": s.next_due_obligation,
+                "tracked_from": _day(self.evaluation.tracked_from),
                 "credit": {k: credit.get(k) for k in ("score", "band", "coverage_months", "label")}}
 
 

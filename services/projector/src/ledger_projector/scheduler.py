@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from ledger_kernel.clock import SHANGHAI
+from ledger_rules import alert_severity as severity
 from sqlalchemy.engine import Connection
 
 from ledger_projector import alerts as A
@@ -24,6 +25,7 @@ from ledger_projector.tables import TableSet
 
 CLOSED = ("fulfilled_on_time", "fulfilled_late", "waived", "cancelled")
 TICK = "main"
+FOLDED = ""  # the subject of an outbox row folded into a backlog digest: done, never published itself
 
 
 def local_day(at: datetime) -> date:
@@ -57,7 +59,8 @@ class Scheduler:
         for part in chunks(keys):
             for r in conn.execute(sa.select(tw).where(tw.c.company_key.in_(part))).mappings():
                 watch[r["company_key"]] = r
-        rows: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []  # to publish
+        recorded: list[dict[str, Any]] = []  # folded into a backlog digest: done, never published
         summaries: dict[str, dict[str, Any]] = {}
         watch_rows: list[dict[str, Any]] = []
         for key in keys:
@@ -65,8 +68,11 @@ class Scheduler:
             if view.error:
                 continue
             done = sent[key]
-            rows += self._obligation_alerts(view, now, done)
-            rows += self._finding_alerts(view, now, done)
+            obligation_rows = self._obligation_alerts(view, now, done)
+            backlog, folded = self._backlog(view, now, obligation_rows, done)
+            rows += [r for r in obligation_rows if r["alert_id"] not in folded] + backlog
+            recorded += [r for r in obligation_rows if r["alert_id"] in folded]
+            rows += self._finding_alerts(conn, tables, view, now, done)
             previous = watch.get(key)
             score = view.credit_score(now)
             prev_score = previous["credit_score"] if previous else None
@@ -74,8 +80,8 @@ class Scheduler:
             summaries[key] = view.summary(now)
             watch_rows.append({"company_key": key, "tenant": view.tenant, "company": view.company,
                                "credit_score": score, "summary_pending": True, "_exists": previous is not None})
-        if rows:
-            conn.execute(ta.insert(), rows)
+        if rows or recorded:
+            conn.execute(ta.insert(), rows + recorded)
         new = [{k: v for k, v in w.items() if k != "_exists"} for w in watch_rows if not w["_exists"]]
         old = [{"k": w["company_key"], "s": w["credit_score"]} for w in watch_rows if w["_exists"]]
         if new:
@@ -116,18 +122,57 @@ class Scheduler:
             step, step_date, alert_type = latest
             if (ob["obligation_id"], step) in sent_refs:
                 continue
-            if alert_type not in A.TYPES:
-                alert_type = A.obligation_type(step_date, ob["due"])
+            alert_type = A.obligation_type(alert_type, step_date, ob["due"], today)
             public = view.obligation_public(ob)
             public["status"] = view.status(ob["obligation_id"], now)
             data = {"obligation": public, "step": step, "step_date": step_date.isoformat(),
                     "rule": {"id": ob["rule"], "source": ob["source"], "confidence": ob["confidence"]},
-                    "severity": A.SEVERITY[alert_type],
+                    "severity": severity.obligation_alert(public["severity"], alert_type),
                     "message": A.obligation_message(alert_type, public, today)}
             out.append(self._row(view, alert_type, ob["obligation_id"], step, now, data))
         return out
 
-    def _finding_alerts(self, view: CompanyView, now: datetime, done: set) -> list[dict[str, Any]]:
+    def _backlog(self, view: CompanyView, now: datetime, candidates: list[dict[str, Any]],
+                 done: set) -> tuple[list[dict[str, Any]], set[str]]:
+        """One ``company.backlog`` digest when this pass would send at least the tenant's
+        ``backlog_threshold`` overdue alerts for the company (facts about the past arriving), and the
+        ids of the overdue alerts it folds — recorded as done, so no later pass sends them one by one."""
+        threshold = int(view.pack.alerts["backlog_threshold"])
+        overdue = [r for r in candidates if r["type"] == "obligation.overdue"]
+        if threshold <= 0 or len(overdue) < threshold:
+            return [], set()
+        step = A.backlog_step([(r["ref"], r["step"]) for r in overdue])
+        if (A.BACKLOG, "backlog", step) in done:
+            return [], set()
+        rank = severity.SCALE.index
+        items = []
+        for r in overdue:
+            data = r["event"]["data"]
+            ob = data["obligation"]
+            items.append({"id": ob["id"], "rule": ob["rule"], "title": ob["title"], "about": ob["about"],
+                          "year": ob["year"], "quarter": ob["quarter"], "due": ob["due"], "step": data["step"],
+                          "status": ob["status"], "severity": data["severity"], "confidence": ob["confidence"],
+                          "source": ob["source"]})
+        items.sort(key=lambda i: (-rank(i["severity"]), i["due"] or "", i["rule"], i["id"]))
+        rules: dict[str, dict[str, Any]] = {}
+        for i in items:
+            entry = rules.setdefault(i["rule"], {"rule": i["rule"], "title": i["title"], "count": 0,
+                                                 "severity": i["severity"], "confidence": i["confidence"],
+                                                 "source": i["source"], "earliest_due": i["due"]})
+            entry["count"] += 1
+        by_rule = sorted(rules.values(), key=lambda e: (-rank(e["severity"]), e["earliest_due"] or "", e["rule"]))
+        data = {"backlog": {"count": len(items), "threshold": threshold, "by_rule": by_rule,
+                            "items": items[:A.BACKLOG_ITEMS], "items_omitted": max(0, len(items) - A.BACKLOG_ITEMS)},
+                "severity": severity.highest(i["severity"] for i in items),
+                "message": A.backlog_message(items, by_rule)}
+        digest = self._row(view, A.BACKLOG, "backlog", step, now, data)
+        for r in overdue:
+            r.update(published=True, published_at=now, subject=FOLDED,
+                     event={"id": r["alert_id"], "type": r["type"], "folded_into": digest["alert_id"]})
+        return [digest], {r["alert_id"] for r in overdue}
+
+    def _finding_alerts(self, conn: Connection, tables: TableSet, view: CompanyView, now: datetime,
+                        done: set) -> list[dict[str, Any]]:
         out = []
         opened_sent = {(ref, step) for (t, ref, step) in done if t == "finding.opened"}
         resolved_sent = {(ref, step) for (t, ref, step) in done if t == "finding.resolved"}
@@ -144,18 +189,34 @@ class Scheduler:
             public = view.finding_public(f)
             data = {"finding": public, "opened_at": opened,
                     "rule": {"id": f["rule"], "source": f["source"], "confidence": f["confidence"]},
-                    "severity": f["severity"], "message": A.finding_message("finding.opened", public)}
+                    "severity": severity.from_rule(f["severity"]),
+                    "message": A.finding_message("finding.opened", public)}
             out.append(self._row(view, "finding.opened", fid, opened, now, data))
         for fid, opened in sorted(opened_sent - resolved_sent):
             if current.get(fid) == opened:
                 continue  # still open
             f = by_id.get(fid)
-            public = view.finding_public(f) if f else {"id": fid}
-            rule = {"id": f["rule"], "source": f["source"], "confidence": f["confidence"]} if f else {"id": fid}
-            data = {"finding": public, "opened_at": opened, "rule": rule, "severity": "info",
-                    "message": A.finding_message("finding.resolved", public if f else {"rule": fid})}
+            if f is not None:
+                public = view.finding_public(f)
+                rule = {"id": f["rule"], "source": f["source"], "confidence": f["confidence"]}
+            else:  # gone from the evaluation: name it as the opening alert did
+                public, rule = self._opened_finding(conn, tables, view, fid, opened)
+            data = {"finding": public, "opened_at": opened, "rule": rule,
+                    "severity": severity.from_rule(public.get("severity")),
+                    "message": A.finding_message("finding.resolved", public)}
             out.append(self._row(view, "finding.resolved", fid, opened, now, data))
         return out
+
+    @staticmethod
+    def _opened_finding(conn: Connection, tables: TableSet, view: CompanyView, fid: str,
+                        opened: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The finding and rule as the ``finding.opened`` alert carried them (``{"id": …}`` if unknown)."""
+        ta = tables.alerts
+        aid = A.alert_id(view.tenant, view.company, "finding.opened", fid, opened)
+        event = conn.execute(sa.select(ta.c.event).where(ta.c.alert_id == aid)).scalar()
+        data = (event or {}).get("data") or {}
+        finding = data.get("finding") or {"id": fid}
+        return finding, data.get("rule") or {"id": finding.get("rule") or fid}
 
     def _credit_alert(self, view: CompanyView, now: datetime, score: float | None, previous: float | None,
                       done: set) -> list[dict[str, Any]]:

@@ -186,8 +186,8 @@ class Alert(SQLModel, table=True):
     type: str
     ref: str  # the obligation or finding id (or "credit")
     step: str  # reminder step, the instant a finding opened, or day+score for credit
-    subject: str
-    event: dict = _json()  # the CloudEvent, as published
+    subject: str  # "" for a step folded into a company.backlog digest (published with it, never alone)
+    event: dict = _json()  # the CloudEvent, as published (folded: {"id", "type", "folded_into"})
     decided_at: datetime = _instant()
     published: bool = False
     published_at: datetime | None = _instant(default=None)
