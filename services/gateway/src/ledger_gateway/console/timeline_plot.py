@@ -79,11 +79,11 @@ def _title(item: dict[str, Any]) -> str:
     return str(title or item.get("rule") or "")
 
 
-def span_for(today: date, show_all: bool, days: list[date]) -> tuple[date, date]:
-    """The shown span: two years back to one year ahead of today, or everything recorded."""
+def span_for(anchor: date, show_all: bool, days: list[date]) -> tuple[date, date]:
+    """The shown span: two years back to one year ahead of the day looked at, or everything recorded."""
     if show_all and days:
-        return min(min(days), today) - timedelta(days=30), max(max(days), today) + timedelta(days=30)
-    return today - timedelta(days=730), today + timedelta(days=365)
+        return min(min(days), anchor) - timedelta(days=30), max(max(days), anchor) + timedelta(days=30)
+    return anchor - timedelta(days=730), anchor + timedelta(days=365)
 
 
 def plot(facts: list[dict[str, Any]], obligations: list[dict[str, Any]], today: date, as_of: date | None = None,
@@ -91,7 +91,7 @@ def plot(facts: list[dict[str, Any]], obligations: list[dict[str, Any]], today: 
     fact_days = [(d, f) for f in facts if (d := _day(f.get("date")))]
     dues = [(_day(o.get("window_opens")), _day(o.get("due")), o) for o in obligations]
     every_day = [d for d, _ in fact_days] + [d for w, due, _ in dues for d in (w, due) if d]
-    start, end = span_for(today, show_all, every_day)
+    start, end = span_for(as_of or today, show_all, every_day)
     total = max((end - start).days, 1)
 
     def x(d: date) -> float:
