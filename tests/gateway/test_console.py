@@ -196,3 +196,58 @@ def test_a_session_ends_when_idle_too_long_past_its_lifetime_or_when_its_key_is_
     revoke_key(engine, other.key_id, now=t0)
     assert find_session(engine, token, t0 + timedelta(seconds=1)) is None
     assert open_session(engine, other.key, t0) is None and open_session(engine, "lk_nonsense", t0) is None
+
+
+async def test_forms_without_the_session_token_change_nothing(stack, loaded):
+    tenant, key = loaded
+    async with browser(stack) as client:
+        await log_in(client, key)
+        page = (await client.get("/app/subscriptions")).text
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        hook = {"channel": "webhook", "target": "http://127.0.0.1:9/hook"}
+        for path, form in (("/app/subscriptions", hook), ("/app/feeds", {"label": "x"}),
+                           ("/app/deliveries/dlv_x/replay", {}), ("/app/logout", {})):
+            assert (await client.post(path, data=form)).status_code == 403, path
+            assert (await client.post(path, data={**form, "csrf": "wrong"})).status_code == 403, path
+            other_site = await client.post(path, data={**form, "csrf": token}, headers={"Origin": "https://evil.example"})
+            assert other_site.status_code == 403, path
+        upload = await client.post("/app/import", data={"csrf": "wrong"},
+                                   files={"file": ("f.csv", b"type,company\n", "text/csv")})
+        assert upload.status_code == 403
+        assert "还没有订阅" in (await client.get("/app/subscriptions")).text
+        made = await client.post("/app/subscriptions", data={**hook, "csrf": token})
+        assert made.status_code == 201 and "whsec_" in made.text
+
+
+async def test_a_read_only_session_cannot_write(stack, loaded):
+    tenant, _ = loaded
+    reader = stack.key(tenant, "read")
+    async with browser(stack) as client:
+        await log_in(client, reader)
+        page = (await client.get("/app/subscriptions")).text
+        assert 'id="new-subscription"' not in page
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        refused = await client.post("/app/subscriptions", data={"channel": "nats", "target": "erp", "csrf": token})
+        assert refused.status_code == 403
+        upload = await client.post("/app/import", data={"csrf": token},
+                                   files={"file": ("f.csv", b"type,company\n", "text/csv")})
+        assert upload.status_code == 403
+        assert "还没有订阅" in (await client.get("/app/subscriptions")).text
+
+
+async def test_a_refused_rows_file_belongs_to_its_tenant(stack, loaded):
+    _, key = loaded
+    _, other_key = stack.new_tenant("console-import-spy")
+    rows = (b"type,company,effective_date,data.declared_seats,data.system_registered_seats,data.overseas_seats\n"
+            + f"workforce.seats_declared,{SHANGHAI_DEMO},2026-11-02,many,1,0\n".encode())
+    async with browser(stack) as client:
+        await log_in(client, key)
+        token = re.search(r'name="csrf" value="([^"]+)"', (await client.get("/app/import")).text).group(1)
+        done = await client.post("/app/import", data={"csrf": token}, files={"file": ("seats.csv", rows, "text/csv")})
+        assert done.status_code == 200 and 'id="refused-count">1<' in done.text
+        link = re.search(r'href="(/app/import/refused/[^"]+)"', done.text).group(1)
+        got = await client.get(link)
+        assert got.status_code == 200 and got.content.startswith(b"\xef\xbb\xbf") and b"many" in got.content
+    async with browser(stack) as spy:
+        await log_in(spy, other_key)
+        assert (await spy.get(link)).status_code == 404

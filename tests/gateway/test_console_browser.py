@@ -8,6 +8,7 @@ anywhere else.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -61,7 +62,7 @@ async def shot(page, name: str) -> None:
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-async def test_a_first_visit_in_the_browser(page, stack, demo_key):
+async def test_a_first_visit_in_the_browser(page, stack, demo_key, tmp_path):
     own_host = urlsplit(stack.url).netloc
     await page.goto(stack.url + "/")
     assert page.url.startswith(stack.url + "/app/login")
@@ -108,6 +109,37 @@ async def test_a_first_visit_in_the_browser(page, stack, demo_key):
     assert await page.locator('td.rest[data-date="2026-10-01"]').count() == 1  # 国庆节
     assert await page.locator('td.makeup[data-date="2026-10-10"]').count() == 1  # 调休上班 (a Saturday)
     await shot(page, "calendar")
+
+    await page.get_by_role("link", name=re.compile("订阅")).click()
+    await page.wait_for_url(re.compile(r"/app/subscriptions"))
+    await page.get_by_label(re.compile("^目标")).fill("http://127.0.0.1:9/hooks/ledger")
+    await page.get_by_label(re.compile("最低级别")).select_option("high")
+    await page.get_by_role("button", name=re.compile("创建订阅")).click()
+    assert (await page.locator("#secret").inner_text()).startswith("whsec_")
+    assert await page.locator("table#subscriptions tbody tr").count() == 1
+    await shot(page, "subscriptions")
+
+    upload = tmp_path / "seats.csv"
+    upload.write_text("type,company,effective_date,data.declared_seats,data.system_registered_seats,"
+                      "data.overseas_seats\n"
+                      f"workforce.seats_declared,{SHANGHAI_DEMO},2026/11/2,130,130,0\n"
+                      f"workforce.seats_declared,{SHANGHAI_DEMO},2026年11月3日,lots,130,0\n", encoding="utf-8")
+    await page.get_by_role("link", name=re.compile("导入")).click()
+    await page.wait_for_url(re.compile(r"/app/import"))
+    await page.set_input_files("#file", str(upload))
+    await page.get_by_role("button", name=re.compile("^导入")).click()
+    await page.wait_for_selector("#import-result")
+    assert await page.locator("#accepted").inner_text() == "1"
+    assert await page.locator("#refused-count").inner_text() == "1"
+    assert (await page.locator("table#refused td").first.inner_text()).strip() == "3"  # the source file's line
+    await shot(page, "import")
+    async with page.expect_download() as waiting:
+        await page.locator("#download-refused").click()
+    saved = Path(await (await waiting.value).path())
+    refused = await asyncio.to_thread(saved.read_text, encoding="utf-8-sig")
+    lines = refused.splitlines()
+    assert len(lines) == 2 and lines[0].endswith("line,error")  # the header and the one refused row
+    assert "2026年11月3日,lots,130,0,3," in lines[1] and "whole number" in lines[1]
 
     await page.goto(stack.url + "/docs")
     await page.wait_for_selector(".swagger-ui .info", timeout=30_000)

@@ -13,7 +13,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from ledger_gateway.console.pages import NeedsLogin, login_redirect, router
+from ledger_gateway.console import alert_pages, import_page
+from ledger_gateway.console.pages import FormRefused, NeedsLogin, forbidden, login_redirect, router
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
 
@@ -21,11 +22,18 @@ STATIC = Path(__file__).resolve().parents[1] / "static"
 def install(app: FastAPI) -> None:
     """Mount the console, its assets and ``/docs`` (Swagger UI from this product's own files)."""
     app.include_router(router)
+    app.include_router(alert_pages.router)
+    app.include_router(import_page.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(NeedsLogin)
     async def _login(request: Request, exc: NeedsLogin) -> Response:
         return login_redirect(request)
+
+    @app.exception_handler(FormRefused)
+    async def _refused(request: Request, exc: FormRefused) -> Response:
+        return forbidden(request, "表单令牌无效或来自其他网站，未作任何更改。",
+                         "Missing or wrong form token, or a form from another site: nothing was changed.")
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -19,7 +19,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from ledger_kernel.clock import SHANGHAI
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
+from ledger_gateway import exports
 from ledger_gateway.console import data
 from ledger_gateway.console.month_view import month_of, month_view
 from ledger_gateway.console.sessions import (
@@ -34,6 +36,7 @@ from ledger_gateway.console.timeline_plot import plot
 from ledger_gateway.context import GatewayState, state_of
 from ledger_gateway.problems import ProblemError
 from ledger_gateway.reads_api import USCC
+from ledger_gateway.reports_api import report_response
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -61,6 +64,13 @@ SECURITY_HEADERS = {
 
 class NeedsLogin(Exception):
     """No valid session: the page answers with a redirect to the login form."""
+
+
+class FormRefused(Exception):
+    """A POST without this session's form token, or from another site: 403, nothing changed."""
+
+
+MAX_UPLOAD = 5 * 1024 * 1024  # one uploaded file (an import CSV)
 
 
 def _now(gw: GatewayState):
@@ -155,11 +165,19 @@ async def login(request: Request, api_key: str = Form("", max_length=300), csrf:
     return response
 
 
-@router.post("/app/logout")
-async def logout(request: Request, csrf: str = Form("", max_length=100)) -> Response:
+async def posted_form(request: Request) -> tuple[ConsoleUser, FormData]:
+    """The session's user and the posted form, once its form token and origin are checked."""
     user = await user_of(request)
-    if not _same_origin(request) or not form_token_ok(user, csrf):
-        return forbidden(request, "表单令牌无效。", "Missing or wrong form token.")
+    form = await request.form(max_files=1, max_fields=200, max_part_size=MAX_UPLOAD)
+    token = form.get("csrf")
+    if not _same_origin(request) or not isinstance(token, str) or not form_token_ok(user, token):
+        raise FormRefused()
+    return user, form
+
+
+@router.post("/app/logout")
+async def logout(request: Request) -> Response:
+    await posted_form(request)
     await run_in_threadpool(close_session, state_of(request).engine, request.cookies.get(COOKIE))
     response = RedirectResponse("/app/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
@@ -310,3 +328,65 @@ async def month(request: Request, month: str = "", all: str = "") -> HTMLRespons
              and o.get("status") not in ("cancelled", "waived")]
     return page(request, "calendar.html", {"user": user, "today": today, "all": all,
                                            "view": month_view(year, number, today, items)})
+
+
+# --- files: the same exports and report as /v1, for the session's tenant ---------------------------------
+
+
+@router.get("/app/export/companies.{fmt}")
+async def export_portfolio(request: Request, fmt: str, risk: str = "") -> Response:
+    user = await user_of(request)
+    if fmt not in ("csv", "xlsx") or (risk and risk not in RISK_ORDER):
+        return page(request, "error.html", {"status": 422, "user": user, "zh": "导出格式或筛选无效。",
+                                            "en": "Unknown export format or filter."}, 422)
+    answer = exports.as_file(fmt, exports.COMPANY_COLUMNS, "企业组合", "companies")  # type: ignore[arg-type]
+    assert answer is not None
+    return await answer(state_of(request), {"op": "portfolio", "tenant": user.tenant, "risk": risk or None})
+
+
+async def _company_or_404(request: Request, user: ConsoleUser, uscc: str) -> HTMLResponse | None:
+    if not USCC.match(uscc):
+        return not_found(request, user)
+    try:
+        await data.ask(state_of(request), user.tenant, "company", company=uscc)
+    except ProblemError as exc:
+        if exc.kind == "not-found":
+            return not_found(request, user)
+        raise
+    return None
+
+
+@router.get("/app/companies/{uscc}/obligations.{fmt}")
+async def export_obligations(request: Request, uscc: str, fmt: str, as_of: str = "") -> Response:
+    user = await user_of(request)
+    missing = await _company_or_404(request, user, uscc)
+    if missing is not None:
+        return missing
+    try:
+        day = _as_of_day(as_of) if as_of else None
+    except ValueError:
+        day = None
+        fmt = "invalid"
+    if fmt not in ("csv", "xlsx"):
+        return page(request, "error.html", {"status": 422, "user": user, "zh": "导出格式或日期无效。",
+                                            "en": "Unknown export format or date."}, 422)
+    answer = exports.as_file(fmt, exports.OBLIGATION_COLUMNS, "合规义务", "obligations",  # type: ignore[arg-type]
+                             extra={"company": uscc})
+    assert answer is not None
+    return await answer(state_of(request), {"op": "obligations", "tenant": user.tenant, "company": uscc,
+                                            "as_of": data.end_of_day(day) if day else None})
+
+
+@router.get("/app/companies/{uscc}/report.pdf")
+async def report(request: Request, uscc: str, as_of: str = "") -> Response:
+    user = await user_of(request)
+    missing = await _company_or_404(request, user, uscc)
+    if missing is not None:
+        return missing
+    try:
+        day = _as_of_day(as_of) if as_of else None
+    except ValueError:
+        return page(request, "error.html", {"status": 422, "user": user, "zh": f"日期无效：{as_of!r}",
+                                            "en": f"Not a date: {as_of!r}"}, 422)
+    at = datetime.fromisoformat(data.end_of_day(day)) if day else None
+    return await report_response(state_of(request), user.tenant, uscc, at)
