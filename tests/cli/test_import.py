@@ -105,7 +105,7 @@ async def test_csv_import_refused_rows_and_a_rerun(stack, ledger, tenant_key, tm
     # the back office fixes the refused file and feeds it back as it is
     fixed = Path(summary["refused_file"])
     rows = read_csv(fixed)
-    rows[0]["company"] = "91310115MA1K4B8N68"
+    rows[0]["company"] = "91310115MA1K4B8N7B"  # a third company: SH is registered already (a second is 409)
     rows[0]["data.name"] = "上海某客服外包有限公司（更正）"
     rows[1]["type"] = "licence.annual_report_submitted"
     rows[1].update({"data.licence_no": "B2-20220315"})

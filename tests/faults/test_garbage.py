@@ -98,7 +98,8 @@ async def test_the_server_cuts_off_a_client_that_publishes_over_max_payload(stac
     def offend() -> bytes:
         with socket.create_connection(("127.0.0.1", fresh_nats.port), timeout=5) as s:
             s.recv(4096)  # INFO
-            s.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\n')
+            login = {"verbose": False, "pedantic": False, "user": "gateway", "pass": fresh_nats.passwords["gateway"]}
+            s.sendall(f"CONNECT {json.dumps(login)}\r\n".encode())
             s.sendall(f"PUB cmd.licences {MAX_PAYLOAD + 1}\r\n".encode())
             out = b""
             try:

@@ -54,6 +54,7 @@ class LiveStack:
     settings: Settings
     gateway: GatewayService
     nats_url: str
+    nats: EmbeddedNats | None = None  # the stack's own server, for tests that kill it
     mounted: Mounted | None = None  # its services and context: a test may restart one
 
     async def restart(self, name: str) -> Any:
@@ -94,6 +95,6 @@ async def run_stack(home: Path) -> AsyncIterator[LiveStack]:
         gateway = GatewayService()
         async with Mounted([*domain_services(), gateway], settings, clock=FixedClock(NOW),
                            name="gateway-tests") as mounted:
-            yield LiveStack(f"http://127.0.0.1:{settings.http_port}", settings, gateway, server.url, mounted)
+            yield LiveStack(f"http://127.0.0.1:{settings.http_port}", settings, gateway, server.url, server, mounted)
     finally:
         server.stop()

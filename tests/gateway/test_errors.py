@@ -20,13 +20,17 @@ async def test_without_the_services_writes_and_reads_answer_503(fresh_nats, sett
         _, issued = create_tenant(gateway.state.engine, "alone")
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.http_port}",
                                      headers={"Authorization": f"Bearer {issued.key}"}) as client:
-            body = assert_problem(await client.post("/v1/facts", json=REGISTERED), 503, "unavailable")
+            single = await client.post("/v1/facts", json=REGISTERED)
+            body = assert_problem(single, 503, "unavailable")
             assert "Idempotency-Key" in body["detail"] or "retry" in body["detail"]
+            assert int(single.headers["Retry-After"]) > 0  # every 503 says when to come back
             batch = (await client.post("/v1/facts:batch", json=[REGISTERED])).json()
             assert batch["results"][0]["status"] == 503 and batch["refused"] == 1
-            assert_problem(await client.get("/v1/companies"), 503, "unavailable")
+            read = await client.get("/v1/companies")
+            assert_problem(read, 503, "unavailable")
+            assert int(read.headers["Retry-After"]) > 0
             ready = await client.get("/readyz")
-            assert ready.status_code == 503
+            assert ready.status_code == 503 and int(ready.headers["Retry-After"]) > 0
             assert ready.json()["status"] == "not_ready" and ready.json()["projection"]["ok"] is False
             assert ready.json()["nats"]["ok"] and ready.json()["database"]["ok"]
             assert (await client.get("/healthz")).status_code == 200

@@ -72,6 +72,10 @@ PUBLISH_REFUSED = [
     ("licences", "cmd.numbers"),                  # another service's commands
     ("numbers", "cmd.licences"),
     ("licences", "alerts.t1.c1.deadline"),        # only the projector raises alerts
+    ("licences", "ledger.t1.c1.workforce.w1"),    # another service's aggregate type
+    ("personnel", "ledger.t1.c1.licence.B2-1"),
+    ("notifier", "checkpoints.ledger"),           # only the projector signs checkpoints
+    ("gateway", "notify.t1.webhook"),             # only the notifier notifies
     ("licences", "$JS.API.STREAM.DELETE.LEDGER"),
     ("projector", "ledger.t1.c1.licence.x"),      # the projector writes only its own system facts
     ("projector", "cmd.licences"),

@@ -119,3 +119,40 @@ def test_only_file_databases_are_checked(tmp_path: Path) -> None:
     assert sqlite_path("sqlite:///file:shared?mode=memory&uri=true") is None
     assert sqlite_path(f"sqlite:///{tmp_path / 'a.db'}") == tmp_path / "a.db"
     assert sqlite_path("sqlite:///rel/a.db") == Path.cwd() / "rel" / "a.db"
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_every_service_creates_its_database_private(service_engine, tmp_path: Path) -> None:
+    """Key hashes, sealed secrets, tenants' data: the file, its WAL siblings and a new directory are the owner's."""
+    db = tmp_path / "home" / "ledger.db"
+    engine = service_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        siblings = [db.with_name(db.name + s) for s in ("-wal", "-shm") if db.with_name(db.name + s).exists()]
+        assert siblings, "WAL mode made no -wal/-shm files to check"
+        assert {p.name: mode(p) for p in [db, *siblings]} == {p.name: 0o600 for p in [db, *siblings]}
+    assert mode(db.parent) == 0o700
+    engine.dispose()
+
+
+def test_an_older_world_readable_database_is_made_private(service_engine, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    home.chmod(0o755)
+    db = home / "ledger.db"
+    sqlite3.connect(db).close()
+    wal = db.with_name("ledger.db-wal")
+    wal.write_bytes(b"")
+    for path in (db, wal):
+        path.chmod(0o644)
+    engine = service_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    assert (mode(db), mode(wal)) == (0o600, 0o600)
+    assert mode(home) == 0o755  # a directory we did not create keeps its mode (it may be shared)
+    engine.dispose()

@@ -111,3 +111,19 @@ def test_the_alerts_channel_lists_every_alert_type_and_severity(committed):
     assert "company.backlog" in payload["properties"]["type"]["enum"]
     assert payload["properties"]["severity"]["enum"] == list(ALERT_SEVERITIES) == ["info", "low", "medium", "high",
                                                                                   "critical"]
+
+
+def test_every_stream_a_consumer_may_read_is_described_with_the_credentials_it_needs(committed):
+    addresses = {c["address"]: name for name, c in committed["channels"].items() if c.get("address")}
+    for address in ("alerts.{tenant}.{company}.{kind}", "notify.{tenant}.{suffix}", "checkpoints.ledger",
+                    "ledger._system.{scope}.{kind}.{key}", "ledger.{tenant}.{company}.licence.{aggregate_id}"):
+        channel = addresses[address]
+        reads = [op for op in committed["operations"].values()
+                 if op["action"] == "receive" and op["channel"]["$ref"] == f"#/channels/{channel}"]
+        assert reads, address
+        schemes = {_resolve(committed, s["$ref"])["type"] for op in reads for s in op["security"]}
+        assert schemes == {"userPassword"}, address
+    schemes = committed["components"]["securitySchemes"]
+    assert "ledger stream-credentials create" in schemes["streamReader"]["description"]
+    readers_of_notify = committed["operations"]["read.notify"]["security"]
+    assert readers_of_notify == [{"$ref": "#/components/securitySchemes/streamReader"}]

@@ -44,6 +44,8 @@ UNDATED = story_fact("penalty.imposed", decision_no=DEADLINE["data"]["decision_n
 
 # (case id, facts recorded first, the refused fact, code, field)
 REFUSED = [
+    ("company registered twice", [fact("company.registered")], fact("company.registered", name="另一个名称有限公司"),
+     "already_registered", "company"),
     ("licence issued twice", [ISSUED], fact("licence.issued", authority="工业和信息化部"), "already_issued",
      "data.licence_no"),
     ("licence applied after issue", [ISSUED], fact("licence.applied"), "already_issued", "data.licence_no"),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 from ledger_contracts.examples import EXAMPLE_COMPANY, example_fact
+from ledger_kernel import deadline as deadlines
 from ledger_kernel.envelope import event_id_for
 from services_support import SERVICES, assert_problem, build, request, send, tenant_events
 
@@ -161,3 +163,31 @@ async def test_the_request_handler_answers_concurrent_garbage_and_facts_alike(se
     assert [r["ok"] for r in replies] == [False, True, False] * 20
     assert len(await tenant_events(nc, tenant)) == 20
     assert all(e["company"] == EXAMPLE_COMPANY for e in await tenant_events(nc, tenant))
+
+
+# --- deadlines (Ledger-Deadline): a request that arrives after its requester gave up is never recorded ---
+
+async def test_a_request_past_its_deadline_is_refused_and_nothing_is_appended(services_stack, nc, tenant):
+    fact = example_fact("company.registered")
+    past = {deadlines.HEADER: deadlines.stamp(0.0, now=time.time() - 60)}
+    reply = await send(nc, tenant, fact, "late-1", headers=past)
+    assert_problem(reply, 503, "deadline_exceeded")
+    assert await tenant_events(nc, tenant) == []
+    # a batch past its deadline: the whole request is refused, nothing appended
+    body = json.dumps({"tenant": tenant, "items": [{"fact": fact, "command_id": "late-2"}]}).encode()
+    batch = json.loads((await nc.request("cmd.licences", body, timeout=20, headers=past)).data)
+    assert_problem(batch, 503, "deadline_exceeded")
+    assert await tenant_events(nc, tenant) == []
+    # the same command id within its deadline is recorded, once
+    ahead = {deadlines.HEADER: deadlines.stamp(30.0)}
+    recorded = await send(nc, tenant, fact, "late-1", headers=ahead)
+    assert recorded["ok"] is True and recorded["duplicate"] is False, recorded
+    assert [e["id"] for e in await tenant_events(nc, tenant)] == [recorded["event_id"]]
+
+
+@pytest.mark.parametrize("value", ["soon", "2026-11-23T01:00:00", "9" * 50, ""])
+async def test_an_unreadable_deadline_is_a_400_naming_the_header(services_stack, nc, tenant, value):
+    reply = await send(nc, tenant, example_fact("company.registered"), headers={deadlines.HEADER: value})
+    assert_problem(reply, 400, "malformed_request")
+    assert [e["field"] for e in reply["errors"]] == ["header.Ledger-Deadline"]
+    assert await tenant_events(nc, tenant) == []

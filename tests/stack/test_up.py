@@ -9,12 +9,14 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 from ledger_kernel.connection import connect
 from ledger_kernel.embedded import free_port
+from ledger_kernel.settings import Settings
 
 FACT = {"type": "company.registered", "company": "91310115MA1K4B8N68", "effective_date": "2021-06-01",
         "data": {"name": "上海某客服外包有限公司", "registered_capital": 12000000, "province": "31",
@@ -40,21 +42,35 @@ class Stack:
             env.pop(key, None)
         return env
 
-    def up(self, timeout: float = 60) -> None:
+    def start(self, **extra_env: str) -> subprocess.Popen:
         args = [sys.executable, "-m", "ledger_cli.main", "up"] + (["--single-process"] if self.single else [])
         self.log = open(self.home.parent / f"{self.home.name}-up.log", "ab")
-        self.proc = subprocess.Popen(args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, env={**self.env, **extra_env}, stdout=self.log, stderr=subprocess.STDOUT)
+        return self.proc
+
+    def up(self, timeout: float = 60) -> None:
+        self.start()
+        assert self.wait_ready(timeout) is not None, "stack not ready in time:\n" + self.output()
+
+    def readyz(self) -> tuple[int, dict] | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/readyz", timeout=5) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read())
+        except OSError:
+            return None
+
+    def wait_ready(self, timeout: float) -> dict | None:
+        """The body of the first 200 from /readyz within ``timeout`` seconds, or None."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.output()
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/readyz", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
+            assert self.proc is not None and self.proc.poll() is None, self.output()
+            answer = self.readyz()
+            if answer is not None and answer[0] == 200:
+                return answer[1]
             time.sleep(0.25)
-        raise AssertionError("stack not ready in time:\n" + self.output())
+        return None
 
     def output(self) -> str:
         return (self.home.parent / f"{self.home.name}-up.log").read_text(errors="replace")[-4000:]
@@ -70,7 +86,8 @@ class Stack:
 
     def record(self, tenant: str, command_id: str, fact: dict = FACT) -> dict:
         async def go() -> dict:
-            nc = await connect(f"nats://127.0.0.1:{self.nats_port}", "test-stack")
+            # the command line's own bus user (LEDGER_HOME/keys/nats/cli.password)
+            nc = await connect(Settings.from_env(self.env).effective_nats_url, "test-stack")
             try:
                 body = {"tenant": tenant, "fact": fact, "command_id": command_id}
                 msg = await nc.request("cmd.licences", json.dumps(body).encode(), timeout=10)
@@ -125,3 +142,68 @@ def test_two_stacks_side_by_side(tmp_path):
     finally:
         assert a.interrupt() == 0, a.output()
     assert a.verify()["events"] == 1 and b.verify()["events"] == 1
+
+
+def child_pids(parent: int) -> dict[str, int]:
+    """The services ``ledger up`` started: ``{"projector": pid, ...}`` (from /proc)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat_fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(stat_fields[1]) == parent and b"-m" in cmdline:
+            module = cmdline[cmdline.index(b"-m") + 1].decode()
+            found[module.removeprefix("ledger_")] = int(entry.name)
+    return found
+
+
+@pytest.mark.slow
+def test_a_killed_service_is_restarted_while_the_gateway_keeps_serving(tmp_path):
+    """kill -9 of the projector: the gateway (same process) keeps answering and is ready again within 30 s."""
+    stack = Stack(tmp_path / "home", single=False)
+    stack.up()
+    try:
+        assert stack.record("tsup", "c1")["ok"] is True  # licences appends as its own bus user
+        before = child_pids(stack.proc.pid)
+        assert {"projector", "gateway", "licences", "notifier"} <= set(before), before
+        os.kill(before["projector"], signal.SIGKILL)
+        killed_at = time.monotonic()
+        # the gateway answers all along (alive), and says the projector is being restarted or back
+        with urllib.request.urlopen(f"http://127.0.0.1:{stack.http_port}/healthz", timeout=5) as r:
+            assert r.status == 200
+        body = stack.wait_ready(30)
+        assert body is not None, f"not ready again within 30 s: {stack.readyz()}\n{stack.output()}"
+        back_in = time.monotonic() - killed_at
+        assert body["services"]["projector"]["restarts"] == 1, body
+        assert body["services"]["projector"]["last_exit_code"] == -9, body
+        assert body["services"]["gateway"]["restarts"] == 0, body
+        after = child_pids(stack.proc.pid)
+        assert after["gateway"] == before["gateway"] and after["licences"] == before["licences"]
+        assert after["projector"] != before["projector"]
+        assert stack.record("tsup", "c2", LATER)["sequence"] == 2  # facts still go in
+        print(f"ready again {back_in:.1f} s after kill -9 of the projector")
+    finally:
+        assert stack.interrupt() == 0, stack.output()
+    assert "projector exited with -9: restarting" in stack.output()
+    assert "projector restarted" in stack.output()
+
+
+@pytest.mark.slow
+def test_a_crash_looping_service_stops_the_stack_and_says_which(tmp_path):
+    stack = Stack(tmp_path / "home", single=False)
+    # the notifier alone reads this setting, and cannot start with it: it crashes at every start
+    proc = stack.start(LEDGER_NOTIFIER_CONCURRENCY="many")
+    try:
+        code = proc.wait(180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    output = stack.output()
+    assert code == 1, output
+    assert "notifier crashed 5 times within 60 s: stopping the stack" in " ".join(output.split()), output
+    assert "stopped" in output
+    assert child_pids(proc.pid) == {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from ledger_cli import demo, importer, maintenance, one_fact, ops, stack, tenants, views
+from ledger_cli import demo, importer, maintenance, one_fact, ops, stack, stream_credentials, tenants, views
 
 app = typer.Typer(
     name="ledger",
@@ -24,6 +24,7 @@ one_fact.register(app)
 views.register(app)
 maintenance.register(app)
 demo.register(app)
+stream_credentials.register(app)
 
 
 if __name__ == "__main__":

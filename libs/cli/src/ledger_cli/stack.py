@@ -1,17 +1,19 @@
 """``ledger up``: the embedded stack — nats-server from the wheel, streams, every service.
 
-Services run as separate processes by default (as they would in production), or
-all in this process with ``--single-process``. Ctrl-C stops everything cleanly; the
-data stays under LEDGER_HOME for the next ``ledger up``.
+Services run as separate processes by default (as they would in production), each as its own
+bus user (``ledger_kernel.bus_access``), supervised: a crashed service is restarted with a backoff
+while the others keep serving (``ledger_cli.supervisor``); a crash-looping one stops the stack.
+``--single-process`` runs them all in this process. Ctrl-C stops everything cleanly; the data
+stays under LEDGER_HOME for the next ``ledger up``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import os
 import signal
-import subprocess
 import sys
 import time
 
@@ -21,8 +23,11 @@ from ledger_kernel.embedded import EmbeddedNats, EmbeddedServerError
 from ledger_kernel.runtime import Mounted
 from ledger_kernel.settings import Settings, SettingsError
 from ledger_kernel.streams import provision
+from ledger_kernel.supervision import SUPERVISION_FILE
 from ledger_kernel.telemetry import setup_logging
 from rich.console import Console
+
+from ledger_cli.supervisor import Command, CrashLoop, Supervisor
 
 SERVICES = ("licences", "numbers", "personnel", "premises", "penalties", "projector", "notifier", "gateway")
 console = Console(stderr=True)
@@ -33,8 +38,12 @@ def build_services(names=SERVICES) -> list:
 
 
 async def prepare(settings: Settings) -> None:
-    """Streams exist with their append-only settings (refuses a server older than 2.11)."""
-    nc = await connect(settings.effective_nats_url, "ledger-up", max_reconnect_attempts=5)
+    """Streams exist with their append-only settings (refuses a server older than 2.11).
+
+    The only place the admin credential is used: no service may create, delete or purge a stream.
+    """
+    url = settings.embedded_url_as("admin") if settings.embedded else settings.effective_nats_url
+    nc = await connect(url, "ledger-up", max_reconnect_attempts=5)
     try:
         await provision(nc, settings.replicas)
     finally:
@@ -46,30 +55,41 @@ async def _single_process(settings: Settings, ready: asyncio.Event | None = None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with Mounted(build_services(), settings, name="ledger"):
+    # one connection for every service: the "stack" user, the union of the services' rights
+    shared = dataclasses.replace(settings, nats_user="stack")
+    async with Mounted(build_services(), shared, name="ledger"):
         _announce(settings)
         await stop.wait()
 
 
 def _announce(settings: Settings) -> None:
     console.print(f"[green]ledger is up[/green] 已启动 — gateway http://127.0.0.1:{settings.http_port}  "
-                  f"(NATS {settings.effective_nats_url}, data {settings.home})")
+                  f"(NATS {settings.display_nats_url}, data {settings.home})")
     console.print("Get an API key 获取密钥:  .venv/bin/ledger tenant create \"My company\"   "
                   "(the key is on the last line)")
     console.print("Stop with Ctrl-C 按 Ctrl-C 停止.")
 
 
+def service_env(settings: Settings, name: str | None = None) -> dict[str, str]:
+    """A service's environment: its own bus user on the embedded server (an external URL passes as given)."""
+    env = {**os.environ, "LEDGER_HOME": str(settings.home)}
+    if settings.embedded:
+        env.pop("LEDGER_NATS_URL", None)
+        env["LEDGER_NATS_PORT"] = str(settings.nats_port)
+        if name is not None:
+            env["LEDGER_NATS_USER"] = name
+    return env
+
+
 def _multi_process(settings: Settings) -> int:
-    env = {**os.environ, "LEDGER_NATS_URL": settings.effective_nats_url, "LEDGER_HOME": str(settings.home)}
-    procs: dict[str, subprocess.Popen] = {}
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    for name in SERVICES:
-        out = open(logs / f"{name}.log", "ab")
-        procs[name] = subprocess.Popen([sys.executable, "-m", f"ledger_{name}"], env=env, stdout=out,
-                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    _announce(settings)
-    console.print(f"logs 日志: {logs}")
+    run = settings.home / "run"
+    run.mkdir(exist_ok=True)
+    status = run / "supervision.json"
+    commands = {name: Command([sys.executable, "-m", f"ledger_{name}"],
+                              {**service_env(settings, name), SUPERVISION_FILE: str(status)}) for name in SERVICES}
+    supervisor = Supervisor(commands, logs, status, say=lambda line: console.print(f"[yellow]{line}[/yellow]"))
     stopping = False
 
     def stop(*_: object) -> None:
@@ -78,21 +98,19 @@ def _multi_process(settings: Settings) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    supervisor.start()
+    _announce(settings)
+    console.print(f"logs 日志: {logs}")
     code = 0
-    while not stopping:
-        for name, proc in procs.items():
-            if proc.poll() is not None:
-                console.print(f"[red]{name} exited with {proc.returncode}[/red]; see {logs / (name + '.log')}")
-                stopping, code = True, 1
-        time.sleep(0.2)
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.terminate()
-    for proc in procs.values():
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    try:
+        while not stopping:
+            supervisor.check()
+            time.sleep(0.2)
+    except CrashLoop as exc:
+        console.print(f"[red]ledger up: {exc}[/red]")
+        code = 1
+    finally:
+        supervisor.stop()
     return code
 
 

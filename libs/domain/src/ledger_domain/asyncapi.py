@@ -3,9 +3,12 @@
 FastStream describes what the routers declare: ``cmd.<service>`` with its typed
 request and the LEDGER channels each service appends to. What FastStream cannot
 know is added afterwards: the reply of each request (AsyncAPI 3
-``operation.reply``), the parameters of the LEDGER channel addresses, and the
-ALERTS channel the projector publishes to (its types and severities come from
-``ledger_contracts.alerts``, the vocabulary the projector and the notifier share).
+``operation.reply``), the parameters of the LEDGER channel addresses, the ALERTS
+channel the projector publishes to (its types and severities come from
+``ledger_contracts.alerts``, the vocabulary the projector and the notifier share), and
+what a consumer may read besides (``notify.<tenant>.…``, system facts, checkpoints) with
+the credentials each needs (``components.securitySchemes``; who may do what is
+``ledger_kernel.bus_access``).
 
 The services are found by name (``ledger_<service>.service.build``), so this
 library needs no dependency on them; contracts/ must not import services at all,
@@ -25,6 +28,7 @@ from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
 from ledger_contracts.alerts import ALERT_SEVERITIES, ALERT_TYPES
 from ledger_contracts.enums import Service as ServiceName
+from ledger_kernel import deadline as deadlines
 from pydantic import BaseModel
 
 from ledger_domain.endpoint import FactService
@@ -40,13 +44,67 @@ The compliance ledger's domain services over NATS (docs/internal-protocol.md).
 * `cmd.<service>` (request/reply, queue group = the service name): record one fact of a type the service
   owns. The reply is `RecordedReply` (the event and its aggregate and ledger sequences) or `ProblemReply`
   (nothing appended; `status` is the HTTP status the gateway answers with). A batch request (`items`)
-  records up to 1000 facts and answers `BatchReply`: one of those replies per item, in order.
+  records up to 1000 facts and answers `BatchReply`: one of those replies per item, in order. A request
+  past its `Ledger-Deadline` header is refused (503 `deadline_exceeded`), never recorded late.
 * `ledger.{tenant}.{company}.{aggregate_type}.{aggregate_id}` (JetStream stream LEDGER, append-only):
   every fact as one CloudEvents 1.0 event in structured JSON mode, with a per-aggregate hash chain.
   Payload schemas, one per type and version: contracts/schemas/<type>.v<version>.json.
-* `alerts.{tenant}.{company}.{kind}` (JetStream stream ALERTS): alerts decided by the projector, as CloudEvents
-  with deterministic ids (`Nats-Msg-Id`), delivered by the notifier to subscriptions.
+* `ledger._system.{scope}.{kind}.{key}` (LEDGER): system facts (calendar.year_loaded, rules.overrides_set).
+* `alerts.{tenant}.{company}.{kind}` (JetStream stream ALERTS): alerts computed by the projector.
+* `notify.{tenant}.{suffix}` (core NATS): an alert delivered by the notifier to a `nats` subscription.
+* `checkpoints.ledger` (JetStream stream CHECKPOINTS): signed checkpoints of LEDGER, by the projector.
+
+The bus is closed: every client authenticates (user and password). Services have one user each and may
+publish only their own subjects; consumers outside the ledger read with read-only stream credentials
+(`ledger stream-credentials create [--tenant ID]`; in compose the READERS account's `reader`). Each
+receive operation lists the credentials that may perform it (docs/operations.md, "Security model").
 """
+
+SECURITY_SCHEMES = {
+    "streamReader": {
+        "type": "userPassword",
+        "description": "Read-only stream credentials from `ledger stream-credentials create [--tenant ID]` (a JSON "
+                       "file with url, user, password, consumer and inbox_prefix): the live feeds ledger.<tenant>.>, "
+                       "alerts.<tenant>.> and notify.<tenant>.>, one pull consumer on LEDGER named like the "
+                       "credential and filtered to the tenant, and CHECKPOINTS. Publishes nothing. In compose: "
+                       "the READERS account's `reader` user (NATS_PW_READER).",
+    },
+    "serviceUser": {
+        "type": "userPassword",
+        "description": "A ledger service's own user (ledger_kernel.bus_access): under `ledger up` its password is "
+                       "LEDGER_HOME/keys/nats/<user>.password (0600), in compose NATS_PW_<USER>. Only the "
+                       "projector publishes alerts and checkpoints, only the notifier notify.>.",
+    },
+    "operator": {
+        "type": "userPassword",
+        "description": "The `cli` user of the command line (ledger verify, rebuild, calendar load) and `admin` "
+                       "(stream provisioning only).",
+    },
+}
+
+CLOUD_EVENT = {
+    "type": "object", "description": "A CloudEvents 1.0 event in structured JSON mode.",
+    "required": ["specversion", "id", "source", "type"],
+    "properties": {"specversion": {"const": "1.0"}, "id": {"type": "string"}, "source": {"type": "string"},
+                   "type": {"type": "string"}, "subject": {"type": "string"}, "time": {"type": "string"},
+                   "data": {"type": "object"}},
+}
+
+# what a consumer may read besides the domain services' own ledger channels
+CONSUMED = {
+    "system.facts": ("ledger._system.{scope}.{kind}.{key}", "LEDGER",
+                     "System facts (calendar.year_loaded, rules.overrides_set), appended by the projector and "
+                     "the command line only.", ["streamReader", "operator"]),
+    "alerts": ("alerts.{tenant}.{company}.{kind}", "ALERTS",
+               "Alerts computed by the projector (the only publisher): deterministic ids, de-duplicated for a day; "
+               "the notifier consumes them.", ["streamReader", "serviceUser", "operator"]),
+    "notify": ("notify.{tenant}.{suffix}", None,
+               "An alert's CloudEvent, unchanged, delivered by the notifier (the only publisher) to a `nats` "
+               "subscription, with its id as Nats-Msg-Id.", ["streamReader"]),
+    "checkpoints": ("checkpoints.ledger", "CHECKPOINTS",
+                    "Signed checkpoints of LEDGER, published by the projector only; ledger verify reads them.",
+                    ["streamReader", "operator"]),
+}
 
 LEDGER_PARAMETERS = {
     "tenant": {"description": "The tenant ([A-Za-z0-9_-]+)"},
@@ -88,6 +146,27 @@ def _add_replies(doc: dict[str, Any], services: Sequence[FactService]) -> None:
             "channel": {"$ref": f"#/channels/{reply_channel}"},
             "messages": [{"$ref": f"#/channels/{reply_channel}/messages/{name}"} for name in REPLIES],
         }
+
+
+REQUEST_HEADERS = {
+    "type": "object",
+    "properties": {
+        deadlines.HEADER: {"type": "string", "format": "date-time", "examples": ["2026-11-23T01:00:13.000Z"],
+                           "description": "The instant (UTC) after which the request must not be recorded: past "
+                                          "it the service answers 503 deadline_exceeded and appends nothing. "
+                                          "Optional; the gateway always sends it (docs/internal-protocol.md)."},
+        "traceparent": {"type": "string", "description": "W3C trace context, continued by the service."},
+    },
+}
+
+
+def _add_request_headers(doc: dict[str, Any], services: Sequence[FactService]) -> None:
+    """The headers a ``cmd.<service>`` request may carry (FastStream describes payloads only)."""
+    messages = doc["components"]["messages"]
+    for service in services:
+        for name, message in messages.items():
+            if name.startswith(f"{service.subject}:"):
+                message["headers"] = REQUEST_HEADERS
 
 
 def _add_ledger_parameters(doc: dict[str, Any]) -> None:
@@ -159,6 +238,34 @@ def _add_alerts(doc: dict[str, Any]) -> None:
     doc["components"]["schemas"]["Alert"] = _alert_schema()
 
 
+def _add_consumed(doc: dict[str, Any]) -> None:
+    """The channels a consumer may read, and for every receive, the credentials it needs."""
+    components = doc.setdefault("components", {})
+    components["securitySchemes"] = SECURITY_SCHEMES
+    components.setdefault("schemas", {})["CloudEvent"] = CLOUD_EVENT
+    components.setdefault("messages", {})["CloudEvent"] = {
+        "title": "CloudEvent", "payload": {"$ref": "#/components/schemas/CloudEvent"}}
+    server = [{"$ref": "#/servers/development"}]
+    for name, (address, stream, description, readers) in CONSUMED.items():
+        where = f"Stream {stream}: " if stream else "Core NATS (not stored): "
+        # a channel described in more detail elsewhere (e.g. ALERTS with its alert schema) is kept as it is
+        doc["channels"].setdefault(name, {"address": address, "description": where + description, "servers": server,
+                                          "messages": {"CloudEvent": {"$ref": "#/components/messages/CloudEvent"}}})
+        doc["operations"][f"read.{name}"] = {
+            "action": "receive", "channel": {"$ref": f"#/channels/{name}"},
+            "security": [{"$ref": f"#/components/securitySchemes/{r}"} for r in readers]}
+    for channel_name in list(doc["channels"]):
+        if channel_name.startswith("ledger.") and channel_name != "system.facts":
+            doc["operations"][f"read.{channel_name}"] = {
+                "action": "receive", "channel": {"$ref": f"#/channels/{channel_name}"},
+                "summary": "Read one tenant's facts: the live feed, or a pull consumer on LEDGER.",
+                "security": [{"$ref": "#/components/securitySchemes/streamReader"},
+                             {"$ref": "#/components/securitySchemes/operator"}]}
+    for operation in doc["operations"].values():
+        if operation["channel"]["$ref"].startswith("#/channels/cmd."):
+            operation.setdefault("security", [{"$ref": "#/components/securitySchemes/serviceUser"}])
+
+
 def document(services: Sequence[FactService] | None = None) -> dict[str, Any]:
     """The AsyncAPI document as a JSON-ready dict (deterministic for the same code)."""
     services = list(services) if services is not None else build_services()
@@ -173,8 +280,10 @@ def document(services: Sequence[FactService] | None = None) -> dict[str, Any]:
                     description=DESCRIPTION, identifier="urn:ledger:domain-services")
     doc = spec.to_specification().to_jsonable()
     _add_replies(doc, services)
+    _add_request_headers(doc, services)
     _add_ledger_parameters(doc)
     _add_alerts(doc)
+    _add_consumed(doc)
     return _ordered(doc)
 
 

@@ -24,6 +24,7 @@ from faststream.nats import NatsRouter
 from ledger_contracts.catalogue import CATALOGUE, FactSpec
 from ledger_contracts.errors import FactRejected, FieldError
 from ledger_contracts.fact import ValidFact, validate_fact
+from ledger_kernel import deadline as deadlines
 from ledger_kernel.aggregate import Aggregate, Command, IntegrityError, Refused
 from ledger_kernel.clock import Clock, local_today
 from ledger_kernel.repository import Conflict, Contended, IdempotencyMismatch, Repository
@@ -165,11 +166,14 @@ class FactService:
             try:
                 if self._repository is None or self._clock is None:
                     raise protocol.unavailable(f"the {self.name} service is not started")
+                deadline = protocol.parse_deadline(headers)
+                if deadline is not None and deadlines.passed(deadline):
+                    raise protocol.deadline_exceeded()
                 request = protocol.parse_request(raw)
                 if isinstance(request, protocol.BatchRequest):
                     span.set_attribute("ledger.batch_size", len(request.items))
-                    return {"ok": True, "results": await self._batch(request)}
-                reply = await self._guarded(self._one(request, span))
+                    return {"ok": True, "results": await self._batch(request, deadline)}
+                reply = await self._guarded(self._one(request, span, deadline))
             except protocol.Problem as problem:
                 reply = self._count(problem.reply())
             except Exception as exc:  # a bug before any fact was judged: still an answer
@@ -202,15 +206,15 @@ class FactService:
             _refused.add(1, {"service": self.name, "code": reply["code"]})
         return reply
 
-    async def _one(self, request: protocol.FactRequest, span: Any) -> dict[str, Any]:
+    async def _one(self, request: protocol.FactRequest, span: Any, deadline: float | None) -> dict[str, Any]:
         command, address, fact = self._prepare(request)
         span.set_attribute("ledger.fact_type", fact.type)
         span.set_attribute("ledger.tenant", request.tenant)
-        reply = await self._execute(command, address, fact)
+        reply = await self._execute(command, address, fact, deadline)
         span.set_attribute("ledger.sequence", reply["ledger_sequence"])
         return reply
 
-    async def _batch(self, batch: protocol.BatchRequest) -> list[dict[str, Any]]:
+    async def _batch(self, batch: protocol.BatchRequest, deadline: float | None = None) -> list[dict[str, Any]]:
         """Every item judged on its own; items landing on one aggregate are applied in the order given."""
         results: list[dict[str, Any] | None] = [None] * len(batch.items)
         queues: dict[str, list[tuple[int, Command, AggregateAddress, ValidFact]]] = {}
@@ -228,7 +232,7 @@ class FactService:
 
         async def in_order(queue: list[tuple[int, Command, AggregateAddress, ValidFact]]) -> None:
             for index, command, address, fact in queue:
-                results[index] = await self._guarded(self._execute(command, address, fact))
+                results[index] = await self._guarded(self._execute(command, address, fact, deadline))
 
         await asyncio.gather(*(in_order(queue) for queue in queues.values()))
         return results  # type: ignore[return-value]  # every index is filled above
@@ -260,11 +264,18 @@ class FactService:
         )
         return command, address, fact
 
-    async def _execute(self, command: Command, address: AggregateAddress, fact: ValidFact) -> dict[str, Any]:
-        """Let the repository decide and append; map each outcome to its reply."""
+    async def _execute(self, command: Command, address: AggregateAddress, fact: ValidFact,
+                       deadline: float | None = None) -> dict[str, Any]:
+        """Let the repository decide and append; map each outcome to its reply.
+
+        Checked again here, after any wait for a worker or the aggregate's turn: past its deadline the
+        requester has answered "not recorded", so the command is refused, not recorded late.
+        """
         repository = self._repository
         if repository is None:
             raise protocol.unavailable(f"the {self.name} service is stopping")
+        if deadline is not None and deadlines.passed(deadline):
+            raise protocol.deadline_exceeded()
         cls = self.aggregates[fact.aggregate_type]
         try:
             # A duplicate (a retry, another instance, a lost ack) is answered by the kernel from the stored event.

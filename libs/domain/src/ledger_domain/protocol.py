@@ -8,10 +8,12 @@ validator per request.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ledger_contracts.errors import FactRejected
+from ledger_kernel import deadline as deadlines
 from ledger_kernel.aggregate import Refused
 from ledger_kernel.repository import Conflict, Recorded
 from ledger_kernel.subjects import TOKEN
@@ -142,6 +144,20 @@ def parse_request(raw: bytes | bytearray | str) -> FactRequest | BatchRequest:
     return request
 
 
+def parse_deadline(headers: Mapping[str, str] | None) -> float | None:
+    """The request's ``Ledger-Deadline`` header as a timestamp, None without one, a 400 if unreadable."""
+    value = (headers or {}).get(deadlines.HEADER)
+    if value is None:
+        return None
+    try:
+        return deadlines.parse(value)
+    except ValueError:
+        raise malformed([field_error(f"header.{deadlines.HEADER}", "invalid_deadline",
+                                     "the deadline must be an ISO 8601 instant with an offset, e.g. "
+                                     "2026-11-23T01:00:15.000Z", "截止时间必须是带时区的 ISO 8601 时刻")],
+                        "the request's deadline is unreadable") from None
+
+
 def _too_large(limit: int) -> Problem:
     return malformed([field_error("", "too_large", f"this request may be at most {limit} bytes",
                                  f"此请求最大 {limit} 字节")], "the request is too large")
@@ -262,6 +278,14 @@ def wrong_service(service: str, fact_type: str, owner: str) -> Problem:
 def unavailable(detail: str) -> Problem:
     return Problem(503, "unavailable", "The ledger did not acknowledge; retry with the same command id",
                    "账本未确认写入，请使用相同的命令编号重试", detail)
+
+
+def deadline_exceeded() -> Problem:
+    """The requester stopped waiting before this request was recorded (it was delayed on the way)."""
+    return Problem(503, "deadline_exceeded", "The request arrived after its deadline; nothing was recorded",
+                   "请求在截止时间之后才到达，未记录任何内容",
+                   "the requester has stopped waiting for this command; it was not recorded, retry it with "
+                   "the same command id")
 
 
 def internal_error(detail: str) -> Problem:

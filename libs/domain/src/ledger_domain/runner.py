@@ -44,7 +44,7 @@ async def _provisioned(settings: Settings, name: str) -> None:
 
 
 def run(build: Callable[[], Service], name: str) -> None:
-    settings = Settings.from_env()
+    settings = Settings.from_env(service=name)
     setup_logging()
     setup_telemetry(name)
     asyncio.run(_provisioned(settings, name))

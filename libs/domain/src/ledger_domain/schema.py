@@ -117,7 +117,8 @@ class ProblemReply(BaseModel):
     ok: Literal[False]
     status: Literal[400, 409, 412, 421, 422, 500, 503]
     code: Literal["malformed_request", "invalid_fact", "invariant_violated", "sequence_mismatch",
-                  "idempotency_key_reused", "wrong_service", "unavailable", "internal_error"]
+                  "idempotency_key_reused", "wrong_service", "unavailable", "deadline_exceeded",
+                  "internal_error"]
     title: str
     title_zh: str
     detail: str

@@ -8,9 +8,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from ledger_kernel.bus_keys import password_of, url_for
+from ledger_kernel.connection import split_servers
+
 DEFAULT_NATS_PORT = 4333
 DEFAULT_HTTP_PORT = 8000
 DEFAULT_HTTP_HOST = "127.0.0.1"
+DEFAULT_NATS_USER = "cli"
 
 
 class SettingsError(ValueError):
@@ -57,6 +61,9 @@ class Settings:
     ``LEDGER_HOME``         data directory (NATS store, SQLite, logs); default ``./var``
     ``LEDGER_NATS_URL``     an external NATS server; unset means the embedded one
     ``LEDGER_NATS_PORT``    port of the embedded nats-server (default 4333, not 4222)
+    ``LEDGER_NATS_USER``    the embedded server's user this process connects as (default: a service's
+                            own name, ``cli`` for the command line); its password is read from
+                            ``LEDGER_HOME/keys/nats/<user>.password``
     ``LEDGER_DATABASE_URL`` read-model database; default SQLite under ``LEDGER_HOME``
     ``LEDGER_HTTP_PORT``    gateway port (default 8000)
     ``LEDGER_HTTP_HOST``    the address the gateway listens on (default 127.0.0.1: this machine only;
@@ -75,9 +82,11 @@ class Settings:
     environment: str
     clock: str | None
     http_host: str = DEFAULT_HTTP_HOST
+    nats_user: str = DEFAULT_NATS_USER
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, *, service: str | None = None) -> Settings:
+        """``service``: the bus user a service started alone connects as on the embedded server."""
         env = os.environ if env is None else env
         home = Path(env.get("LEDGER_HOME") or "./var").expanduser().resolve()
         environment = env.get("LEDGER_ENV", "development")
@@ -102,6 +111,7 @@ class Settings:
             environment=environment,
             clock=clock,
             http_host=http_host,
+            nats_user=(env.get("LEDGER_NATS_USER") or service or DEFAULT_NATS_USER).strip(),
         )
 
     @property
@@ -111,4 +121,17 @@ class Settings:
 
     @property
     def effective_nats_url(self) -> str:
-        return self.nats_url or f"nats://127.0.0.1:{self.nats_port}"
+        """``LEDGER_NATS_URL`` as given, or the embedded server with this process's user and password."""
+        if self.nats_url:
+            return self.nats_url
+        return self.embedded_url_as(self.nats_user)
+
+    def embedded_url_as(self, user: str) -> str:
+        address = f"127.0.0.1:{self.nats_port}"
+        password = password_of(self.home, user)
+        return url_for(address, user, password) if password else f"nats://{address}"
+
+    @property
+    def display_nats_url(self) -> str:
+        """The server's address for messages and logs: never a password."""
+        return ",".join(split_servers(self.effective_nats_url)[0])

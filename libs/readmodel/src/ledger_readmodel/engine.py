@@ -69,11 +69,38 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database).absolute()
 
 
+PRIVATE_FILE = 0o600  # a database holds key hashes, sealed webhook secrets, tenants' data: its owner's alone
+PRIVATE_DIRECTORY = 0o700
+SIBLINGS = ("-wal", "-shm", "-journal")
+
+
+def make_private(path: Path) -> None:
+    """Create the database file 0600 before sqlite3 does, or take group and world access from one we own.
+
+    SQLite gives the ``-wal``, ``-shm`` and ``-journal`` files it creates the mode of the database file,
+    so they follow; siblings left by an older version are tightened here too. A file owned by another
+    user is left alone (its owner decided).
+    """
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE))
+        return
+    except FileExistsError:
+        pass
+    for each in (path, *(path.with_name(path.name + s) for s in SIBLINGS)):
+        try:
+            info = each.stat()
+            if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+                each.chmod(info.st_mode & 0o700)
+        except FileNotFoundError:
+            continue
+
+
 def check_sqlite_path(path: Path) -> None:
-    """Create the file's directory, then make sure the file and its journal siblings can be written there."""
+    """Create the file's directory (0700 when we create it), then make sure the file and its journal siblings
+    can be written there; the file itself is made private (:func:`make_private`)."""
     directory = path.parent
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
     except OSError as exc:
         raise _unwritable(path, f"its directory {directory} cannot be created ({exc.strerror})",
                           f"无法创建其目录 {directory}（{exc.strerror}）") from None
@@ -84,6 +111,7 @@ def check_sqlite_path(path: Path) -> None:
     if path.exists() and not os.access(path, os.R_OK | os.W_OK):
         raise _unwritable(path, "the file is not readable and writable by this process",
                           "本进程无法读写该文件")
+    make_private(path)
 
 
 def make_engine(url: str, *, immediate: bool = True, foreign_keys: bool = False, **pool: int) -> Engine:

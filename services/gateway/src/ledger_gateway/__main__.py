@@ -12,7 +12,7 @@ from ledger_gateway.service import build
 def main() -> None:
     setup_logging()
     setup_telemetry("gateway")
-    asyncio.run(serve_forever([build()], Settings.from_env(), "gateway"))
+    asyncio.run(serve_forever([build()], Settings.from_env(service="gateway"), "gateway"))
 
 
 if __name__ == "__main__":

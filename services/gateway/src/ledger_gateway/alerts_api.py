@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from ledger_gateway import feeds
 from ledger_gateway.auth import admin, reader, writer
 from ledger_gateway.context import GatewayState, state_of
+from ledger_gateway.idempotency import KEY_PATTERN
 from ledger_gateway.openapi_docs import problem_responses
 from ledger_gateway.problems import ProblemError, from_service
 from ledger_gateway.reads_api import PROJECTOR
@@ -27,7 +28,8 @@ from ledger_gateway.tenancy import Principal
 router = APIRouter(prefix="/v1", tags=["alerts"])
 NOTIFIER_CODES = {"invalid_subscription": "invalid-subscription", "invalid_settings": "invalid-request", "subscription_inactive": "subscription-inactive",
                   "idempotency_key_reused": "idempotency-key-reused", "not_found": "not-found",
-                  "malformed_request": "invalid-request", "unavailable": "unavailable"}
+                  "malformed_request": "invalid-request", "unavailable": "unavailable",
+                  "deadline_exceeded": "unavailable"}
 FEED_COMPANIES = 2000  # a feed is for planning; a portfolio beyond this belongs in the API
 FEED_LIMITED = 200  # companies named on one feed (each is checked to be the tenant's)
 IdPath = Path(..., max_length=100)
@@ -111,7 +113,7 @@ class FeedTokenRequest(BaseModel):
 
 
 async def notifier(gw: GatewayState, subject: str, payload: dict[str, Any]) -> tuple[int, Any]:
-    reply = await gw.bus.request(subject, payload, gw.bus.query_timeout)
+    reply = await gw.bus.request(subject, payload, gw.bus.query_timeout, deadline=subject.startswith("cmd."))
     if reply.get("ok") is True:
         return int(reply.get("status") or 200), reply.get("result")
     kind = NOTIFIER_CODES.get(str(reply.get("code")), "internal-error")
@@ -121,10 +123,11 @@ async def notifier(gw: GatewayState, subject: str, payload: dict[str, Any]) -> t
 
 @router.post("/subscriptions", status_code=201, response_model=SubscriptionCreated,
              responses={200: {"model": SubscriptionCreated, "description": "The same Idempotency-Key again."},
-                        **problem_responses(400, 401, 403, 422, 503)})
+                        **problem_responses(400, 401, 403, 413, 422, 503)})
 async def create_subscription(request: Request, body: SubscriptionRequest = Body(...),
                               who: Principal = Depends(writer),
-                              idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200)
+                              idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200,
+                                                                   pattern=KEY_PATTERN)
                               ) -> JSONResponse:
     """Subscribe a webhook, an e-mail address or a NATS subject to the tenant's alerts; a webhook's signing
     secret is in this answer only. 订阅提醒。"""
@@ -187,7 +190,7 @@ async def get_delivery(request: Request, id: str = IdPath, who: Principal = Depe
 
 
 @router.post("/deliveries/{id}/replay", status_code=202, response_model=Delivery,
-             responses=problem_responses(401, 403, 404, 409, 503))
+             responses=problem_responses(401, 403, 404, 409, 413, 503))
 async def replay(request: Request, id: str = IdPath, who: Principal = Depends(writer)) -> JSONResponse:  # noqa: A002
     """Send a delivery again (same webhook-id, so receivers can de-duplicate). 重新投递。"""
     status, result = await notifier(state_of(request), "cmd.notifier",
@@ -268,7 +271,7 @@ async def _tenant_companies(gw: GatewayState, tenant: str, companies: list[str])
 
 
 @router.post("/feeds", status_code=201, response_model=FeedTokenCreated,
-             responses=problem_responses(400, 401, 403, 422, 503))
+             responses=problem_responses(400, 401, 403, 413, 422, 503))
 async def create_feed(request: Request, body: FeedTokenRequest = Body(default_factory=FeedTokenRequest),
                       who: Principal = Depends(admin)) -> JSONResponse:
     """A new calendar-feed URL for the tenant's obligations — all companies, or those in ``companies``

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger_gateway import console, facts_api, health_api, openapi_docs, problems, reads_api, reports_api
+from ledger_gateway.bounds import BodyLimit
 from ledger_gateway.context import GatewayState
 from ledger_gateway.metrics import METRICS
 
@@ -81,5 +82,6 @@ def create_app(state: GatewayState) -> FastAPI:
     openapi_docs.install(app)
     console.install(app)
 
+    app.add_middleware(BodyLimit)  # inside Measured: a 413 is counted like any answer
     app.add_middleware(Measured)
     return app

@@ -9,6 +9,9 @@
                                   calendar feed's URL, are built from it — never from a request's Host
                                   header. Default ``http://<LEDGER_HTTP_HOST>:<LEDGER_HTTP_PORT>``
                                   (``localhost`` when listening on every address).
+``LEDGER_MAX_BODY_BYTES``         the largest request body (1 MiB): one fact, a subscription, anything
+                                  but a batch. Larger is 413 before the body is parsed or the key checked.
+``LEDGER_MAX_BATCH_BODY_BYTES``   the largest ``POST /v1/facts:batch`` body (16 MiB).
 """
 
 from __future__ import annotations
@@ -21,7 +24,22 @@ from urllib.parse import urlsplit
 
 from ledger_kernel.settings import DEFAULT_IDEMPOTENCY_TTL, SettingsError, idempotency_ttl
 
+from ledger_gateway.bounds import MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES
+
 PURGE_INTERVAL_SECONDS = 300.0  # how often expired records are swept (each sweep deletes in bounded batches)
+BODY_LIMIT_RANGE = (1024, 1 << 30)  # a limit below 1 KiB refuses real facts; above 1 GiB bounds nothing
+
+
+def body_limit(env: Mapping[str, str], name: str, default: int) -> int:
+    """A byte count from the environment (digits only), within ``BODY_LIMIT_RANGE``."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    low, high = BODY_LIMIT_RANGE
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise SettingsError(f"{name} must be a number of bytes from {low} to {high}, got {raw!r} "
+                            f"{name} 必须是 {low} 到 {high} 之间的字节数")
+    return int(raw)
 
 
 def public_url(value: str | None) -> str | None:
@@ -56,6 +74,8 @@ class GatewayConfig:
     idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL
     purge_interval: float = PURGE_INTERVAL_SECONDS
     public_url: str | None = None  # None: default_public_url of the listening address
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_batch_body_bytes: int = MAX_BATCH_BODY_BYTES
 
     def __post_init__(self) -> None:
         if self.idempotency_ttl <= timedelta(0):
@@ -67,5 +87,7 @@ class GatewayConfig:
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
         env = os.environ if env is None else env
         return cls(idempotency_ttl=idempotency_ttl(env.get("LEDGER_IDEMPOTENCY_TTL_HOURS")),
-                   public_url=public_url(env.get("LEDGER_PUBLIC_URL")))
+                   public_url=public_url(env.get("LEDGER_PUBLIC_URL")),
+                   max_body_bytes=body_limit(env, "LEDGER_MAX_BODY_BYTES", MAX_BODY_BYTES),
+                   max_batch_body_bytes=body_limit(env, "LEDGER_MAX_BATCH_BODY_BYTES", MAX_BATCH_BODY_BYTES))
 

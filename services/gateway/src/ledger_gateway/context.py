@@ -10,6 +10,7 @@ from ledger_kernel.clock import Clock, SystemClock
 from ledger_kernel.settings import Settings
 from sqlalchemy import Engine
 
+from ledger_gateway.bounds import MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES
 from ledger_gateway.bus import Bus
 from ledger_gateway.config import DEFAULT_IDEMPOTENCY_TTL
 
@@ -25,6 +26,8 @@ class GatewayState:
     batch_limit: int = 10_000
     idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL  # how long an Idempotency-Key is remembered
     public_url: str = "http://localhost:8000"  # links handed out start with it (LEDGER_PUBLIC_URL)
+    max_body_bytes: int = MAX_BODY_BYTES  # a request body's limit (413 beyond), ledger_gateway.bounds
+    max_batch_body_bytes: int = MAX_BATCH_BODY_BYTES  # the limit of a POST /v1/facts:batch body
 
 
 def state_of(request: Request) -> GatewayState:

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger_gateway import idempotency
 from ledger_gateway.auth import writer
+from ledger_gateway.bounds import MAX_JSON_DEPTH, check_depth, too_deep
 from ledger_gateway.bus import encode, owner_of
 from ledger_gateway.context import GatewayState, state_of
 from ledger_gateway.models import BatchResponse, Recorded
@@ -39,9 +40,13 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")  # NaN / Infinity: Python accepts them, JSON does not
 
 
-def loads(data: bytes | str) -> Any:
-    """Strict JSON (RFC 8259): NaN, Infinity and lone surrogates (no UTF-8 form) are refused as not JSON."""
-    value = json.loads(data, parse_constant=_no_constant)
+def loads(data: bytes | str, depth: int = MAX_JSON_DEPTH) -> Any:
+    """Strict JSON (RFC 8259): NaN, Infinity and lone surrogates (no UTF-8 form) are refused as not JSON;
+    nesting deeper than ``depth`` is the 400 problem ``too_deep`` (never the parser's RecursionError)."""
+    try:
+        value = check_depth(json.loads(data, parse_constant=_no_constant), depth)
+    except RecursionError:
+        raise too_deep(depth) from None
     json.dumps(value, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError is a ValueError
     return value
 
@@ -92,11 +97,21 @@ def parse_if_match(value: str | None) -> int | None:
     return int(text)
 
 
+KEY_RULE_EN = "1-255 visible ASCII characters (! to ~, no spaces)"
+KEY_RULE_ZH = "1-255 个可见 ASCII 字符（! 至 ~，不含空格）"
+
+
 def check_key(key: str | None, field: str) -> None:
     if key is not None and not idempotency.valid_key(key):
-        raise ProblemError("invalid-request", "the idempotency key must be 1-255 printable characters",
-                           errors=[_field_error(field, "invalid_idempotency_key",
-                                                "1-255 printable characters", "1-255 个可打印字符")])
+        raise ProblemError("invalid-request", f"the idempotency key must be {KEY_RULE_EN} 幂等键必须是{KEY_RULE_ZH}",
+                           errors=[_field_error(field, "invalid_idempotency_key", KEY_RULE_EN, KEY_RULE_ZH)])
+
+
+def too_large(limit: int) -> ProblemError:
+    """A fact that can never fit in one bus message: 422, not a 503 that invites a retry."""
+    return ProblemError("invalid-fact", "the fact is too large for one message 事实过大",
+                        errors=[_field_error("", "too_large", f"a fact may be at most about {limit} bytes",
+                                             f"单条事实最大约 {limit} 字节")])
 
 
 async def read_json(request: Request) -> Any:
@@ -129,12 +144,12 @@ def _success_headers(event: dict[str, Any], replayed: bool) -> dict[str, str]:
         "Ledger-Sequence": {"description": "The LEDGER sequence, for min_sequence.", "schema": {"type": "string"}},
         "Idempotent-Replayed": {"description": "`true` when an earlier answer is repeated.",
                                 "schema": {"type": "string"}}}},
-               **problem_responses(400, 401, 403, 409, 412, 422, 503)},
+               **problem_responses(400, 401, 403, 409, 412, 413, 422, 503)},
 )
 async def record_fact(
     request: Request,
     who: Principal = Depends(writer),
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=255,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=255, pattern=idempotency.KEY_PATTERN,
                                          description="Same key + same body → same answer, never a second event; "
                                                      "remembered for a limited window (see the API's policy)."),
     if_match: str | None = Header(None, alias="If-Match", max_length=40,
@@ -160,7 +175,10 @@ async def record_fact(
                                 headers=_success_headers(found.response, True))
         command_id = held.command_id
     service = route(fact)
-    reply = await gw.bus.command(service, command_payload(who, fact, command_id, expected, _correlation(request)))
+    data = encode(command_payload(who, fact, command_id, expected, _correlation(request)))
+    if len(data) > gw.bus.max_payload - 1024:  # the deadline is added to the envelope
+        raise too_large(gw.bus.max_payload - 1024)
+    reply = await gw.bus.command_bytes(service, data)
     if reply.get("ok") is not True:
         raise from_service(reply)
     event = recorded(reply)
@@ -182,14 +200,16 @@ def _parse_batch(request: Request, body: bytes) -> list[Any]:
             try:
                 items.append(loads(line))
             except (ValueError, UnicodeDecodeError):
-                items.append(_Unreadable())
+                items.append(_Unreadable(_NOT_JSON))
+            except ProblemError as err:  # nested too deep
+                items.append(_Unreadable(err))
         return items
     if content_type not in ("application/json", ""):
         raise ProblemError("unsupported-media-type",
                            "send a JSON array (application/json) or NDJSON (application/x-ndjson) "
                            "请发送 JSON 数组或 NDJSON")
     try:
-        items = loads(body) if body.strip() else None
+        items = loads(body, MAX_JSON_DEPTH + 1) if body.strip() else None  # the array, then each fact
     except (ValueError, UnicodeDecodeError):
         raise ProblemError("malformed-request", "the request body is not valid JSON 请求体不是有效的 JSON") from None
     if not isinstance(items, list):
@@ -198,7 +218,14 @@ def _parse_batch(request: Request, body: bytes) -> list[Any]:
 
 
 class _Unreadable:
-    """An NDJSON line that is not JSON."""
+    """An NDJSON line that is not JSON, or nests too deep: judged as its own problem."""
+
+    def __init__(self, problem: ProblemError) -> None:
+        self.problem = problem
+
+
+_NOT_JSON = ProblemError("invalid-fact", "this line is not valid JSON 该行不是有效的 JSON",
+                         errors=[_field_error("", "not_json", "not valid JSON", "不是有效的 JSON")])
 
 
 def _item_problem(index: int, err: ProblemError) -> dict[str, Any]:
@@ -268,9 +295,7 @@ async def run_batch(gw: GatewayState, who: Principal, items: list[Any], correlat
     repeats: list[int] = []
     for i, item in enumerate(items):
         if isinstance(item, _Unreadable):
-            results[i] = _item_problem(i, ProblemError("invalid-fact", "this line is not valid JSON 该行不是有效的 JSON",
-                                                       errors=[_field_error("", "not_json", "not valid JSON",
-                                                                            "不是有效的 JSON")]))
+            results[i] = _item_problem(i, item.problem)
             continue
         if not isinstance(item, dict):
             try:
@@ -282,9 +307,8 @@ async def run_batch(gw: GatewayState, who: Principal, items: list[Any], correlat
         fact = {k: v for k, v in item.items() if k != "idempotency_key"}
         if key is not None and not (isinstance(key, str) and idempotency.valid_key(key)):
             results[i] = _item_problem(i, ProblemError(
-                "invalid-fact", "idempotency_key must be 1-255 printable characters",
-                errors=[_field_error("idempotency_key", "invalid_idempotency_key", "1-255 printable characters",
-                                     "1-255 个可打印字符")]))
+                "invalid-fact", f"idempotency_key must be {KEY_RULE_EN}",
+                errors=[_field_error("idempotency_key", "invalid_idempotency_key", KEY_RULE_EN, KEY_RULE_ZH)]))
             continue
         facts[i], keys[i] = fact, key
         if key is not None:
@@ -345,10 +369,7 @@ async def run_batch(gw: GatewayState, who: Principal, items: list[Any], correlat
                 results[i] = _item_problem(i, err)
                 continue
             if len(item) > limit:
-                results[i] = _item_problem(i, ProblemError(
-                    "invalid-fact", "the fact is too large for one message 事实过大",
-                    errors=[_field_error("", "too_large", f"a fact may be at most about {limit} bytes",
-                                         f"单条事实最大约 {limit} 字节")]))
+                results[i] = _item_problem(i, too_large(limit))
                 continue
             encoded.append((i, item))
         lanes.extend((service, lane) for lane in split_lanes(encoded, facts, gw.batch_lanes))

@@ -6,13 +6,15 @@ import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
+from ledger_kernel.supervision import read_status
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from ledger_gateway.context import state_of
 from ledger_gateway.metrics import METRICS
 from ledger_gateway.models import Health, Readiness
-from ledger_gateway.problems import ProblemError
+from ledger_gateway.openapi_docs import RETRY_AFTER_HEADER
+from ledger_gateway.problems import ProblemError, answer_headers
 
 router = APIRouter(tags=["operations"])
 
@@ -29,9 +31,11 @@ def _ping(engine) -> None:
 
 
 @router.get("/readyz", response_model=Readiness, summary="Ready to serve",
-            responses={503: {"model": Readiness, "description": "Not ready: see which part."}})
+            responses={503: {"model": Readiness, "description": "Not ready: see which part.",
+                              "headers": RETRY_AFTER_HEADER}})
 async def readyz(request: Request) -> JSONResponse:
-    """NATS connected, database reachable, and how far the projection lags behind LEDGER. 就绪检查。"""
+    """NATS connected, database reachable, how far the projection lags, and (under ``ledger up``) which services
+    are running or being restarted. 就绪检查。"""
     gw = state_of(request)
     nats_ok = bool(gw.bus.nc.is_connected)
     nats = {"ok": nats_ok, "url": gw.bus.nc.connected_url.netloc if nats_ok and gw.bus.nc.connected_url else None}
@@ -52,8 +56,14 @@ async def readyz(request: Request) -> JSONResponse:
         except ProblemError as err:
             projection = {"ok": False, "error": err.kind}
     ready = nats_ok and database["ok"] and projection["ok"]
-    return JSONResponse({"status": "ready" if ready else "not_ready", "nats": nats, "database": database,
-                         "projection": projection}, status_code=200 if ready else 503)
+    body = {"status": "ready" if ready else "not_ready", "nats": nats, "database": database,
+            "projection": projection}
+    supervised = read_status()
+    if supervised is not None:  # under `ledger up`: a service being restarted makes the stack not ready
+        body["services"] = {name: s.model_dump() for name, s in supervised.items()}
+        ready = ready and all(s.state == "running" for s in supervised.values())
+        body["status"] = "ready" if ready else "not_ready"
+    return JSONResponse(body, status_code=200 if ready else 503, headers=None if ready else answer_headers(503, None))
 
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")

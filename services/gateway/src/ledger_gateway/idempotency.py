@@ -16,6 +16,7 @@ mistaken downstream for the forgotten one. Expired records are deleted in bounde
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ from ledger_gateway.database import writing
 from ledger_gateway.tables import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
+KEY_PATTERN = r"^[!-~]+$"  # visible ASCII: no spaces, controls or look-alikes (OpenAPI: the header's pattern)
+_KEY = re.compile(rf"[!-~]{{1,{MAX_KEY_LENGTH}}}")
 WRITE_CHUNK = 1000  # rows per SQLite executemany
 PG_WRITE_CHUNK = 10_000  # rows per PostgreSQL statement (one JSON document): a whole batch request
 READ_CHUNK = 500
@@ -82,7 +85,9 @@ def body_hash(body: Any) -> str:
 
 
 def valid_key(key: str) -> bool:
-    return 0 < len(key) <= MAX_KEY_LENGTH and key.isprintable()
+    """``^[!-~]{1,255}$``: a key is copied between systems and logs; invisible or Unicode look-alike
+    characters would make two keys that print the same."""
+    return _KEY.fullmatch(key) is not None
 
 
 def utc(now: datetime) -> datetime:

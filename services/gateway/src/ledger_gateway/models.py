@@ -153,3 +153,6 @@ class Readiness(BaseModel):
     nats: dict[str, Any]
     database: dict[str, Any]
     projection: dict[str, Any]
+    services: dict[str, Any] | None = Field(
+        None, description="Under `ledger up`: each supervised service's state (running | restarting) and "
+                          "restart count; absent when nothing supervises the stack. 各服务状态与重启次数。")

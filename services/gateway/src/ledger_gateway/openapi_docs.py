@@ -17,6 +17,8 @@ from ledger_gateway.problems import KINDS, MEDIA_TYPE, Problem
 
 FACT_REF = {"$ref": "#/components/schemas/Fact"}
 BATCH_ITEM_REF = {"$ref": "#/components/schemas/BatchItem"}
+RETRY_AFTER_HEADER = {"Retry-After": {"description": "Seconds to wait before retrying (every 503 has it).",
+                                      "schema": {"type": "integer", "minimum": 1}}}
 
 _DESCRIPTIONS = {
     400: "Malformed request (not JSON, wrong shape). 请求格式错误",
@@ -25,11 +27,13 @@ _DESCRIPTIONS = {
     404: "No such resource for this tenant (another tenant's company answers 404 too). 未找到",
     409: "The fact breaks an invariant of its aggregate. 违反聚合约束",
     412: "If-Match no longer holds: the aggregate has moved on. 聚合已变更",
-    413: "Too many facts in one request. 条目过多",
+    413: "The body is over its limit (`limit_bytes`; 1 MiB, 16 MiB for a batch) or a batch holds too many facts. "
+         "请求过大",
     415: "Unsupported Content-Type. 内容类型不支持",
     422: "Invalid fact or parameters (`errors` names the fields), or an Idempotency-Key reused for another body.",
     500: "Internal error (logged; no internals in the answer). 内部错误",
-    503: "A service or the ledger is unavailable; safe to retry with the same Idempotency-Key. 暂不可用",
+    503: "A service or the ledger is unavailable (see `Retry-After`); nothing was recorded, and a command the "
+         "gateway gave up on is never recorded later: retrying with the same Idempotency-Key is safe. 暂不可用，未记录",
 }
 
 
@@ -52,7 +56,7 @@ def _publish_idempotency_policy(schema: dict[str, Any], ttl: timedelta) -> None:
             parameter["description"] = policy
     item = schema.get("components", {}).get("schemas", {}).get("BatchItem")
     if item is not None:
-        item["description"] = (f"{item['description']} `idempotency_key` (1-255 printable characters) "
+        item["description"] = (f"{item['description']} `idempotency_key` (1-255 visible ASCII characters, `[!-~]`) "
                                f"works as the Idempotency-Key header does. {policy}")
 
 
@@ -66,6 +70,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         kinds = ", ".join(f"`{k}`" for k in kinds_by_status.get(status, []))
         out[status] = {"description": f"{_DESCRIPTIONS.get(status, 'Error')} Problem types: {kinds}.",
                        "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        if status == 503:
+            out[status]["headers"] = RETRY_AFTER_HEADER
     return out
 
 

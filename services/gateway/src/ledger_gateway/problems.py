@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 PROBLEM_BASE = "https://ledger.example/problems/"
 MEDIA_TYPE = "application/problem+json"
 DATABASE_RETRY_AFTER = 2  # seconds: a busy SQLite file or a PostgreSQL fail-over
+UNAVAILABLE_RETRY_AFTER = 5  # seconds: a service restarting, the bus reconnecting
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ KINDS: dict[str, Kind] = {
     "invariant-violated": Kind(409, "The fact breaks an invariant of its aggregate", "该事实违反其聚合的约束"),
     "subscription-inactive": Kind(409, "The subscription is no longer active", "订阅已停用"),
     "sequence-mismatch": Kind(412, "The aggregate has changed (If-Match no longer holds)", "聚合已变更（If-Match 不成立）"),
-    "payload-too-large": Kind(413, "Too many facts in one request", "单次请求的事实过多"),
+    "payload-too-large": Kind(413, "The request is too large", "请求过大"),
     "unsupported-media-type": Kind(415, "Unsupported media type", "不支持的内容类型"),
     "invalid-fact": Kind(422, "The fact is not valid", "事实内容无效"),
     "invalid-request": Kind(422, "Invalid request parameters", "请求参数无效"),
@@ -64,6 +65,7 @@ SERVICE_CODES = {
     "not_found": "not-found",
     "invalid_query": "invalid-request",
     "unavailable": "unavailable",
+    "deadline_exceeded": "unavailable",
 }
 
 
@@ -129,10 +131,18 @@ def problem_body(kind: str, detail: str | None = None, instance: str | None = No
     return body
 
 
+def answer_headers(status: int, headers: dict[str, str] | None) -> dict[str, str] | None:
+    """Every 503 says when to come back (``Retry-After``): a client should not hammer a restarting stack."""
+    if status != 503 or (headers and "Retry-After" in headers):
+        return headers
+    return {**(headers or {}), "Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
+
+
 def problem_response(kind: str, detail: str | None = None, instance: str | None = None, *,
                      headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    return JSONResponse(problem_body(kind, detail, instance, **extra), status_code=KINDS[kind].status,
-                        media_type=MEDIA_TYPE, headers=headers)
+    status = KINDS[kind].status
+    return JSONResponse(problem_body(kind, detail, instance, **extra), status_code=status,
+                        media_type=MEDIA_TYPE, headers=answer_headers(status, headers))
 
 
 def from_service(reply: dict[str, Any]) -> ProblemError:
@@ -171,8 +181,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        return JSONResponse(exc.body(request.url.path), status_code=KINDS[exc.kind].status,
-                            media_type=MEDIA_TYPE, headers=exc.headers)
+        status = KINDS[exc.kind].status
+        return JSONResponse(exc.body(request.url.path), status_code=status, media_type=MEDIA_TYPE,
+                            headers=answer_headers(status, exc.headers))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -188,7 +199,8 @@ def install(app: FastAPI) -> None:
         detail = None if kind == "not-found" else (exc.detail if isinstance(exc.detail, str) else None)
         if kind == "not-found":
             detail = "no such resource 资源不存在"
-        return problem_response(kind, detail, request.url.path, headers=getattr(exc, "headers", None))
+        return problem_response(kind, detail, request.url.path, headers=getattr(exc, "headers", None),
+                                limit_bytes=getattr(exc, "limit", None))
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:

@@ -12,14 +12,14 @@ import asyncio
 import hashlib
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from ledger_kernel.clock import SHANGHAI
 
 from ledger_gateway import exports
 from ledger_gateway.auth import reader
+from ledger_gateway.bounds import check_instant
 from ledger_gateway.context import GatewayState, state_of
 from ledger_gateway.models import (
     ChangePage,
@@ -68,11 +68,8 @@ UsccPath = Path(..., description="The company's 统一社会信用代码 (18 cha
 
 
 def _instant(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=SHANGHAI)
-    return value.astimezone(UTC).isoformat()
+    """``as_of`` as a UTC instant; outside 1900–2100 (Shanghai days) a 422 naming ``query.as_of``."""
+    return check_instant("as_of", value)
 
 
 async def _wait_for(gw: GatewayState, tenant: str, min_sequence: int) -> tuple[int, bool]:
@@ -100,10 +97,11 @@ async def read(request: Request, who: Principal, op: str, *, company: str | None
     gw = state_of(request)
     if company is not None and not USCC.match(company):
         raise ProblemError("not-found", "no such company for this tenant 未找到该企业")
+    at = _instant(as_of)  # judged before any wait
     reached: bool | None = None
     if min_sequence:
         _, reached = await _wait_for(gw, who.tenant, min_sequence)
-    payload: dict[str, Any] = {"op": op, "tenant": who.tenant, "as_of": _instant(as_of)}
+    payload: dict[str, Any] = {"op": op, "tenant": who.tenant, "as_of": at}
     if company is not None:
         payload["company"] = company
     payload.update({k: v for k, v in params.items() if v is not None})

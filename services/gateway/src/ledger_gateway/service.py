@@ -54,7 +54,9 @@ class GatewayService:
         host = self.host or ctx.settings.http_host
         self.state = GatewayState(bus=Bus(ctx.nc), engine=engine, settings=ctx.settings, clock=ctx.clock,
                                   idempotency_ttl=self.config.idempotency_ttl,
-                                  public_url=self.config.public_url or default_public_url(host, port))
+                                  public_url=self.config.public_url or default_public_url(host, port),
+                                  max_body_bytes=self.config.max_body_bytes,
+                                  max_batch_body_bytes=self.config.max_batch_body_bytes)
         config = uvicorn.Config(create_app(self.state), host=host, port=port, log_level="warning",
                                 access_log=False, lifespan="off", server_header=False,
                                 timeout_graceful_shutdown=10)

@@ -26,8 +26,19 @@ class Company(DomainAggregate):
 
     aggregate_type: ClassVar[str] = "company"
 
+    registered: bool = False
     restructurings: dict[str, dict[str, bool]] = field(default_factory=dict)  # ref → approved / completed
     tracked_from: str | None = None  # the latest company.tracking_started (ISO date)
+
+    def check_company_registered(self, data: dict[str, Any], command: Command) -> None:
+        # A company is registered once; what changes later is company.registration_changed.
+        if self.registered:
+            raise _refuse("already_registered", "company", f"company {command.company} is already registered; "
+                          "record a change of its particulars as company.registration_changed",
+                          f"企业 {command.company} 已登记；登记事项变更请记录 company.registration_changed")
+
+    def on_company_registered(self, data: dict[str, Any], event: dict[str, Any]) -> None:
+        self.registered = True
 
     def _restructuring(self, data: dict[str, Any]) -> dict[str, bool]:
         found = self.restructurings.get(data["ref"])

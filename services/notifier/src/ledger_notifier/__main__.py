@@ -21,7 +21,7 @@ from ledger_notifier.service import build
 def main() -> None:
     setup_logging()
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(service="notifier")
         config = NotifierConfig.from_env()
         box = secret_box(config, settings)
     except SettingsError as exc:

@@ -13,6 +13,7 @@ from faststream.nats import NatsRouter
 from faststream.nats.annotations import NatsMessage
 from ledger_kernel.clock import Clock
 from ledger_kernel.connection import connect
+from ledger_kernel.deadline import past_deadline
 from ledger_kernel.runtime import ServiceContext
 
 from ledger_notifier.config import NotifierConfig
@@ -47,6 +48,9 @@ class NotifierService:
         @self.router.subscriber("cmd.notifier", queue="notifier", title="cmd.notifier",
                                 description="Subscriptions: create, delete; deliveries: replay.")
         async def command(msg: NatsMessage) -> dict:
+            if past_deadline(msg.headers):  # buffered through an outage: the gateway has answered 503
+                return problem(503, "deadline_exceeded", "Past its deadline 已过截止时间",
+                               "the request arrived after its requester stopped waiting; nothing was done")
             return await self._answer(msg.body, COMMANDS)
 
         @self.router.subscriber("query.notifier", queue="notifier", title="query.notifier",

@@ -12,7 +12,7 @@ from ledger_projector.service import build
 def main() -> None:
     setup_logging()
     setup_telemetry("projector")
-    asyncio.run(serve_forever([build()], Settings.from_env(), "projector"))
+    asyncio.run(serve_forever([build()], Settings.from_env(service="projector"), "projector"))
 
 
 if __name__ == "__main__":
