@@ -59,7 +59,9 @@ async def demo_key(stack) -> str:
 
 
 async def shot(page, name: str) -> None:
+    """The whole page, and what a 1360×900 window shows first (the README's pictures come from these)."""
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}-window.png"))
 
 
 async def test_a_first_visit_in_the_browser(page, stack, demo_key, tmp_path):
