@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from ledger_cli.fact_rows import argument_value, iso_day, template_header
+from ledger_contracts.rows import argument_value, iso_day, template_header
 from test_import import SH, SZ, read_csv, read_ndjson
 
 QD = "91370200MA3C5QTA7B"

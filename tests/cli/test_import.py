@@ -6,7 +6,7 @@ import csv
 import json
 from pathlib import Path
 
-from ledger_cli.fact_rows import cell_value, csv_fact, row_key
+from ledger_contracts.rows import cell_value, csv_fact, row_key
 
 SH = "91310115MA1K4B8N68"
 SZ = "91440300MA5G7C1P90"

@@ -226,3 +226,29 @@ def test_the_public_url_is_a_checked_setting():
     assert default_public_url("0.0.0.0", 8000) == "http://localhost:8000"
     assert default_public_url("::1", 8443) == "http://[::1]:8443"
     assert default_public_url("127.0.0.1", 8000) == "http://127.0.0.1:8000"
+
+
+async def test_catch_up_keeps_to_the_subscriptions_min_severity(stack, api):
+    """A subscriber who asked for `high` and above gets only those of today's work, graded as their alerts are."""
+    from ledger_notifier.digests import item_severity
+
+    last = await record_companies(api)
+    due = []
+    for uscc in (EAST, NORTH):
+        items = (await api.get(f"/v1/companies/{uscc}/obligations",
+                               params={"min_sequence": last, "page_size": 500})).json()["items"]
+        due += [(uscc, o) for o in items if o["status"] in ("overdue", "due_today", "due_soon")]
+    severe = sorted((u, o["id"]) for u, o in due if item_severity(o) in ("high", "critical"))
+    assert severe and len(severe) < len(due), "the story needs both kinds"
+    assert {item_severity(o) for _, o in due if o["confidence"] == "advisory"} <= {"low", "info"}
+    nc = await connect(stack.nats_url, "catch-up-severity-test")
+    inbox = await nc.subscribe(f"notify.{api.tenant}.severe")
+    try:
+        made = await api.post("/v1/subscriptions", json={"channel": "nats", "target": "severe", "catch_up": True,
+                                                         "min_severity": "high"})
+        assert made.status_code == 201, made.text
+        data = json.loads((await inbox.next_msg(timeout=30)).data)["data"]
+        listed = sorted((c["uscc"], i["id"]) for c in data["companies"] for i in c["items"])
+        assert listed == severe and data["count"] == len(severe)
+    finally:
+        await nc.close()

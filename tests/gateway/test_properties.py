@@ -7,8 +7,8 @@ import json
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from ledger_cli.fact_rows import RowError, csv_fact, ndjson_fact
 from ledger_contracts.catalogue import CATALOGUE
+from ledger_contracts.rows import RowError, csv_fact, ndjson_fact
 from ledger_gateway.facts_api import parse_if_match, route
 from ledger_gateway.problems import KINDS, ProblemError
 

@@ -400,6 +400,83 @@ async def stage_timeline(st: State) -> list[Row]:
     return await guarded(rows, body)
 
 
+# --- the web console -----------------------------------------------------------------------------
+
+
+async def stage_console(st: State) -> list[Row]:
+    """Server-rendered pages beside the JSON reads they are made of (same gateway, same data)."""
+    sz = st.sizes
+    queries = max(5, sz.timeline_queries // 10)
+    rows = [Row("console portfolio page p50", None, "ms", "GET /v1/companies, every page (JSON) p50", None),
+            Row("console portfolio page p99", None, "ms", "GET /v1/companies, every page (JSON) p99", None),
+            Row(f"console company page, {sz.timeline_events} events p50", None, "ms",
+                "the same company's JSON reads (summary, obligations, findings, credit, timeline) p50", None),
+            Row(f"console company page, {sz.timeline_events} events p99", None, "ms",
+                "the same company's JSON reads (summary, obligations, findings, credit, timeline) p99", None)]
+
+    async def body() -> None:
+        if not st.timeline_company:
+            raise RuntimeError("the projection stage did not run")
+        await ensure_gateway(st)
+        import re
+
+        import httpx
+
+        company = st.timeline_company
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{st.http_port}", timeout=120) as web, \
+                httpx.AsyncClient(base_url=f"http://127.0.0.1:{st.http_port}", timeout=120,
+                                  headers={"Authorization": f"Bearer {st.api_key}"}) as api:
+            form = (await web.get("/app/login")).text
+            token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+            if (await web.post("/app/login", data={"api_key": st.api_key, "csrf": token})).status_code != 303:
+                raise RuntimeError("console login failed")
+
+            async def timed(call: Callable[[], Awaitable[Any]]) -> list[float]:
+                out = []
+                for _ in range(queries):
+                    t = time.perf_counter()
+                    await call()
+                    out.append((time.perf_counter() - t) * 1000)
+                return out
+
+            async def portfolio_json() -> int:
+                count, page = 0, None
+                while True:
+                    r = await api.get("/v1/companies", params={"page_size": 500, **({"page_token": page} if page else {})})
+                    if r.status_code != 200:
+                        raise RuntimeError(f"GET /v1/companies answered {r.status_code}: {r.text[:200]}")
+                    count += len(r.json()["items"])
+                    page = r.json().get("next_page_token")
+                    if not page:
+                        return count
+
+            async def company_json() -> None:
+                for path in ("", "/obligations", "/findings", "/credit", "/timeline"):
+                    params = {"page_size": 500} if path in ("/obligations", "/timeline") else {}
+                    r = await api.get(f"/v1/companies/{company}{path}", params=params)
+                    if r.status_code != 200:
+                        raise RuntimeError(f"GET {path} answered {r.status_code}")
+
+            async def page(path: str) -> None:
+                r = await web.get(path)
+                if r.status_code != 200:
+                    raise RuntimeError(f"GET {path} answered {r.status_code}: {r.text[:200]}")
+
+            companies = await portfolio_json()
+            raw = await timed(portfolio_json)
+            shown = await timed(lambda: page("/app/"))
+            rows[0].baseline_value, rows[1].baseline_value = bench_raw.percentile(raw, 50), bench_raw.percentile(raw, 99)
+            rows[0].value, rows[1].value = bench_raw.percentile(shown, 50), bench_raw.percentile(shown, 99)
+            rows[0].note = f"{companies} companies, {queries} loads"
+            raw = await timed(company_json)
+            shown = await timed(lambda: page(f"/app/companies/{company}?span=all"))
+            rows[2].baseline_value, rows[3].baseline_value = bench_raw.percentile(raw, 50), bench_raw.percentile(raw, 99)
+            rows[2].value, rows[3].value = bench_raw.percentile(shown, 50), bench_raw.percentile(shown, 99)
+            rows[2].note = f"{queries} loads"
+
+    return await guarded(rows, body)
+
+
 # --- the gateway: bulk import and single facts ---------------------------------------------------
 
 
@@ -675,6 +752,7 @@ STAGES = {
     "append": stage_append,
     "projection": stage_projection,
     "timeline": stage_timeline,
+    "console": stage_console,
     "bulk": stage_bulk,
     "latency": stage_latency,
     "rebuild": stage_rebuild,

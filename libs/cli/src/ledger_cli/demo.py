@@ -18,10 +18,10 @@ from typing import Any
 
 import typer
 from ledger_contracts.formats import uscc_check_char
+from ledger_contracts.rows import baseline_fact, row_key
 from rich.console import Console
 
 from ledger_cli.client import ApiError, Gateway, UrlOption, default_url, fail
-from ledger_cli.fact_rows import baseline_fact, row_key
 from ledger_cli.views import portfolio_table
 
 console = Console(stderr=True)

@@ -18,12 +18,7 @@ from pathlib import Path
 import typer
 from ledger_contracts.errors import FormatError
 from ledger_contracts.formats import validate_uscc
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
-from ledger_cli.client import ApiError, Gateway, KeyOption, UrlOption, describe, fail
-from ledger_cli.fact_rows import (
+from ledger_contracts.rows import (
     Row,
     RowError,
     baseline_fact,
@@ -33,6 +28,11 @@ from ledger_cli.fact_rows import (
     template_header,
     write_refused,
 )
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ledger_cli.client import ApiError, Gateway, KeyOption, UrlOption, describe, fail
 
 TRACKING = "company.tracking_started"
 DEFAULT_ATTESTER = "onboarding review 入职审查"

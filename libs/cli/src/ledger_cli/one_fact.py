@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 
 import typer
+from ledger_contracts.rows import RowError, argument_value, iso_day, row_key, template_header
 
 from ledger_cli.client import ApiError, Gateway, KeyOption, UrlOption, fail
-from ledger_cli.fact_rows import RowError, argument_value, iso_day, row_key, template_header
 
 
 def parse_fields(fact_type: str, pairs: list[str]) -> dict[str, object]:

@@ -46,7 +46,7 @@ class SubscriptionRequest(BaseModel):
                                                 "list of up to 50 (one message to all of them).")
     companies: list[str] | str = Field("*", description='USCCs, or "*" for all the tenant\'s companies.')
     types: list[str] | None = Field(None, description="Alert types (default all).")
-    min_severity: str | None = Field(None, description="Lowest finding severity to send.")
+    min_severity: str | None = Field(None, description="The lowest alert severity to send: info, low, medium, high, critical (`advisory` = `low`). 最低提醒级别。")
     catch_up: bool = Field(False, description="Also send, once, one digest of what is overdue or due soon now "
                                               "(`subscription.catch_up`). 补发当前待办。")
     delivery: str = Field("immediate", description="`immediate`: each alert as it comes; `daily`: one digest a day "

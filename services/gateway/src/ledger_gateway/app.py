@@ -8,7 +8,7 @@ import time
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger_gateway import facts_api, health_api, openapi_docs, problems, reads_api, reports_api
+from ledger_gateway import console, facts_api, health_api, openapi_docs, problems, reads_api, reports_api
 from ledger_gateway.bounds import BodyLimit
 from ledger_gateway.context import GatewayState
 from ledger_gateway.metrics import METRICS
@@ -62,7 +62,7 @@ class Measured:
 
 def create_app(state: GatewayState) -> FastAPI:
     app = FastAPI(title="Compliance ledger API 合规台账 API", version="1.0.0", description=DESCRIPTION,
-                  openapi_tags=TAGS, docs_url="/docs", redoc_url=None,
+                  openapi_tags=TAGS, docs_url=None, redoc_url=None,  # /docs: console.install
                   # FastAPI's own OpenTelemetry: a server span per request (continuing an incoming
                   # traceparent); no OTel log records, which would carry the client's rejected input.
                   telemetry={"logs": False})
@@ -80,6 +80,7 @@ def create_app(state: GatewayState) -> FastAPI:
         app.include_router(alerts.router)
     app.include_router(health_api.router)
     openapi_docs.install(app)
+    console.install(app)
 
     app.add_middleware(BodyLimit)  # inside Measured: a 413 is counted like any answer
     app.add_middleware(Measured)

@@ -22,7 +22,7 @@ from ledger_gateway.problems import MEDIA_TYPE, ProblemError, problem_body
 MAX_BODY_BYTES = 1_048_576  # 1 MiB: one fact (at most 1,000,000 bytes, ledger_contracts), a subscription
 MAX_BATCH_BODY_BYTES = 16_777_216  # 16 MiB: 10,000 facts of ~300 bytes are ~3.5 MB; room for long texts
 MAX_JSON_DEPTH = 32  # nested arrays/objects in one fact (a fact's payload is three or four levels deep)
-BATCH_PATHS = ("/v1/facts:batch",)
+BATCH_PATHS = frozenset({"/v1/facts:batch", "/app/import"})  # bulk: a batch, or a file uploaded to the console
 CHINA = timezone(timedelta(hours=8))  # the fixed offset: zoneinfo's Shanghai before 1901 is local mean time
 EARLIEST = datetime.combine(MIN_DATE, time.min, tzinfo=CHINA)
 LATEST = datetime.combine(MAX_DATE, time.max, tzinfo=CHINA)

@@ -76,10 +76,15 @@ async def report(request: Request, uscc: str = UsccPath, who: Principal = Depend
         raise ProblemError("not-found", "no such company for this tenant 未找到该企业")
     if min_sequence:
         await _wait_for(gw, who.tenant, min_sequence)
+    return await report_response(gw, who.tenant, uscc, as_of)
+
+
+async def report_response(gw: GatewayState, tenant: str, uscc: str, as_of: datetime | None) -> Response:
+    """The PDF for one company of the tenant (the API's route and the console's link both answer with it)."""
     at = as_of or gw.clock.now()
     if at.tzinfo is None:
         at = at.replace(tzinfo=SHANGHAI)
-    data = await gather(gw, who.tenant, uscc, at)
+    data = await gather(gw, tenant, uscc, at)
     body = await run_in_threadpool(report_pdf.render, data)
     name = f"合规报告-report-{uscc}-{data.as_of.isoformat()}.pdf"
     return Response(body, media_type="application/pdf",

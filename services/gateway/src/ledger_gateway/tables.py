@@ -68,3 +68,21 @@ class FeedToken(SQLModel, table=True):
     companies: list | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A web-console session (控制台会话): made from an API key at /app/login, held in an HttpOnly cookie.
+
+    The browser holds only a random token; this row holds its SHA-256, the key's id (never the key) and
+    the form token (CSRF). The key is checked again on every request, so revoking it ends the session.
+    """
+
+    __tablename__ = "gateway_console_sessions"
+
+    token_sha256: str = Field(primary_key=True, max_length=64)
+    tenant_id: str = Field(foreign_key="gateway_tenants.id", index=True, max_length=32)
+    key_id: str = Field(foreign_key="gateway_api_keys.id", max_length=32)
+    csrf: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    seen_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))

@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ledger_contracts.alerts import ALERT_SEVERITIES, SEVERITY_SYNONYMS, is_severity
+
 from ledger_notifier.alerts import SEVERITIES, Alert, severity_rank
 from ledger_notifier.messages import KIND, SEVERITY
 
@@ -51,6 +53,16 @@ def obligation_urgency(item: dict[str, Any]) -> tuple:
     status = item.get("status")
     return (CURRENT.index(status) if status in CURRENT else len(CURRENT), str(item.get("due") or "9999-12-31"),
             item.get("company") or "", str(item.get("id") or ""))
+
+
+def item_severity(obligation: dict[str, Any]) -> str:
+    """The severity the obligation's own alert would carry now: its rule's level on the alert scale
+    (``advisory`` is ``low``), one step lower while it is only due soon (as the projector decides)."""
+    level = obligation.get("severity")
+    level = SEVERITY_SYNONYMS.get(level, level) if is_severity(level) else "medium"
+    if obligation.get("status") == "due_soon":
+        level = ALERT_SEVERITIES[max(0, ALERT_SEVERITIES.index(level) - 1)]
+    return level
 
 
 def catch_up_event(tenant: str, subscription_id: str, obligations: list[dict[str, Any]],

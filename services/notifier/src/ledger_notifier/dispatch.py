@@ -21,7 +21,7 @@ from ledger_kernel.clock import Clock, SystemClock
 from nats.aio.client import Client
 
 from ledger_notifier import bus, current_work, digests, mail, measures, tracing, webhook
-from ledger_notifier.alerts import Alert, AlertError, parse_alert
+from ledger_notifier.alerts import Alert, AlertError, parse_alert, severity_rank
 from ledger_notifier.config import NotifierConfig
 from ledger_notifier.records import Job, Records
 from ledger_notifier.schedule import next_attempt
@@ -100,6 +100,8 @@ class Dispatcher:
         items = await current_work.due_now(self.nc, pending.tenant, pending.companies)
         if pending.types is not None:  # the subscription's alert types say which of them it wants
             items = [o for o in items if f"obligation.{o['status']}" in pending.types]
+        floor = severity_rank(pending.min_severity)  # and its min_severity, as for each alert
+        items = [o for o in items if severity_rank(digests.item_severity(o)) >= floor]
         now = self.clock.now()
         event = digests.catch_up_event(pending.tenant, pending.subscription_id, items, now)
         made = await asyncio.to_thread(self.records.record_catch_up, pending.subscription_id, event, now)

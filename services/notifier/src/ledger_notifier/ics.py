@@ -27,6 +27,7 @@ LIVE = ("scheduled", "open", "due_soon", "overdue")
 DONE = ("fulfilled_on_time", "fulfilled_late")
 ENDED = ("cancelled", "waived")
 STATUS_ZH = {"scheduled": "未开始", "open": "办理期内", "due_soon": "即将到期", "overdue": "已逾期",
+             "before_tracking": "建账基准日前（历史已确认）",
              "fulfilled_on_time": "已按时完成", "fulfilled_late": "已逾期完成", "waived": "已豁免", "cancelled": "已取消"}
 CONFIDENCE_ZH = {"statutory": "法定", "notice": "通知", "advisory": "建议（机构实践）", "estimate": "估算"}
 

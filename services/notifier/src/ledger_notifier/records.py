@@ -131,6 +131,7 @@ class PendingCatchUp:
     tenant: str
     companies: list[str]
     types: list[str] | None
+    min_severity: str = "info"
 
 
 DEFAULT_DIGEST_HOUR = 9  # 09:00 Asia/Shanghai, when a tenant has not chosen
@@ -426,7 +427,7 @@ class Records:
             rows = s.exec(select(Subscription).where(Subscription.catch_up == "pending",
                                                      Subscription.state == "active")
                           .order_by(Subscription.created_at).limit(limit)).all()
-            return [PendingCatchUp(r.id, r.tenant, list(r.companies), r.types) for r in rows]
+            return [PendingCatchUp(r.id, r.tenant, list(r.companies), r.types, r.min_severity) for r in rows]
 
     def record_catch_up(self, subscription_id: str, event: dict[str, Any] | None, now: datetime) -> bool:
         """The catch-up digest and its delivery, and the subscription marked, in one transaction: made once,

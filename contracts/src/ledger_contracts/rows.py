@@ -15,6 +15,7 @@ import within the gateway's Idempotency-Key window (24 h by default, LEDGER_IDEM
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -25,8 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ledger_contracts.catalogue import CATALOGUE
-from ledger_kernel.canonical import canonical_json, sha256_hex
+from .catalogue import CATALOGUE
 
 ENVELOPE = ("type", "company", "effective_date", "idempotency_key")
 REFUSAL_COLUMNS = ("line", "error")  # added to a refused-rows file: the row's line in the source file, and why
@@ -53,7 +53,8 @@ def row_key(fact: dict[str, Any]) -> str:
     """A key derived from what the row says: the same row always gets the same key."""
     body = {k: v for k, v in fact.items() if k != "idempotency_key"}
     try:
-        return "row-" + sha256_hex(canonical_json(body))[:40]
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return "row-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:40]
     except (TypeError, ValueError) as exc:  # NaN, Infinity: not JSON
         raise RowError(f"the row holds a value that is not JSON: {exc}") from None
 
@@ -218,8 +219,8 @@ def ndjson_fact(obj: Any) -> dict[str, Any]:
     return fact
 
 
-def _text(path: Path) -> str:
-    raw = path.read_bytes()
+def decode(raw: bytes) -> str:
+    """A file's text: UTF-8 (with or without a BOM), else GB 18030 as Chinese Excel saves it."""
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -231,15 +232,18 @@ def file_format(path: Path) -> str:
 
 
 def read_rows(path: Path, fmt: str | None = None) -> tuple[str, list[str], list[Row]]:
-    """(format, CSV header or [], rows) — every row either with a fact or with a local error."""
-    fmt = fmt or file_format(path)
-    text = _text(path)
+    """(format, CSV header or [], rows) of a file — every row either with a fact or with a local error."""
+    return parse_rows(decode(path.read_bytes()), fmt or file_format(path), path.name)
+
+
+def parse_rows(text: str, fmt: str, name: str = "the file") -> tuple[str, list[str], list[Row]]:
+    """(format, CSV header or [], rows) of a file's text (``fmt`` csv or ndjson)."""
     rows: list[Row] = []
     if fmt == "ndjson" and text.lstrip().startswith("["):  # a JSON array file: one "line" per element
         try:
             text = "\n".join(json.dumps(item, ensure_ascii=False) for item in _loads(text))
         except ValueError as exc:
-            raise RowError(f"{path.name} is not a JSON array: {exc}") from None
+            raise RowError(f"{name} is not a JSON array: {exc}") from None
     if fmt == "ndjson":
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
@@ -285,19 +289,23 @@ def chunks(rows: list[Row], size: int) -> Iterator[list[Row]]:
         yield rows[start:start + size]
 
 
-def write_refused(path: Path, fmt: str, header: list[str], refused: list[Row]) -> None:
+def refused_text(fmt: str, header: list[str], refused: list[Row]) -> str:
     """The refused rows as they were, with the line of the source file each came from and the reason: fix
-    them and import this file again (the importer ignores both columns)."""
+    them and import this file again (the importer ignores both columns). CSV starts with a BOM for Excel."""
+    out = io.StringIO()
     if fmt == "ndjson":
-        with path.open("w", encoding="utf-8") as out:
-            for row in refused:
-                out.write(json.dumps({**row.original, "_source_line": row.number, "_error": row.error},
-                                     ensure_ascii=False) + "\n")
-        return
-    columns = [h for h in header if h not in REFUSAL_COLUMNS] + list(REFUSAL_COLUMNS)
-    with path.open("w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
         for row in refused:
-            writer.writerow({**{k.strip(): v for k, v in row.original.items() if k}, "line": row.number,
-                             "error": row.error})
+            out.write(json.dumps({**row.original, "_source_line": row.number, "_error": row.error},
+                                 ensure_ascii=False) + "\n")
+        return out.getvalue()
+    columns = [h for h in header if h not in REFUSAL_COLUMNS] + list(REFUSAL_COLUMNS)
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    for row in refused:
+        writer.writerow({**{k.strip(): v for k, v in row.original.items() if k}, "line": row.number,
+                         "error": row.error})
+    return ("\ufeff" if fmt == "csv" else "") + out.getvalue()
+
+
+def write_refused(path: Path, fmt: str, header: list[str], refused: list[Row]) -> None:
+    path.write_text(refused_text(fmt, header, refused), encoding="utf-8", newline="")
