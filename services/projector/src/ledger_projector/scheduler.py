@@ -17,7 +17,7 @@ from ledger_kernel.clock import SHANGHAI
 from sqlalchemy.engine import Connection
 
 from ledger_projector import alerts as A
-from ledger_projector import tracing
+from ledger_projector import state_feed, tracing
 from ledger_projector.projection import chunks
 from ledger_projector.rulebook import CompanyView, Rulebook
 from ledger_projector.tables import TableSet
@@ -175,6 +175,12 @@ class Scheduler:
                 "severity": "high", "message": A.credit_message(score, previous)}
         return [self._row(view, "credit.below_threshold", "credit", step, now, data)]
 
+    def observe(self, conn: Connection, tables: TableSet, views: dict[str, CompanyView],
+                summaries: dict[str, dict[str, Any]], now: datetime, sequence: int) -> int:
+        """Record the change feed's derived state changes of these companies (:mod:`state_feed`) in the
+        caller's transaction, after what :meth:`decide` saw at ``now``."""
+        return state_feed.record(conn, tables, views, summaries, now, sequence)
+
     # --- the clock -------------------------------------------------------------------------------
 
     def due_companies(self, conn: Connection, tables: TableSet, now: datetime) -> list[str]:
@@ -192,6 +198,8 @@ class Scheduler:
         if last is not None:
             cond = sa.and_(cond, tf.c.last_change_at > last)
         keys |= set(conn.execute(sa.select(tf.c.company_key).distinct().where(cond)).scalars())
+        keys |= set(state_feed.crossing_companies(conn, tables, self.rulebook, since if last is not None else None,
+                                                  today))
         return sorted(keys)
 
     def mark_tick(self, conn: Connection, tables: TableSet, now: datetime) -> None:

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 from ledger_projector import measures, tracing
 from ledger_projector.database import make_engine, migrate
 from ledger_projector.outbox import Outbox
-from ledger_projector.projection import Projection, Stale, facts_of
+from ledger_projector.projection import Projection, Stale, facts_of, read_checkpoint
 from ledger_projector.queries import (
     QueryError,
     Reader,
@@ -244,6 +244,7 @@ class ProjectorService:
             keys = self.scheduler.due_companies(conn, LIVE, now)
             views = self.projection.evaluate(conn, keys)
             rows, summaries = self.scheduler.decide(conn, LIVE, views, now)
+            self.scheduler.observe(conn, LIVE, views, summaries, now, read_checkpoint(conn, LIVE)[0])
             self.scheduler.mark_tick(conn, LIVE, now)
         return rows, summaries
 
