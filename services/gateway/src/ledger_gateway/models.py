@@ -51,12 +51,15 @@ class CompanySummary(Open):
     open_findings: dict[str, int] | None = Field(None, description="Open findings by severity.")
     overdue: int | None = Field(None, description="Obligations past due.")
     next_due: Any = Field(None, description="The next obligation falling due.")
+    next_statutory_due: str | None = Field(None, description="The next due date (Asia/Shanghai) among the "
+                                           "statutory and notice obligations still to do: the portfolio's order.")
     credit: Any = Field(None, description="The credit-score estimate.")
 
 
 class Obligation(Open):
     id: str
     rule: str
+    company: str | None = Field(None, description="The company's USCC.")
     title: Any = None
     about: str | None = None
     year: int | None = None
@@ -105,10 +108,12 @@ class CloudEvent(Open):
 
 
 class Change(Open):
-    cursor: Any = None
+    cursor: Any = Field(None, description="Pass as `after` to continue after this item.")
+    kind: str | None = Field(None, description="fact | state (a derived change, with include=state)")
     company: str | None = None
-    what: Any = None
-    at: str | None = None
+    what: Any = Field(None, description="A fact: its type, event id, aggregate and effective date. A state "
+                                        "change: `change` (its type), `id`, `before`, `after` and what it is about.")
+    at: str | None = Field(None, description="When the fact was recorded, or the instant the state changed.")
 
 
 class CompanyPage(BaseModel):
