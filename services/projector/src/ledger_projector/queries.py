@@ -457,7 +457,7 @@ class Reader:
         op = req["op"]
         with self.engine.connect() as conn:
             if op == "portfolio":
-                return self._portfolio(conn, req, at)
+                return self.portfolio(conn, req, at)
             if op == "due":
                 return self.due(conn, req, at)
             if op == "changes":
@@ -574,7 +574,7 @@ class Reader:
                 return False
         return True
 
-    def _portfolio(self, conn: sa.Connection, req: dict[str, Any], at: datetime) -> dict[str, Any]:
+    def portfolio(self, conn: sa.Connection, req: dict[str, Any], at: datetime) -> dict[str, Any]:
         """Every company's summary at ``at``, filtered and sorted (``next_statutory_due`` first by default).
 
         A sort by a value of the instant needs every summary, so the whole tenant is evaluated (from the

@@ -11,7 +11,7 @@ it was decided: cursor ``"<sequence>.<position>"``, after the fact ``"<sequence>
 are kept by ``ledger rebuild`` (like the alerts: they record what was seen, and when), and the
 facts keep their LEDGER sequences, so a cursor stays valid across a rebuild; the rebuilt read
 model then computes the states the feed has already said, so nothing is recorded twice. A
-change's id is derived from the company, what changed, the values and the instant.
+change's id is derived from the company, what changed, the values, the instant and the sequence.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from ledger_kernel.envelope import format_time
 from sqlalchemy.engine import Connection
 
-from ledger_projector.projection import chunks
+from ledger_projector.projection import BulkInsert, chunks
 from ledger_projector.rulebook import CompanyView, Rulebook
 from ledger_projector.tables import TableSet
 
@@ -33,8 +33,11 @@ TYPES = ("obligation.status_changed", "finding.opened", "finding.resolved", "com
 _NAMESPACE = uuid.UUID("6c4f1f0e-2b8d-4d1e-9f3a-7e0b5c2d9a14")
 
 
-def change_id(key: str, what: str, ref: str, before: str | None, after: str | None, at: datetime) -> str:
-    return str(uuid.uuid5(_NAMESPACE, f"{key}/{what}/{ref}/{before}/{after}/{format_time(at)}"))
+def change_id(key: str, what: str, ref: str, before: str | None, after: str | None, at: str,
+              sequence: int) -> str:
+    """A change's id: what changed, how, when, and the LEDGER sequence the read model held (the same state
+    is never said twice at one sequence and instant: what the feed said is compared first)."""
+    return str(uuid.uuid5(_NAMESPACE, f"{key}/{what}/{ref}/{before}/{after}/{at}/{sequence}"))
 
 
 def open_since(intervals: list[list[str | None]], at: str) -> str | None:
@@ -82,8 +85,7 @@ def _changes(view: CompanyView, kind: str, ref: str, before: str | None,
 def _rows(view: CompanyView, kind: str, ref: str, before: str | None, after: str | None,
           now: datetime) -> list[dict[str, Any]]:
     """The feed rows of one watched state that moved (positions are given when they are written)."""
-    return [{"change_id": change_id(view.key, what, ref, b, a, now), "company_key": view.key,
-             "tenant": view.tenant, "company": view.company, "type": what, "ref": ref, "before": b, "after": a,
+    return [{"company_key": view.key, "tenant": view.tenant, "company": view.company, "type": what, "ref": ref, "before": b, "after": a,
              "at": now, "data": details} for what, b, a, details in _changes(view, kind, ref, before, after)]
 
 
@@ -124,8 +126,8 @@ def record(conn: Connection, tables: TableSet, views: Mapping[str, CompanyView],
                 if kind == "obligation" or before is not None:
                     changes += _rows(view, kind, ref, before, None, now)
     if inserts:
-        conn.execute(ts.insert(), [{"company_key": r["k"], "kind": r["w"], "ref": r["r"], "value": r["v"]}
-                                   for r in inserts])
+        BulkInsert(ts, conn.dialect).run(conn, ({"company_key": r["k"], "kind": r["w"], "ref": r["r"],
+                                                 "value": r["v"]} for r in inserts))
     where = sa.and_(ts.c.company_key == sa.bindparam("k"), ts.c.kind == sa.bindparam("w"),
                     ts.c.ref == sa.bindparam("r"))
     if updates:
@@ -133,16 +135,13 @@ def record(conn: Connection, tables: TableSet, views: Mapping[str, CompanyView],
     if deletes:
         conn.execute(ts.delete().where(where), deletes)
     if changes:
-        known_ids = set()
-        for part in chunks([c["change_id"] for c in changes]):
-            known_ids |= set(conn.execute(sa.select(tc.c.change_id).where(tc.c.change_id.in_(part))).scalars())
-        changes = [c for c in changes if c["change_id"] not in known_ids]
         last = conn.execute(sa.select(sa.func.max(tc.c.position)).where(tc.c.ledger_sequence == sequence)).scalar()
-        start = (last or 0) + 1
+        start, stamp = (last or 0) + 1, format_time(now)
         for i, c in enumerate(changes):
-            c.update(ledger_sequence=sequence, position=start + i)
-        if changes:
-            conn.execute(tc.insert(), changes)
+            c.update(ledger_sequence=sequence, position=start + i,
+                     change_id=change_id(c["company_key"], c["type"], c["ref"], c["before"], c["after"], stamp,
+                                         sequence))
+        BulkInsert(tc, conn.dialect).run(conn, changes)
     return len(changes)
 
 
