@@ -184,9 +184,9 @@ def choices(req: dict[str, Any], name: str, allowed: tuple[str, ...]) -> list[st
     unknown = [v for v in values if v not in allowed]
     if unknown or len(values) > MAX_VALUES:
         what = shown(unknown[0]) if unknown else f"more than {MAX_VALUES} values"
-        raise bad(f"{name}: unknown value {what}; one of {', '.join(allowed)} / {name} 取值未知：{what}",
-                  errors=[{"field": name, "code": "unknown_value",
-                           "reason_en": f"unknown value {what}; one of {', '.join(allowed)}",
+        known = ", ".join(allowed) if len(allowed) <= 12 else "a rule id of docs/rules.md"  # replies stay short
+        raise bad(f"{name}: unknown value {what}; one of {known} / {name} 取值未知：{what}",
+                  errors=[{"field": name, "code": "unknown_value", "reason_en": f"unknown value {what}; one of {known}",
                            "reason_zh": f"未知取值 {what}"}])
     return list(dict.fromkeys(values)) or None
 
