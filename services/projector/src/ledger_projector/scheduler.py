@@ -181,6 +181,13 @@ class Scheduler:
         caller's transaction, after what :meth:`decide` saw at ``now``."""
         return state_feed.record(conn, tables, views, summaries, now, sequence)
 
+    def moved_companies(self, conn: Connection, tables: TableSet, now: datetime) -> list[str]:
+        """Companies whose obligation statuses the calendar alone may have moved since the last tick (the
+        change feed says so on that day), besides :meth:`due_companies`' reminders and findings."""
+        last = conn.execute(sa.select(tables.scheduler.c.last_tick_at).where(tables.scheduler.c.name == TICK)).scalar()
+        return state_feed.crossing_companies(conn, tables, self.rulebook, local_day(last) if last else None,
+                                             local_day(now))
+
     # --- the clock -------------------------------------------------------------------------------
 
     def due_companies(self, conn: Connection, tables: TableSet, now: datetime) -> list[str]:
@@ -198,8 +205,6 @@ class Scheduler:
         if last is not None:
             cond = sa.and_(cond, tf.c.last_change_at > last)
         keys |= set(conn.execute(sa.select(tf.c.company_key).distinct().where(cond)).scalars())
-        keys |= set(state_feed.crossing_companies(conn, tables, self.rulebook, since if last is not None else None,
-                                                  today))
         return sorted(keys)
 
     def mark_tick(self, conn: Connection, tables: TableSet, now: datetime) -> None:

@@ -241,7 +241,8 @@ class ProjectorService:
     def _tick_sync(self, now: datetime) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
         assert self.engine is not None
         with self.engine.begin() as conn:
-            keys = self.scheduler.due_companies(conn, LIVE, now)
+            keys = sorted({*self.scheduler.due_companies(conn, LIVE, now),
+                           *self.scheduler.moved_companies(conn, LIVE, now)})
             views = self.projection.evaluate(conn, keys)
             rows, summaries = self.scheduler.decide(conn, LIVE, views, now)
             self.scheduler.observe(conn, LIVE, views, summaries, now, read_checkpoint(conn, LIVE)[0])
