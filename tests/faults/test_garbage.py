@@ -190,11 +190,13 @@ async def test_the_projector_answers_a_query_just_under_max_payload(stack, tenan
 
 
 QUERY_FIELDS = ["op", "tenant", "company", "as_of", "page_size", "page_token", "risk", "severity", "status",
-                "rule", "overdue", "open", "after", "min_sequence", "wait_seconds"]
+                "rule", "overdue", "open", "after", "min_sequence", "wait_seconds", "confidence", "due_from", "due_to",
+                "companies", "sort", "kind", "date_from", "include"]
 
 
 @settings(max_examples=200, deadline=None, database=None)
-@given(field=st.sampled_from(QUERY_FIELDS), op=st.sampled_from(["status", "portfolio", "timeline", "changes"]),
+@given(field=st.sampled_from(QUERY_FIELDS), op=st.sampled_from(["status", "portfolio", "timeline", "changes",
+                                                                "obligations", "due", "findings"]),
        big=st.builds(str.__mul__, st.sampled_from(["9", "Z", "t-_", "中", "9é."]), st.integers(5000, 100_000)))
 def test_no_query_refusal_echoes_more_than_a_short_prefix(field, op, big):
     """Property: whichever field carries a long value, a refusal is small and does not repeat it."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,11 @@ class LiveStack:
         await service.stop()
         await service.start(self.mounted.ctx)
         return service
+    services: list = field(default_factory=list)
+
+    def service(self, name: str):
+        """The mounted service called ``name`` (e.g. the projector, to tick its scheduler)."""
+        return next(s for s in self.services if getattr(s, "name", None) == name)
 
     @property
     def engine(self) -> Engine:
@@ -83,7 +88,8 @@ class LiveStack:
         return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=60)
 
 
-async def run_stack(home: Path) -> AsyncIterator[LiveStack]:
+async def run_stack(home: Path, clock: FixedClock | None = None) -> AsyncIterator[LiveStack]:
+    """The stack on a clock of its own (a test that moves time passes one; the default stands at NOW)."""
     server = EmbeddedNats(home=home / "nats-home", port=free_port(), server_name=f"gw-{secrets.token_hex(3)}")
     server.start()
     try:
@@ -93,8 +99,9 @@ async def run_stack(home: Path) -> AsyncIterator[LiveStack]:
         settings = Settings.from_env({"LEDGER_HOME": str(home / "home"), "LEDGER_ENV": "test",
                                       "LEDGER_NATS_URL": server.url, "LEDGER_HTTP_PORT": str(free_port())})
         gateway = GatewayService()
-        async with Mounted([*domain_services(), gateway], settings, clock=FixedClock(NOW),
-                           name="gateway-tests") as mounted:
-            yield LiveStack(f"http://127.0.0.1:{settings.http_port}", settings, gateway, server.url, server, mounted)
+        services = [*domain_services(), gateway]
+        async with Mounted(services, settings, clock=clock or FixedClock(NOW), name="gateway-tests") as mounted:
+            yield LiveStack(f"http://127.0.0.1:{settings.http_port}", settings, gateway, server.url, server, mounted,
+                            services)
     finally:
         server.stop()

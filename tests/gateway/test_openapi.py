@@ -15,6 +15,7 @@ ENDPOINTS = {
     ("get", "/v1/companies/{uscc}/obligations"), ("get", "/v1/companies/{uscc}/findings"),
     ("get", "/v1/companies/{uscc}/credit"), ("get", "/v1/companies/{uscc}/timeline"),
     ("get", "/v1/companies/{uscc}/events"), ("get", "/v1/changes"), ("get", "/healthz"), ("get", "/readyz"),
+    ("get", "/v1/obligations"),
     ("post", "/v1/subscriptions"), ("get", "/v1/subscriptions"), ("get", "/v1/subscriptions/{id}"),
     ("delete", "/v1/subscriptions/{id}"), ("get", "/v1/subscriptions/{id}/deliveries"),
     ("post", "/v1/deliveries/{id}/replay"), ("get", "/v1/feeds/{token}.ics"),

@@ -85,7 +85,7 @@ async def test_pagination_and_filters(provisioned, nc, settings_for, clock, tena
         assert await svc.wait_for(seq, 60), f"projector stuck at {svc.applied}, wanted {seq}"
         seen, token = [], None
         while True:
-            page = await result(nc, "portfolio", tenant, page_size=3, page_token=token)
+            page = await result(nc, "portfolio", tenant, page_size=3, page_token=token, sort="uscc")
             assert len(page["items"]) <= 3
             seen += [c["uscc"] for c in page["items"]]
             token = page["next_page_token"]

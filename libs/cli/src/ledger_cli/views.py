@@ -1,4 +1,5 @@
-"""``ledger timeline USCC``, ``ledger findings USCC``, ``ledger portfolio``: the read API as tables.
+"""``ledger timeline USCC``, ``ledger findings USCC``, ``ledger portfolio``, ``ledger due``: the read API
+as tables.
 
 They read through the gateway like any client (``--json`` prints the API's items for scripts).
 """
@@ -6,11 +7,13 @@ They read through the gateway like any client (``--json`` prints the API's items
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import typer
+from ledger_kernel.clock import SHANGHAI, clock_from_setting, local_today
+from ledger_kernel.settings import Settings
 from rich.console import Console
 from rich.table import Table
 
@@ -87,15 +90,30 @@ def findings_table(uscc: str, items: list[dict[str, Any]]) -> Table:
 
 def portfolio_table(items: list[dict[str, Any]]) -> Table:
     table = Table("USCC", "name 名称", "risk 风险", "open findings 未解决发现", "overdue 逾期", "next due 下一截止",
-                  "credit 信用估算", title="portfolio 企业组合")
+                  "next statutory 下一法定截止", "credit 信用估算", title="portfolio 企业组合")
     for c in items:
         risk = c.get("risk") or ""
         findings = ", ".join(f"{k} {v}" for k, v in (c.get("open_findings") or {}).items() if v) or "—"
         credit = c.get("credit") or {}
         score = credit.get("score")
         table.add_row(c.get("uscc", ""), c.get("name") or "", styled(risk, RISK_STYLE.get(risk)), findings,
-                      str(c.get("overdue", 0)), c.get("next_due") or "—",
+                      str(c.get("overdue", 0)), c.get("next_due") or "—", c.get("next_statutory_due") or "—",
                       f"{score:.0f} {credit.get('band') or ''}" if isinstance(score, int | float) else "—")
+    return table
+
+
+TO_DO = "overdue,due_soon,open,scheduled"  # what still needs action (not fulfilled, waived, cancelled or attested)
+
+
+def due_table(items: list[dict[str, Any]], today: date, days: int) -> Table:
+    table = Table("due 截止", "days 天数", "USCC", "company 企业", "obligation 义务", "about 对象", "status 状态",
+                  "confidence 依据", title=f"due within {days} days 未来{days}天到期 (from {today.isoformat()})")
+    for o in items:
+        left = (date.fromisoformat(o["due"]) - today).days if o.get("due") else None
+        status = o.get("status", "")
+        table.add_row(o.get("due") or "", "" if left is None else str(left), o.get("company", ""),
+                      o.get("company_name") or "", bilingual(o.get("title")) or o.get("rule", ""), o.get("about") or "",
+                      styled(status, STATUS_STYLE.get(status)), o.get("confidence") or "")
     return table
 
 
@@ -135,18 +153,45 @@ def portfolio(url: str | None = UrlOption, key: str | None = KeyOption, as_of: s
               risk: str | None = typer.Option(None, "--risk", help="critical | high | medium | low | none"),
               overdue: bool | None = typer.Option(None, "--overdue/--not-overdue", help="Only with / without overdue."),
               severity: str | None = typer.Option(None, "--severity", help="Only with an open finding of this severity."),
+              sort: str | None = typer.Option(None, "--sort", help="next_statutory_due (default) | name | risk | "
+                                                                   "overdue | uscc; prefix - to reverse."),
               as_json: bool = Json) -> None:
     """Every company of the tenant with risk, findings, overdue count, next due date, credit. 企业组合概览。"""
     try:
         with Gateway(url, key) as gw:
-            items = gw.pages("/v1/companies", as_of=_as_of(as_of), risk=risk, severity=severity,
+            items = gw.pages("/v1/companies", as_of=_as_of(as_of), risk=risk, severity=severity, sort=sort,
                              overdue=None if overdue is None else str(overdue).lower())
     except ApiError as exc:
         raise fail(exc) from None
     _emit(items, as_json, portfolio_table(items) if not as_json else Table())
 
 
+def due(days: int = typer.Option(30, "--days", min=0, max=3660, help="Due within this many days (overdue "
+                                                                    "items always included)."),
+        company: list[str] | None = typer.Option(None, "--company", help="Only this company (USCC; repeatable)."),
+        everything: bool = typer.Option(False, "--all", help="Advisory items too (default: statutory and notice)."),
+        url: str | None = UrlOption, key: str | None = KeyOption, as_of: str | None = AsOf,
+        as_json: bool = Json) -> None:
+    """What needs action across the tenant: open obligations due within N days, and overdue ones, sorted by
+    due date (GET /v1/obligations). 待办：未来N天到期及已逾期的合规义务。"""
+    at = _as_of(as_of)
+    if at is not None:
+        instant = datetime.fromisoformat(at)
+        today = (instant if instant.tzinfo else instant.replace(tzinfo=SHANGHAI)).astimezone(SHANGHAI).date()
+    else:
+        today = local_today(clock_from_setting(Settings.from_env().clock))
+    confidence = "statutory,notice,advisory" if everything else "statutory,notice"
+    try:
+        with Gateway(url, key) as gw:
+            items = gw.pages("/v1/obligations", as_of=at, status=TO_DO, confidence=confidence,
+                             due_to=(today + timedelta(days=days)).isoformat(), company=company or None)
+    except ApiError as exc:
+        raise fail(exc) from None
+    _emit(items, as_json, due_table(items, today, days) if not as_json else Table())
+
+
 def register(app: typer.Typer) -> None:
     app.command("timeline")(timeline)
     app.command("findings")(findings)
     app.command("portfolio")(portfolio)
+    app.command("due")(due)

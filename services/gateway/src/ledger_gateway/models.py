@@ -54,12 +54,15 @@ class CompanySummary(Open):
     tracked_from: str | None = Field(None, description="The onboarding baseline (company.tracking_started), if any: "
                                                        "obligations due before it with nothing recorded are "
                                                        "`before_tracking`, not overdue.")
+    next_statutory_due: str | None = Field(None, description="The next due date (Asia/Shanghai) among the "
+                                           "statutory and notice obligations still to do: the portfolio's order.")
     credit: Any = Field(None, description="The credit-score estimate.")
 
 
 class Obligation(Open):
     id: str
     rule: str
+    company: str | None = Field(None, description="The company's USCC.")
     title: Any = None
     about: str | None = None
     year: int | None = None
@@ -108,10 +111,12 @@ class CloudEvent(Open):
 
 
 class Change(Open):
-    cursor: Any = None
+    cursor: Any = Field(None, description="Pass as `after` to continue after this item.")
+    kind: str | None = Field(None, description="fact | state (a derived change, with include=state)")
     company: str | None = None
-    what: Any = None
-    at: str | None = None
+    what: Any = Field(None, description="A fact: its type, event id, aggregate and effective date. A state "
+                                        "change: `change` (its type), `id`, `before`, `after` and what it is about.")
+    at: str | None = Field(None, description="When the fact was recorded, or the instant the state changed.")
 
 
 class CompanyPage(BaseModel):

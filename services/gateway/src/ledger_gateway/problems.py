@@ -49,6 +49,7 @@ KINDS: dict[str, Kind] = {
     "invalid-request": Kind(422, "Invalid request parameters", "请求参数无效"),
     "idempotency-key-reused": Kind(422, "The Idempotency-Key was used for a different request",
                                    "该幂等键已用于不同的请求"),
+    "cursor-ahead": Kind(422, "The cursor is beyond the end of the change feed", "游标超出变更流末尾"),
     "invalid-subscription": Kind(422, "The subscription is not valid", "订阅内容无效"),
     "internal-error": Kind(500, "Internal error", "内部错误"),
     "unavailable": Kind(503, "Temporarily unavailable; retry with the same Idempotency-Key",
@@ -64,6 +65,7 @@ SERVICE_CODES = {
     "idempotency_key_reused": "idempotency-key-reused",
     "not_found": "not-found",
     "invalid_query": "invalid-request",
+    "cursor_ahead": "cursor-ahead",
     "unavailable": "unavailable",
     "deadline_exceeded": "unavailable",
 }

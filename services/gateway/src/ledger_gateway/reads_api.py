@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
@@ -89,6 +89,20 @@ async def _wait_for(gw: GatewayState, tenant: str, min_sequence: int) -> tuple[i
         delay = min(delay * 1.5, 0.25)
 
 
+def named_in_query(exc: ProblemError, request: Request) -> None:
+    """A refused parameter named as the request spells it: ``query.status``, as FastAPI's own checks do."""
+    for err in exc.extra.get("errors") or []:
+        if isinstance(err, dict) and err.get("field") in request.query_params:
+            err["field"] = f"query.{err['field']}"
+
+
+def listed(values: list[str] | None) -> list[str] | None:
+    """A repeatable parameter whose values may also be comma-separated (``company=A&company=B,C``)."""
+    if not values:
+        return None
+    return [part.strip() for v in values for part in v.split(",") if part.strip()] or None
+
+
 async def read(request: Request, who: Principal, op: str, *, company: str | None = None,
                as_of: datetime | None = None, min_sequence: int | None = None,
                export: exports.Answer | None = None, **params: Any) -> Response:
@@ -105,9 +119,13 @@ async def read(request: Request, who: Principal, op: str, *, company: str | None
     if company is not None:
         payload["company"] = company
     payload.update({k: v for k, v in params.items() if v is not None})
-    if export is not None:
-        return await export(gw, payload)
-    reply = await gw.bus.query(PROJECTOR, payload)
+    try:
+        if export is not None:
+            return await export(gw, payload)
+        reply = await gw.bus.query(PROJECTOR, payload)
+    except ProblemError as exc:
+        named_in_query(exc, request)
+        raise
     result = reply.get("result")
     if not isinstance(result, dict):
         raise ProblemError("internal-error")
@@ -125,18 +143,23 @@ async def read(request: Request, who: Principal, op: str, *, company: str | None
             responses={**_ok(CompanyPage, "One page of the tenant's companies.", files=True), **LIST_ERRORS})
 async def portfolio(
     request: Request, who: Principal = Depends(reader),
-    risk: Literal["critical", "high", "medium", "low", "none"] | None = Query(None, description="Only this risk band."),
+    risk: str | None = Query(None, max_length=200, description="Only these risk bands, comma-separated: "
+                                                                "critical, high, medium, low, none."),
     overdue: bool | None = Query(None, description="Only companies with (true) or without (false) overdue obligations."),
-    severity: Literal["critical", "high", "medium", "advisory", "info"] | None = Query(
-        None, description="Only companies with an open finding of this severity."),
+    severity: str | None = Query(None, max_length=200, description="Only companies with an open finding of one of "
+                                 "these severities, comma-separated: critical, high, medium, advisory, info."),
+    sort: str = Query("next_statutory_due", max_length=40, description="Order: `next_statutory_due` (soonest "
+                      "statutory or notice deadline first; the default), `name`, `risk` (critical first), `overdue` "
+                      "(fewest first) or `uscc`; prefix `-` to reverse. Companies without a value come last."),
     page_size: int = PageSize, page_token: str | None = PageToken,
     as_of: datetime | None = AsOf, min_sequence: int | None = MinSequence,
     fmt: exports.ListFormat | None = exports.FormatQuery,
 ) -> Response:
-    """uscc, name, risk, open findings by severity, overdue count, next due, credit estimate. 企业组合。"""
+    """uscc, name, risk, open findings by severity, overdue count, next due, next statutory due, credit
+    estimate. An unknown risk, severity or sort is a 422 naming the parameter. 企业组合。"""
     return await read(request, who, "portfolio", as_of=as_of, min_sequence=min_sequence, risk=risk,
                       export=exports.as_file(fmt, exports.COMPANY_COLUMNS, "企业组合", "companies"),
-                      overdue=overdue, severity=severity, page_size=page_size, page_token=page_token)
+                      overdue=overdue, severity=severity, sort=sort, page_size=page_size, page_token=page_token)
 
 
 @router.get("/companies/{uscc}", summary="A company's current summary", response_model=CompanySummary,
@@ -147,21 +170,53 @@ async def company(request: Request, uscc: str = UsccPath, who: Principal = Depen
     return await read(request, who, "company", company=uscc, as_of=as_of, min_sequence=min_sequence)
 
 
-@router.get("/companies/{uscc}/obligations", summary="The company's obligations", response_model=ObligationPage,
-            responses={**_ok(ObligationPage, "One page of obligations.", files=True), **READ_ERRORS})
-async def obligations(
-    request: Request, uscc: str = UsccPath, who: Principal = Depends(reader),
-    status: str | None = Query(None, max_length=40, description="Only obligations with this status."),
-    rule: str | None = Query(None, max_length=80, description="Only obligations of this rule."),
+Statuses = Query(None, max_length=400, description="Only these statuses, comma-separated: scheduled, open, "
+                  "due_soon, overdue, fulfilled_on_time, fulfilled_late, waived, cancelled, before_tracking.")
+Rules = Query(None, max_length=1000, description="Only these rules (rule ids of docs/rules.md), comma-separated.")
+Confidences = Query(None, max_length=200, description="Only these confidences, comma-separated: statutory, "
+                    "notice, advisory, estimate.")
+DueFrom = Query(None, max_length=40, description="Only obligations due on or after this date (YYYY-MM-DD).")
+DueTo = Query(None, max_length=40, description="Only obligations due on or before this date (YYYY-MM-DD).")
+
+
+@router.get("/obligations", summary="Every obligation of the tenant (the work queue)", response_model=ObligationPage,
+            responses={**_ok(ObligationPage, "One page of obligations, by due date then company.", files=True),
+                       **LIST_ERRORS})
+async def all_obligations(
+    request: Request, who: Principal = Depends(reader),
+    company: list[str] | None = Query(None, description="Only these companies (USCC; repeat the parameter)."),
+    status: str | None = Statuses, rule: str | None = Rules, confidence: str | None = Confidences,
+    due_from: str | None = DueFrom, due_to: str | None = DueTo,
     page_size: int = PageSize, page_token: str | None = PageToken,
     as_of: datetime | None = AsOf, min_sequence: int | None = MinSequence,
     fmt: exports.ListFormat | None = exports.FormatQuery,
 ) -> Response:
-    """Obligations with due dates (Asia/Shanghai) and statuses at `as_of`. 合规义务。"""
+    """Obligations across the tenant's companies with their statuses at `as_of`, sorted by due date, then
+    company. An unknown status, rule or confidence, or a malformed date, is a 422 naming the parameter.
+    工作队列：全部企业的合规义务。"""
+    return await read(request, who, "due", as_of=as_of, min_sequence=min_sequence,
+                      export=exports.as_file(fmt, exports.OBLIGATION_COLUMNS, "合规义务", "obligations"),
+                      companies=listed(company), status=status, rule=rule, confidence=confidence,
+                      due_from=due_from, due_to=due_to, page_size=page_size, page_token=page_token)
+
+
+@router.get("/companies/{uscc}/obligations", summary="The company's obligations", response_model=ObligationPage,
+            responses={**_ok(ObligationPage, "One page of obligations.", files=True), **READ_ERRORS})
+async def obligations(
+    request: Request, uscc: str = UsccPath, who: Principal = Depends(reader),
+    status: str | None = Statuses, rule: str | None = Rules, confidence: str | None = Confidences,
+    due_from: str | None = DueFrom, due_to: str | None = DueTo,
+    page_size: int = PageSize, page_token: str | None = PageToken,
+    as_of: datetime | None = AsOf, min_sequence: int | None = MinSequence,
+    fmt: exports.ListFormat | None = exports.FormatQuery,
+) -> Response:
+    """Obligations with due dates (Asia/Shanghai) and statuses at `as_of`; the same filters as
+    `/v1/obligations`. 合规义务。"""
     return await read(request, who, "obligations", company=uscc, as_of=as_of, min_sequence=min_sequence,
                       export=exports.as_file(fmt, exports.OBLIGATION_COLUMNS, "合规义务", "obligations",
                                              extra={"company": uscc}),
-                      status=status, rule=rule, page_size=page_size, page_token=page_token)
+                      status=status, rule=rule, confidence=confidence, due_from=due_from, due_to=due_to,
+                      page_size=page_size, page_token=page_token)
 
 
 @router.get("/companies/{uscc}/findings", summary="The company's findings", response_model=FindingPage,
@@ -169,12 +224,17 @@ async def obligations(
 async def findings(
     request: Request, uscc: str = UsccPath, who: Principal = Depends(reader),
     open: bool | None = Query(None, description="Only open (true) or resolved (false) findings."),  # noqa: A002
+    severity: str | None = Query(None, max_length=200, description="Only these severities, comma-separated: "
+                                 "critical, high, medium, advisory, info."),
+    rule: str | None = Rules, confidence: str | None = Confidences,
     page_size: int = PageSize, page_token: str | None = PageToken,
     as_of: datetime | None = AsOf, min_sequence: int | None = MinSequence,
 ) -> Response:
-    """Findings (non-compliance the rules found), with severity, evidence and source. 风险发现。"""
+    """Findings (non-compliance the rules found), with severity, evidence and source. An unknown severity,
+    rule or confidence is a 422 naming the parameter. 风险发现。"""
     return await read(request, who, "findings", company=uscc, as_of=as_of, min_sequence=min_sequence,
-                      open=open, page_size=page_size, page_token=page_token)
+                      open=open, severity=severity, rule=rule, confidence=confidence, page_size=page_size,
+                      page_token=page_token)
 
 
 @router.get("/companies/{uscc}/credit", summary="The company's credit estimate", response_model=Credit,
@@ -188,11 +248,18 @@ async def credit(request: Request, uscc: str = UsccPath, who: Principal = Depend
 @router.get("/companies/{uscc}/timeline", summary="The company's timeline", response_model=TimelinePage,
             responses={**_ok(TimelinePage, "One page of the timeline."), **READ_ERRORS})
 async def timeline(request: Request, uscc: str = UsccPath, who: Principal = Depends(reader),
+                   kind: str | None = Query(None, max_length=100, description="Only these kinds, comma-separated: "
+                                            "fact, deadline, finding."),
+                   status: str | None = Statuses,
+                   date_from: str | None = Query(None, max_length=40, description="From this date (YYYY-MM-DD)."),
+                   date_to: str | None = Query(None, max_length=40, description="Up to this date (YYYY-MM-DD)."),
                    page_size: int = PageSize, page_token: str | None = PageToken,
                    as_of: datetime | None = AsOf, min_sequence: int | None = MinSequence) -> Response:
-    """Facts, deadlines and findings in date order. 合规时间线。"""
+    """Facts, deadlines and findings in date order (`status` keeps the deadlines of those statuses). An
+    unknown kind or status, or a malformed date, is a 422 naming the parameter. 合规时间线。"""
     return await read(request, who, "timeline", company=uscc, as_of=as_of, min_sequence=min_sequence,
-                      page_size=page_size, page_token=page_token)
+                      kind=kind, status=status, date_from=date_from, date_to=date_to, page_size=page_size,
+                      page_token=page_token)
 
 
 @router.get("/companies/{uscc}/events", summary="The company's ledger events (audit)", response_model=EventPage,
@@ -209,6 +276,12 @@ async def events(request: Request, uscc: str = UsccPath, who: Principal = Depend
             responses={**_ok(ChangePage, "Changes after the cursor."), **LIST_ERRORS})
 async def changes(request: Request, who: Principal = Depends(reader),
                   after: str | None = Query(None, max_length=200, description="`next_cursor` of the previous call."),
+                  include: str | None = Query(None, max_length=40, description="`state`: also the derived changes "
+                                              "(obligation.status_changed, finding.opened, finding.resolved, "
+                                              "company.risk_changed)."),
                   page_size: int = PageSize, min_sequence: int | None = MinSequence) -> Response:
-    """Which company changed, what, and a cursor to continue from (back-office sync). 变更流。"""
-    return await read(request, who, "changes", min_sequence=min_sequence, after=after, page_size=page_size)
+    """Which company changed, what, and a cursor to continue from (back-office sync); with `include=state`
+    also the states that changed, each with its before and after values and instant. A cursor beyond the
+    end of the feed is a 422 `cursor-ahead`. 变更流。"""
+    return await read(request, who, "changes", min_sequence=min_sequence, after=after, include=include,
+                      page_size=page_size)

@@ -236,6 +236,7 @@ class Projection:
             self._replace_derived(conn, views)
             if self.scheduler is not None and now is not None:
                 result.alerts, result.summaries = self.scheduler.decide(conn, self.tables, views, now)
+                self.scheduler.observe(conn, self.tables, views, result.summaries, now, last)
         return result
 
     def _upsert_companies(self, conn: Connection, facts: list[AppliedFact]) -> set[str]:

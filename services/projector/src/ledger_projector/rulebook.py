@@ -25,6 +25,8 @@ from ledger_rules.ruleset import RulePack
 from ledger_rules.status import obligation_status
 
 log = logging.getLogger(__name__)
+STATUTORY = ("statutory", "notice")  # confidences whose deadlines a regulator counts
+TO_DO = ("scheduled", "open", "due_soon")  # statuses of an obligation still ahead (as the summary's next_due)
 
 
 @cache
@@ -237,16 +239,28 @@ class CompanyView:
             return None
         return _fn("credit_estimate")(self.evaluation, at, self.pack).score
 
+    def next_statutory_due(self, at: datetime) -> date | None:
+        """The next due date among the statutory and notice obligations still to do at ``at`` (the
+        deadlines a regulator counts; advisory ones are our own advice): the portfolio's default order.
+        An obligation whose triggering fact is later than that day does not exist yet."""
+        today = local_date(at)
+        dues = [o.due for o in self._obs.values()
+                if o.confidence in STATUTORY and not o.informational and o.born_on <= today
+                and self.status(o.id, at) in TO_DO]
+        return min(dues) if dues else None
+
     def summary(self, at: datetime, name: str | None = None) -> dict[str, Any]:
         base = {"uscc": self.company, "name": name or self.name, "as_of": format_time(at)}
         if self.evaluation is None:
             return {**base, "risk": "none", "open_findings": {}, "overdue": 0, "due_soon": 0, "next_due": None,
-                    "next_due_obligation": None, "tracked_from": None, "credit": self.credit(at), "error": self.error}
+                    "next_due_obligation": None, "tracked_from": None, "next_statutory_due": None,
+                    "credit": self.credit(at), "error": self.error}
         s = self.evaluation.summary(at)
         credit = self.credit(at)
         return {**base, "risk": s.risk, "open_findings": dict(s.open_findings), "overdue": s.overdue,
                 "due_soon": s.due_soon, "next_due": _day(s.next_due), "next_due_obligation": s.next_due_obligation,
                 "tracked_from": _day(self.evaluation.tracked_from),
+                "next_statutory_due": _day(self.next_statutory_due(at)),
                 "credit": {k: credit.get(k) for k in ("score", "band", "coverage_months", "label")}}
 
 

@@ -18,7 +18,7 @@ from ledger_rules import alert_severity as severity
 from sqlalchemy.engine import Connection
 
 from ledger_projector import alerts as A
-from ledger_projector import tracing
+from ledger_projector import state_feed, tracing
 from ledger_projector.projection import chunks
 from ledger_projector.rulebook import CompanyView, Rulebook
 from ledger_projector.tables import TableSet
@@ -235,6 +235,19 @@ class Scheduler:
                 "rule": {"id": "credit-estimate", "source": "rules.md §4 (our own model)", "confidence": "estimate"},
                 "severity": "high", "message": A.credit_message(score, previous)}
         return [self._row(view, "credit.below_threshold", "credit", step, now, data)]
+
+    def observe(self, conn: Connection, tables: TableSet, views: dict[str, CompanyView],
+                summaries: dict[str, dict[str, Any]], now: datetime, sequence: int) -> int:
+        """Record the change feed's derived state changes of these companies (:mod:`state_feed`) in the
+        caller's transaction, after what :meth:`decide` saw at ``now``."""
+        return state_feed.record(conn, tables, views, summaries, now, sequence)
+
+    def moved_companies(self, conn: Connection, tables: TableSet, now: datetime) -> list[str]:
+        """Companies whose obligation statuses the calendar alone may have moved since the last tick (the
+        change feed says so on that day), besides :meth:`due_companies`' reminders and findings."""
+        last = conn.execute(sa.select(tables.scheduler.c.last_tick_at).where(tables.scheduler.c.name == TICK)).scalar()
+        return state_feed.crossing_companies(conn, tables, self.rulebook, local_day(last) if last else None,
+                                             local_day(now))
 
     # --- the clock -------------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from ledger_projector.chain_guard import CHAIN_REASON, ChainGuard, Head
 from ledger_projector.checkpointer import INTERVAL_ENV, Checkpointer, interval_setting
 from ledger_projector.database import make_engine, migrate
 from ledger_projector.outbox import Outbox
-from ledger_projector.projection import Projection, Stale, facts_of
+from ledger_projector.projection import Projection, Stale, facts_of, read_checkpoint
 from ledger_projector.queries import (
     QueryError,
     Reader,
@@ -306,9 +306,11 @@ class ProjectorService:
     def _tick_sync(self, now: datetime) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
         assert self.engine is not None
         with self.engine.begin() as conn:
-            keys = self.scheduler.due_companies(conn, LIVE, now)
+            keys = sorted({*self.scheduler.due_companies(conn, LIVE, now),
+                           *self.scheduler.moved_companies(conn, LIVE, now)})
             views = self.projection.evaluate(conn, keys)
             rows, summaries = self.scheduler.decide(conn, LIVE, views, now)
+            self.scheduler.observe(conn, LIVE, views, summaries, now, read_checkpoint(conn, LIVE)[0])
             self.scheduler.mark_tick(conn, LIVE, now)
         return rows, summaries
 

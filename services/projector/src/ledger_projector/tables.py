@@ -2,8 +2,8 @@
 
 Everything here is derived from LEDGER and nothing depends on the wall clock, so a
 rebuild reproduces it byte for byte (see :mod:`ledger_projector.digest`) — except the
-*scheduler state* tables (alerts sent, last credit seen, KV publication), which record
-what was done in the world and survive a rebuild untouched.
+*scheduler state* tables (alerts sent, last credit seen, KV publication, the change feed's
+derived state changes), which record what was done in the world and survive a rebuild untouched.
 """
 
 from __future__ import annotations
@@ -221,8 +221,41 @@ class SchedulerState(SQLModel, table=True):
     last_tick_at: datetime | None = _instant(default=None)
 
 
+class StateSeen(SQLModel, table=True):
+    """What the change feed last said of a watched state: an obligation's status, the instant a
+    finding's open interval began (none: not open), a company's risk. The next evaluation compares
+    against it, so a state change is recorded once, whoever notices it (a batch, a tick, after a rebuild)."""
+
+    __tablename__ = PREFIX + "state_seen"
+    company_key: str = Field(primary_key=True)
+    kind: str = Field(primary_key=True)  # obligation | finding | company
+    ref: str = Field(primary_key=True)  # the obligation or finding id, or "risk"
+    value: str | None = None
+
+
+class StateChange(SQLModel, table=True):
+    """A derived change of the change feed (``include=state``), positioned after the LEDGER sequence the
+    read model had applied when it was decided: (ledger_sequence, position) is its cursor, which a
+    rebuild keeps (the facts keep their sequences, these rows are not rebuilt)."""
+
+    __tablename__ = PREFIX + "state_changes"
+    __table_args__ = (sa.Index("ix_projector_state_changes_tenant", "tenant", "ledger_sequence", "position"),)
+    ledger_sequence: int = _seq(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    position: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    change_id: str = Field(unique=True)  # deterministic: company, what, the values and the instant
+    company_key: str
+    tenant: str
+    company: str
+    type: str  # obligation.status_changed | finding.opened | finding.resolved | company.risk_changed
+    ref: str
+    before: str | None = None
+    after: str | None = None
+    at: datetime = _instant()
+    data: dict = _json()
+
+
 DERIVED = (Checkpoint, Fact, Company, Obligation, Finding, Parked, CalendarYear, TenantRules, ChainTip)
-KEPT = (Alert, CompanyWatch, SchedulerState)
+KEPT = (Alert, CompanyWatch, SchedulerState, StateSeen, StateChange)
 
 
 @dataclass(frozen=True)
@@ -241,6 +274,8 @@ class TableSet:
     alerts: sa.Table
     company_watch: sa.Table
     scheduler: sa.Table
+    state_seen: sa.Table
+    state_changes: sa.Table
 
     def derived(self) -> list[sa.Table]:
         return [self.checkpoint, self.facts, self.companies, self.obligations, self.findings, self.parked,
