@@ -18,7 +18,7 @@ def exercise(url: str) -> None:
     engine = migrate(url)
     migrate(url)  # idempotent
     with engine.connect() as conn:
-        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "g0004"
+        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == "g0005"
     assert {"gateway_tenants", "gateway_api_keys", "gateway_idempotency", "gateway_feed_tokens"} <= set(
         inspect(engine).get_table_names())
     tenant, admin = create_tenant(engine, "数据库测试")
