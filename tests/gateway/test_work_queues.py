@@ -12,6 +12,7 @@ from projector.synthetic import uscc
 COMPANIES = 50
 DUE_FROM, DUE_TO = "2026-10-25", "2026-12-10"
 TO_DO = ("scheduled", "open", "due_soon")
+BASELINE = "2026-01-01"  # every company's onboarding baseline (建账基准日)
 
 
 def company_facts(i: int) -> list[dict]:
@@ -26,6 +27,9 @@ def company_facts(i: int) -> list[dict]:
         {"type": "company.registered", "company": co, "effective_date": "2021-06-01",
          "data": {"name": f"队列测试{i:02d}呼叫中心有限公司", "registered_capital": 12_000_000, "province": "31",
                   "industry": "other", "business_scope": ["呼叫中心业务"]}},
+        # onboarded as a real client is: history before 2026 is attested (before_tracking), not a backlog
+        {"type": "company.tracking_started", "company": co, "effective_date": BASELINE,
+         "data": {"tracked_from": BASELINE, "attested_by": "合规顾问 compliance consultant"}},
         {"type": "licence.issued", "company": co, "effective_date": issued.isoformat(),
          "data": {"licence_no": lic, "category": "B24", "scope": "nationwide", "provinces": [],
                   "issued_on": issued.isoformat(), "expires_on": (issued + timedelta(days=5 * 365 - 1)).isoformat(),
@@ -80,11 +84,16 @@ async def test_the_work_queue_across_companies_equals_the_per_company_lists(stac
                        if o["status"] in ("due_soon", "overdue") and DUE_FROM <= o["due"] <= DUE_TO))
     statuses = {s for _, _, _, s in expected}
     assert statuses == {"due_soon", "overdue"} and len({co for _, co, _, _ in expected}) > 30
+    attested = {o["id"] for items in own.values() for o in items if o["status"] == "before_tracking"}
+    assert attested and all(o["due"] < BASELINE for items in own.values() for o in items if o["id"] in attested)
     got = await pages(queue, "/v1/obligations", status="due_soon,overdue", due_from=DUE_FROM, due_to=DUE_TO,
                       page_size=7, min_sequence=queue.last)
     assert [(o["due"], o["company"], o["id"], o["status"]) for o in got] == expected
     assert len(got) > 7 * 5  # many pages
     assert all(o["company_name"].startswith("队列测试") for o in got)
+    assert not attested & {o["id"] for o in got}  # the history before the baseline is nobody's work today
+    history = await pages(queue, "/v1/obligations", status="before_tracking", page_size=500)
+    assert {o["id"] for o in history} == attested
 
     # the other filters: repeatable company, rule and confidence lists; the company's own list takes them too
     two = [queue.companies[3], queue.companies[9]]
