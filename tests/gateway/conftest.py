@@ -23,3 +23,17 @@ async def api(stack: LiveStack) -> AsyncIterator[httpx.AsyncClient]:
         client.tenant = tenant  # type: ignore[attr-defined]
         client.key = key  # type: ignore[attr-defined]
         yield client
+
+
+@pytest.fixture
+async def demo_tenant(stack: LiveStack) -> tuple[str, str]:
+    """A fresh tenant holding `ledger demo`'s five companies (projected), and its admin key."""
+    from ledger_cli.demo import demo_batch
+
+    tenant, key = stack.new_tenant("demo")
+    async with stack.client(key) as api:
+        r = await api.post("/v1/facts:batch", json=demo_batch())
+        assert r.status_code == 200 and r.json()["refused"] == 0, r.text
+        last = max(x["event"]["ledger_sequence"] for x in r.json()["results"])
+        assert (await api.get("/v1/companies", params={"min_sequence": last})).status_code == 200
+    return tenant, key

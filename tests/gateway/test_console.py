@@ -11,7 +11,6 @@ from html.parser import HTMLParser
 
 import httpx
 import pytest
-from ledger_cli.demo import demo_batch
 from ledger_gateway.console.sessions import IDLE, LIFETIME, find_session, open_session
 from ledger_gateway.database import migrate
 from ledger_gateway.tables import ConsoleSession
@@ -44,15 +43,8 @@ async def log_in(client: httpx.AsyncClient, key: str) -> httpx.Response:
 
 
 @pytest.fixture
-async def loaded(stack):
-    """A tenant with the demo's five companies, and its admin key."""
-    tenant, key = stack.new_tenant("console")
-    async with stack.client(key) as api:
-        r = await api.post("/v1/facts:batch", json=demo_batch())
-        assert r.status_code == 200 and r.json()["refused"] == 0, r.text
-        last = max(x["event"]["ledger_sequence"] for x in r.json()["results"])
-        assert (await api.get("/v1/companies", params={"min_sequence": last})).status_code == 200
-    return tenant, key
+def loaded(demo_tenant):
+    return demo_tenant
 
 
 async def test_without_a_session_every_page_sends_you_to_login(stack):

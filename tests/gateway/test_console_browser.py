@@ -15,7 +15,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from ledger_cli.demo import demo_batch
 from system_packages import debian_packages, debian_tool
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -48,14 +47,8 @@ async def page(chromium: str, stack) -> AsyncIterator:
 
 
 @pytest.fixture
-async def demo_key(stack) -> str:
-    _, key = stack.new_tenant("browser")
-    async with stack.client(key) as api:
-        r = await api.post("/v1/facts:batch", json=demo_batch())
-        assert r.status_code == 200 and r.json()["refused"] == 0, r.text
-        last = max(x["event"]["ledger_sequence"] for x in r.json()["results"])
-        assert (await api.get("/v1/companies", params={"min_sequence": last})).status_code == 200
-    return key
+def demo_key(demo_tenant) -> str:
+    return demo_tenant[1]
 
 
 async def shot(page, name: str) -> None:

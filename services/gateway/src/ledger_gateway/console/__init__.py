@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ledger_gateway.console import alert_pages, import_page
-from ledger_gateway.console.pages import FormRefused, NeedsLogin, forbidden, login_redirect, router
+from ledger_gateway.console.pages import Answered, FormRefused, NeedsLogin, forbidden, login_redirect, router
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
 
@@ -29,6 +29,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NeedsLogin)
     async def _login(request: Request, exc: NeedsLogin) -> Response:
         return login_redirect(request)
+
+    @app.exception_handler(Answered)
+    async def _answered(request: Request, exc: Answered) -> Response:
+        return exc.response
 
     @app.exception_handler(FormRefused)
     async def _refused(request: Request, exc: FormRefused) -> Response:

@@ -66,6 +66,14 @@ class NeedsLogin(Exception):
     """No valid session: the page answers with a redirect to the login form."""
 
 
+class Answered(Exception):
+    """A page answered early (404, 422) from inside a helper: the console answers with ``response``."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 class FormRefused(Exception):
     """A POST without this session's form token, or from another site: 403, nothing changed."""
 
@@ -344,32 +352,30 @@ async def export_portfolio(request: Request, fmt: str, risk: str = "") -> Respon
     return await answer(state_of(request), {"op": "portfolio", "tenant": user.tenant, "risk": risk or None})
 
 
-async def _company_or_404(request: Request, user: ConsoleUser, uscc: str) -> HTMLResponse | None:
+async def _company_day(request: Request, user: ConsoleUser, uscc: str, as_of: str) -> date | None:
+    """The day a file of one company is asked for (None: today), once the company is the tenant's."""
     if not USCC.match(uscc):
-        return not_found(request, user)
+        raise Answered(not_found(request, user))
     try:
         await data.ask(state_of(request), user.tenant, "company", company=uscc)
     except ProblemError as exc:
         if exc.kind == "not-found":
-            return not_found(request, user)
+            raise Answered(not_found(request, user)) from None
         raise
-    return None
+    try:
+        return _as_of_day(as_of) if as_of else None
+    except ValueError:
+        raise Answered(page(request, "error.html", {"status": 422, "user": user, "zh": f"日期无效：{as_of!r}",
+                                                    "en": f"Not a date: {as_of!r}"}, 422)) from None
 
 
 @router.get("/app/companies/{uscc}/obligations.{fmt}")
 async def export_obligations(request: Request, uscc: str, fmt: str, as_of: str = "") -> Response:
     user = await user_of(request)
-    missing = await _company_or_404(request, user, uscc)
-    if missing is not None:
-        return missing
-    try:
-        day = _as_of_day(as_of) if as_of else None
-    except ValueError:
-        day = None
-        fmt = "invalid"
+    day = await _company_day(request, user, uscc, as_of)
     if fmt not in ("csv", "xlsx"):
-        return page(request, "error.html", {"status": 422, "user": user, "zh": "导出格式或日期无效。",
-                                            "en": "Unknown export format or date."}, 422)
+        return page(request, "error.html", {"status": 422, "user": user, "zh": "导出格式无效（csv 或 xlsx）。",
+                                            "en": "Unknown export format (csv or xlsx)."}, 422)
     answer = exports.as_file(fmt, exports.OBLIGATION_COLUMNS, "合规义务", "obligations",  # type: ignore[arg-type]
                              extra={"company": uscc})
     assert answer is not None
@@ -380,13 +386,6 @@ async def export_obligations(request: Request, uscc: str, fmt: str, as_of: str =
 @router.get("/app/companies/{uscc}/report.pdf")
 async def report(request: Request, uscc: str, as_of: str = "") -> Response:
     user = await user_of(request)
-    missing = await _company_or_404(request, user, uscc)
-    if missing is not None:
-        return missing
-    try:
-        day = _as_of_day(as_of) if as_of else None
-    except ValueError:
-        return page(request, "error.html", {"status": 422, "user": user, "zh": f"日期无效：{as_of!r}",
-                                            "en": f"Not a date: {as_of!r}"}, 422)
+    day = await _company_day(request, user, uscc, as_of)
     at = datetime.fromisoformat(data.end_of_day(day)) if day else None
     return await report_response(state_of(request), user.tenant, uscc, at)
