@@ -48,7 +48,7 @@ async def company_page(gw: GatewayState, tenant: str, company: str, as_of: str |
         "obligations": await every(gw, tenant, "obligations", company=company, as_of=as_of),
         "findings": await every(gw, tenant, "findings", company=company, as_of=as_of),
         "credit": await ask(gw, tenant, "credit", company=company, as_of=as_of),
-        "timeline": await every(gw, tenant, "timeline", company=company, as_of=as_of),
+        "facts": await every(gw, tenant, "timeline", company=company, as_of=as_of, kind="fact"),
     }
 
 

@@ -255,8 +255,35 @@ def _as_of_day(value: str) -> date | None:
     return day
 
 
+TO_DO = frozenset({"overdue", "due_soon", "due_today", "open"})
+RECENT = timedelta(days=366)  # the company page lists other obligations this close to the day shown
+FACTS_SHOWN = 60  # the latest facts listed unless everything is asked for
+
+
+def _text(value: Any, lang: str) -> str:
+    return str(value.get(lang) or "") if isinstance(value, dict) else str(value or "")
+
+
+def obligation_row(o: dict[str, Any]) -> dict[str, Any]:
+    """What the company page shows of an obligation: plain strings, so a page of hundreds renders fast."""
+    return {"id": o.get("id", ""), "due": str(o.get("due") or ""), "window_opens": o.get("window_opens"),
+            "provisional": bool(o.get("provisional")), "title_zh": _text(o.get("title"), "zh") or o.get("rule", ""),
+            "title_en": _text(o.get("title"), "en"), "period": o.get("quarter") or o.get("year") or "",
+            "about": o.get("about") or "", "status": str(o.get("status") or ""), "fulfilled_on": o.get("fulfilled_on"),
+            "rule": o.get("rule", ""), "source": o.get("source") or "", "confidence": o.get("confidence") or "",
+            "due_note": o.get("due_note")}
+
+
+def listed_obligations(rows: list[dict[str, Any]], on: date, everything: bool) -> list[dict[str, Any]]:
+    """What needs doing, and the rest within a year of the day shown (everything on request)."""
+    if everything:
+        return rows
+    low, high = (on - RECENT).isoformat(), (on + RECENT).isoformat()
+    return [r for r in rows if r["status"] in TO_DO or low <= r["due"] <= high]
+
+
 @router.get("/app/companies/{uscc}")
-async def company(request: Request, uscc: str, as_of: str = "", span: str = "") -> HTMLResponse:
+async def company(request: Request, uscc: str, as_of: str = "", span: str = "", show: str = "") -> HTMLResponse:
     user = await user_of(request)
     gw = state_of(request)
     today = _today(gw)
@@ -274,14 +301,16 @@ async def company(request: Request, uscc: str, as_of: str = "", span: str = "") 
             return not_found(request, user)
         raise
     on = day or today
-    obligations = sorted(shown["obligations"], key=lambda o: (str(o.get("due") or ""), o.get("rule", "")))
-    facts = [t for t in shown["timeline"] if t.get("kind") == "fact"]
-    counts = Counter(str(o.get("status")) for o in obligations)
+    everything = show == "all"
+    rows = sorted((obligation_row(o) for o in shown["obligations"]), key=lambda o: (o["due"], o["rule"]))
+    obligations = listed_obligations(rows, on, everything)
+    facts = shown["facts"]
     return page(request, "company.html", {
-        "user": user, "uscc": uscc, "today": today, "as_of": day, "on": on, "span": span,
-        "summary": shown["summary"], "obligations": obligations, "counts": counts,
-        "findings": shown["findings"], "credit": shown["credit"], "facts": facts,
-        "plot": plot(facts, obligations, today, day, show_all=span == "all")})
+        "user": user, "uscc": uscc, "today": today, "as_of": day, "on": on, "span": span, "everything": everything,
+        "summary": shown["summary"], "obligations": obligations, "total_obligations": len(rows),
+        "counts": Counter(o["status"] for o in rows), "findings": shown["findings"], "credit": shown["credit"],
+        "facts": facts if everything else facts[-FACTS_SHOWN:], "total_facts": len(facts),
+        "plot": plot(facts, rows, today, day, show_all=span == "all")})
 
 
 def not_found(request: Request, user: ConsoleUser | None) -> HTMLResponse:

@@ -73,6 +73,8 @@ def _day(value: Any) -> date | None:
 
 
 def _title(item: dict[str, Any]) -> str:
+    if item.get("title_zh"):
+        return f"{item['title_zh']} {item.get('title_en') or ''}".strip()
     title = item.get("title")
     if isinstance(title, dict):
         return f"{title.get('zh', '')} {title.get('en', '')}".strip()
