@@ -6,6 +6,7 @@ the projector's ``not_found``, which the pages answer with 404.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -41,15 +42,14 @@ async def every(gw: GatewayState, tenant: str, op: str, **params: Any) -> list[d
 
 
 async def company_page(gw: GatewayState, tenant: str, company: str, as_of: str | None) -> dict[str, Any]:
-    """Summary, obligations, findings, credit and timeline of one company at ``as_of``."""
-    summary = await ask(gw, tenant, "company", company=company, as_of=as_of)
-    return {
-        "summary": summary,
-        "obligations": await every(gw, tenant, "obligations", company=company, as_of=as_of),
-        "findings": await every(gw, tenant, "findings", company=company, as_of=as_of),
-        "credit": await ask(gw, tenant, "credit", company=company, as_of=as_of),
-        "facts": await every(gw, tenant, "timeline", company=company, as_of=as_of, kind="fact"),
-    }
+    """Summary, obligations, findings, credit and recorded facts of one company at ``as_of`` (asked side by side)."""
+    summary = await ask(gw, tenant, "company", company=company, as_of=as_of)  # first: 404 before anything else
+    obligations, findings, credit, facts = await asyncio.gather(
+        every(gw, tenant, "obligations", company=company, as_of=as_of),
+        every(gw, tenant, "findings", company=company, as_of=as_of),
+        ask(gw, tenant, "credit", company=company, as_of=as_of),
+        every(gw, tenant, "timeline", company=company, as_of=as_of, kind="fact"))
+    return {"summary": summary, "obligations": obligations, "findings": findings, "credit": credit, "facts": facts}
 
 
 async def tenant_obligations(gw: GatewayState, tenant: str) -> list[dict[str, Any]]:
