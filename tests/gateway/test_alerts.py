@@ -147,13 +147,19 @@ async def test_the_feed_url_ignores_a_hostile_host_header(stack, api):
     assert feed["webcal_url"] == "webcal://" + feed["url"].split("://", 1)[1]
 
 
-async def test_catch_up_delivers_todays_work_once_even_after_a_notifier_restart(stack, api):
+async def todays_work(api) -> list[tuple[str, dict]]:
+    """Record the two companies; (uscc, obligation) for what is overdue or due soon now, from each one's list."""
     last = await record_companies(api)
     due = []
     for uscc in (EAST, NORTH):
         items = (await api.get(f"/v1/companies/{uscc}/obligations",
                                params={"min_sequence": last, "page_size": 500})).json()["items"]
         due += [(uscc, o) for o in items if o["status"] in ("overdue", "due_today", "due_soon")]
+    return due
+
+
+async def test_catch_up_delivers_todays_work_once_even_after_a_notifier_restart(stack, api):
+    due = await todays_work(api)
     assert {o["status"] for _, o in due} >= {"overdue"}, due
     nc = await connect(stack.nats_url, "catch-up-test")
     inbox = await nc.subscribe(f"notify.{api.tenant}.today")
@@ -232,12 +238,7 @@ async def test_catch_up_keeps_to_the_subscriptions_min_severity(stack, api):
     """A subscriber who asked for `high` and above gets only those of today's work, graded as their alerts are."""
     from ledger_notifier.digests import item_severity
 
-    last = await record_companies(api)
-    due = []
-    for uscc in (EAST, NORTH):
-        items = (await api.get(f"/v1/companies/{uscc}/obligations",
-                               params={"min_sequence": last, "page_size": 500})).json()["items"]
-        due += [(uscc, o) for o in items if o["status"] in ("overdue", "due_today", "due_soon")]
+    due = await todays_work(api)
     severe = sorted((u, o["id"]) for u, o in due if item_severity(o) in ("high", "critical"))
     assert severe and len(severe) < len(due), "the story needs both kinds"
     assert {item_severity(o) for _, o in due if o["confidence"] == "advisory"} <= {"low", "info"}

@@ -36,9 +36,13 @@ def browser(stack) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=stack.url, timeout=60, follow_redirects=False)
 
 
+def form_token(html: str) -> str:
+    """The form token (CSRF) a page's forms carry."""
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
 async def log_in(client: httpx.AsyncClient, key: str) -> httpx.Response:
-    form = await client.get("/app/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    token = form_token((await client.get("/app/login")).text)
     return await client.post("/app/login", data={"api_key": key, "csrf": token, "next": "/app/"})
 
 
@@ -97,7 +101,7 @@ async def test_logout_needs_the_form_token_and_ends_the_session(stack, loaded):
     async with browser(stack) as client:
         await log_in(client, key)
         page = (await client.get("/app/")).text
-        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        token = form_token(page)
         refused = await client.post("/app/logout", data={})
         assert refused.status_code == 403
         assert (await client.get("/app/")).status_code == 200, "a refused logout must change nothing"
@@ -195,7 +199,7 @@ async def test_forms_without_the_session_token_change_nothing(stack, loaded):
     async with browser(stack) as client:
         await log_in(client, key)
         page = (await client.get("/app/subscriptions")).text
-        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        token = form_token(page)
         hook = {"channel": "webhook", "target": "http://127.0.0.1:9/hook"}
         for path, form in (("/app/subscriptions", hook), ("/app/feeds", {"label": "x"}),
                            ("/app/deliveries/dlv_x/replay", {}), ("/app/logout", {})):
@@ -218,7 +222,7 @@ async def test_a_read_only_session_cannot_write(stack, loaded):
         await log_in(client, reader)
         page = (await client.get("/app/subscriptions")).text
         assert 'id="new-subscription"' not in page
-        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        token = form_token(page)
         refused = await client.post("/app/subscriptions", data={"channel": "nats", "target": "erp", "csrf": token})
         assert refused.status_code == 403
         upload = await client.post("/app/import", data={"csrf": token},
@@ -234,7 +238,7 @@ async def test_a_refused_rows_file_belongs_to_its_tenant(stack, loaded):
             + f"workforce.seats_declared,{SHANGHAI_DEMO},2026-11-02,many,1,0\n".encode())
     async with browser(stack) as client:
         await log_in(client, key)
-        token = re.search(r'name="csrf" value="([^"]+)"', (await client.get("/app/import")).text).group(1)
+        token = form_token((await client.get("/app/import")).text)
         done = await client.post("/app/import", data={"csrf": token}, files={"file": ("seats.csv", rows, "text/csv")})
         assert done.status_code == 200 and 'id="refused-count">1<' in done.text
         link = re.search(r'href="(/app/import/refused/[^"]+)"', done.text).group(1)

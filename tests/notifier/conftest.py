@@ -8,15 +8,7 @@ import secrets
 import pytest
 import sqlalchemy as sa
 from ledger_notifier.database import make_engine
-from notifier_support import running_notifier, start_receiver
-
-
-@pytest.fixture
-def receiver():
-    r, server = start_receiver()
-    yield r
-    server.shutdown()
-    server.server_close()
+from notifier_support import receiver, running_notifier  # noqa: F401  (receiver: a fixture)
 
 
 @pytest.fixture

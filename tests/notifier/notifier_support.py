@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from ledger_kernel.canonical import canonical_json
 from ledger_kernel.envelope import CONTENT_TYPE
 from ledger_kernel.runtime import Mounted
@@ -111,6 +112,15 @@ def start_receiver() -> tuple[Receiver, ThreadingHTTPServer]:
     receiver.port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return receiver, server
+
+
+@pytest.fixture
+def receiver():  # noqa: ANN201
+    """A local webhook receiver (the notifier tests' and the projector's alert tests')."""
+    r, server = start_receiver()
+    yield r
+    server.shutdown()
+    server.server_close()
 
 
 def make_alert(tenant: str, kind: str = "obligation.due_soon", *, company: str = COMPANY, step: str = "d14",

@@ -18,7 +18,7 @@ from projector.test_scheduler import about, alerts_of, at
 
 if str(Path(__file__).resolve().parents[1] / "notifier") not in sys.path:  # the notifier tests' receiver
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notifier"))
-from notifier_support import deliveries, eventually, running_notifier, start_receiver, subscribe  # noqa: E402
+from notifier_support import deliveries, eventually, receiver, running_notifier, subscribe  # noqa: E402, F401
 
 
 @pytest.fixture
@@ -205,16 +205,8 @@ async def test_a_past_milestone_is_never_due_today(provisioned, nc, settings_for
         assert on_the_day[0]["data"]["severity"] == "low"
 
 
-@pytest.fixture
-def receiver():
-    r, server = start_receiver()
-    yield r
-    server.shutdown()
-    server.server_close()
-
-
 async def test_min_severity_filters_on_the_rule_severity_end_to_end(provisioned, nc, settings_for, clock, tenant,
-                                                                    recorder, receiver):
+                                                                    recorder, receiver):  # noqa: F811  (the receiver fixture)
     """Projector, ALERTS, notifier, webhook: an advisory obligation overdue is ``low``; a ``min_severity=high``
     subscription does not receive it, a ``low`` one does — and so for every alert type."""
     settings = settings_for(provisioned)

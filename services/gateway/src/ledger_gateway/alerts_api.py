@@ -30,7 +30,7 @@ NOTIFIER_CODES = {"invalid_subscription": "invalid-subscription", "invalid_setti
                   "idempotency_key_reused": "idempotency-key-reused", "not_found": "not-found",
                   "malformed_request": "invalid-request", "unavailable": "unavailable",
                   "deadline_exceeded": "unavailable"}
-FEED_COMPANIES = 2000  # a feed is for planning; a portfolio beyond this belongs in the API
+FEED_ITEMS = 50_000  # a feed is for planning; a portfolio beyond this belongs in the API
 FEED_LIMITED = 200  # companies named on one feed (each is checked to be the tenant's)
 IdPath = Path(..., max_length=100)
 
@@ -298,30 +298,18 @@ async def revoke_feed(request: Request, id: str = IdPath, who: Principal = Depen
 
 
 async def _tenant_obligations(gw: GatewayState, tenant: str, only: list[str] | None = None) -> list[dict[str, Any]]:
-    companies: list[str] = list(only or [])
+    """The feed's obligations, from the tenant's work queue (the ``due`` op behind ``GET /v1/obligations``),
+    a page at a time, at most ``FEED_ITEMS``."""
+    items: list[dict[str, Any]] = []
     token = None
-    while only is None and len(companies) < FEED_COMPANIES:
-        page = (await gw.bus.query(PROJECTOR, {"op": "portfolio", "tenant": tenant, "page_size": 500,
+    while len(items) < FEED_ITEMS:
+        page = (await gw.bus.query(PROJECTOR, {"op": "due", "tenant": tenant, "companies": only, "page_size": 500,
                                                "page_token": token}))["result"]
-        companies += [c["uscc"] for c in page["items"]]
+        items += page["items"]
         token = page.get("next_page_token")
         if not token:
             break
-    semaphore = asyncio.Semaphore(16)
-
-    async def of(company: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        page_token = None
-        async with semaphore:
-            while True:
-                page = (await gw.bus.query(PROJECTOR, {"op": "obligations", "tenant": tenant, "company": company,
-                                                       "page_size": 500, "page_token": page_token}))["result"]
-                items += [{**o, "company": company} for o in page["items"]]
-                page_token = page.get("next_page_token")
-                if not page_token:
-                    return items
-
-    return [o for chunk in await asyncio.gather(*(of(c) for c in companies[:FEED_COMPANIES])) for o in chunk]
+    return items[:FEED_ITEMS]
 
 
 @router.get("/feeds/{token}.ics", name="calendar_feed", tags=["alerts"], response_class=Response,

@@ -52,12 +52,7 @@ async def company_page(gw: GatewayState, tenant: str, company: str, as_of: str |
     return {"summary": summary, "obligations": obligations, "findings": findings, "credit": credit, "facts": facts}
 
 
-async def tenant_obligations(gw: GatewayState, tenant: str) -> list[dict[str, Any]]:
-    """Every obligation of the tenant's companies, each with its ``company`` and ``company_name``."""
-    out: list[dict[str, Any]] = []
-    for row in await every(gw, tenant, "portfolio"):
-        for item in await every(gw, tenant, "obligations", company=row["uscc"]):
-            out.append({**item, "company": row["uscc"], "company_name": row.get("name")})
-            if len(out) >= MAX_ITEMS:
-                return out
-    return out
+async def work_queue(gw: GatewayState, tenant: str, **filters: Any) -> list[dict[str, Any]]:
+    """Obligations across the tenant's companies, filtered in the projector (the ``due`` op behind
+    ``GET /v1/obligations``), each with its ``company`` and ``company_name``, by due date then company."""
+    return await every(gw, tenant, "due", **filters)

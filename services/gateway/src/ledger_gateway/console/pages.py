@@ -18,6 +18,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from ledger_kernel.clock import SHANGHAI
+from ledger_rules import STATUSES
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
@@ -331,11 +332,10 @@ async def due(request: Request, days: str = "30", all: str = "") -> HTMLResponse
         return page(request, "error.html", {"status": 422, "user": user, "zh": f"天数无效：{days!r}（1–366）",
                                             "en": f"days must be 1–366, not {days!r}"}, 422)
     horizon = today + timedelta(days=int(days))
-    statuses = {"overdue", "due_soon", "due_today", "open", "scheduled"}
-    items = [o for o in await data.tenant_obligations(gw, user.tenant)
-             if o.get("status") in statuses and o.get("due") and str(o["due"]) <= horizon.isoformat()
-             and (o.get("status") == "overdue" or str(o["due"]) >= today.isoformat())
-             and (all or o.get("confidence") in ("statutory", "notice"))]
+    confidence = None if all else "statutory,notice"
+    items = await data.work_queue(gw, user.tenant, status="overdue", confidence=confidence)
+    items += await data.work_queue(gw, user.tenant, status="due_soon,open,scheduled", confidence=confidence,
+                                   due_from=today.isoformat(), due_to=horizon.isoformat())
     overdue = sorted((o for o in items if o.get("status") == "overdue"),
                      key=lambda o: (STATUTORY_FIRST.get(str(o.get("confidence")), 9), str(o["due"])))
     weeks: dict[date, list[dict[str, Any]]] = {}
@@ -359,10 +359,11 @@ async def month(request: Request, month: str = "", all: str = "") -> HTMLRespons
     except ValueError:
         return page(request, "error.html", {"status": 422, "user": user, "zh": f"月份无效：{month!r}（应为 YYYY-MM）",
                                             "en": f"Not a month: {month!r} (use YYYY-MM)"}, 422)
-    prefix = f"{year:04d}-{number:02d}"
-    items = [o for o in await data.tenant_obligations(gw, user.tenant)
-             if str(o.get("due") or "").startswith(prefix) and (all or o.get("confidence") in ("statutory", "notice"))
-             and o.get("status") not in ("cancelled", "waived")]
+    first = date(year, number, 1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    items = await data.work_queue(gw, user.tenant, due_from=first.isoformat(), due_to=last.isoformat(),
+                                  status=",".join(s for s in STATUSES if s not in ("cancelled", "waived")),
+                                  confidence=None if all else "statutory,notice")
     return page(request, "calendar.html", {"user": user, "today": today, "all": all,
                                            "view": month_view(year, number, today, items)})
 
