@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from ledger_contracts.formats import MAX_DATE, MIN_DATE
 from ledger_rules import Calendar
 from ledger_rules.calendar import rest_reason_zh
 
@@ -42,7 +43,7 @@ def month_of(value: str | None, today: date) -> tuple[int, int]:
         return today.year, today.month
     year, _, month = value.partition("-")
     parsed = (int(year), int(month))
-    if not (1900 <= parsed[0] <= 2200 and 1 <= parsed[1] <= 12) or len(value) != 7:
+    if not (MIN_DATE.year <= parsed[0] <= MAX_DATE.year and 1 <= parsed[1] <= 12) or len(value) != 7:
         raise ValueError(value)
     return parsed
 

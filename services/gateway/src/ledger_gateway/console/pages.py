@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from ledger_contracts.formats import MAX_DATE, MIN_DATE
 from ledger_kernel.clock import SHANGHAI
 from ledger_rules import STATUSES
 from starlette.concurrency import run_in_threadpool
@@ -250,8 +251,9 @@ async def portfolio(request: Request, sort: str = "next_due", risk: str = "", pr
 
 
 def _as_of_day(value: str) -> date | None:
+    """A day within the calendar facts may use (the API's own range for ``as_of``), else ValueError."""
     day = date.fromisoformat(value)
-    if not 1900 <= day.year <= 2200:
+    if not MIN_DATE <= day <= MAX_DATE:
         raise ValueError(value)
     return day
 
@@ -309,6 +311,7 @@ async def company(request: Request, uscc: str, as_of: str = "", span: str = "", 
     return page(request, "company.html", {
         "user": user, "uscc": uscc, "today": today, "as_of": day, "on": on, "span": span, "everything": everything,
         "summary": shown["summary"], "obligations": obligations, "total_obligations": len(rows),
+        "min_day": MIN_DATE.isoformat(), "max_day": MAX_DATE.isoformat(),
         "counts": Counter(o["status"] for o in rows), "findings": shown["findings"], "credit": shown["credit"],
         "facts": facts if everything else facts[-FACTS_SHOWN:], "total_facts": len(facts),
         "plot": plot(facts, rows, today, day, show_all=span == "all")})
