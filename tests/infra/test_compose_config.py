@@ -70,7 +70,7 @@ def workspace_closure(package: str) -> set[str]:
     """Workspace member directories ``package`` needs, itself included (from the pyprojects)."""
     members: dict[str, tuple[Path, list[str]]] = {}
     for pyproject in [*REPO.glob("libs/*/pyproject.toml"), REPO / "contracts/pyproject.toml",
-                      *REPO.glob("services/*/pyproject.toml")]:
+                      *REPO.glob("services/*/pyproject.toml"), *REPO.glob("apps/*/pyproject.toml")]:
         data = tomllib.loads(pyproject.read_text())
         deps = [re.split(r"[\[<>=~! ;]", d, maxsplit=1)[0] for d in data["project"].get("dependencies", [])]
         workspace = {k for k, v in data.get("tool", {}).get("uv", {}).get("sources", {}).items() if v.get("workspace")}
