@@ -1,4 +1,7 @@
-"""Write services/<name>/Dockerfile and infra/ops/Dockerfile from the workspace's pyprojects.
+"""Write each service's Dockerfile and infra/ops/Dockerfile from the workspace's pyprojects.
+
+One image per installed service (``ledger_kernel.services.discover``: the ``ledger.services`` entry
+points), written next to its package's pyproject.
 
 Each image is built from its own package and just the workspace members it depends on
 (transitively), so a new workspace dependency means new COPY lines: run
@@ -15,8 +18,9 @@ import sys
 import tomllib
 from pathlib import Path
 
+from ledger_kernel.services import discover
+
 REPO = Path(__file__).resolve().parents[1]
-SERVICES = ("licences", "numbers", "personnel", "premises", "penalties", "projector", "notifier", "gateway")
 UV_VERSION = "0.13.8"  # the Makefile's
 
 BUILD = """\
@@ -83,16 +87,16 @@ def dockerfile(package: str, header: str, tail: str) -> str:
 
 
 def main() -> int:
-    for name in SERVICES:
-        package = f"ledger-{name}"
+    for spec in discover():
+        package = spec.distribution
         needs = ", ".join(closure(package)[:-1])
         header = (f"# {package}: built from the workspace root (context: .) but from this package only, with just\n"
                   f"# the workspace members it depends on ({needs}), installed from uv.lock as wheels.\n"
                   f"# Written by infra/dockerfiles.py: edit that, not this.\n")
-        expose = "EXPOSE 8000\n" if name == "gateway" else ""
-        (REPO / "services" / name / "Dockerfile").write_text(
-            dockerfile(package, header, f'{expose}CMD ["python", "-m", "ledger_{name}"]\n'))
-    header = ("# The operator's image: the `ledger` command line (ledger-cli) and every package it drives, for\n"
+        expose = "EXPOSE 8000\n" if spec.serves_http else ""  # LEDGER_HTTP_PORT's default
+        (REPO / members()[package][0] / "Dockerfile").write_text(
+            dockerfile(package, header, f'{expose}CMD ["python", "-m", "{spec.module}"]\n'))
+    header = ("# The operator's image: the `ledger` command line (ledger-cli) and the admin libraries it uses, for\n"
               "# `docker compose run --rm ops ledger ...` (verify, rebuild, tenants and keys, calendar load).\n"
               "# Written by infra/dockerfiles.py: edit that, not this.\n")
     (REPO / "infra" / "ops" / "Dockerfile").write_text(dockerfile("ledger-cli", header, 'CMD ["ledger", "--help"]\n'))

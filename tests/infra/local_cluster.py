@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nats
+from ledger_kernel.bus_access import USERS as BUS_USERS
 from ledger_kernel.embedded import free_port, nats_server_binary
 
 REPO = Path(__file__).resolve().parents[2]
 NATS_DIR = REPO / "infra" / "nats"
 LOCAL_CONF = NATS_DIR / "cluster-local.conf"
-# Users of accounts.conf; "route" is the cluster-port credential.
-USERS = ("admin", "licences", "numbers", "personnel", "premises", "penalties",
-         "projector", "notifier", "gateway", "reader", "sys", "route")
+# Users of accounts.conf (admin and one per installed service); "route" is the cluster-port credential.
+USERS = (*(u.name for u in BUS_USERS if u.in_compose), "reader", "sys", "route")
 
 
 def password_env(passwords: dict[str, str]) -> dict[str, str]:

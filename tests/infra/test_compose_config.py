@@ -17,10 +17,13 @@ from pathlib import Path
 import pytest
 import yaml
 from ledger_kernel.embedded import nats_server_binary
+from ledger_kernel.services import ServiceKind, discover
 from local_cluster import NATS_DIR, REPO, USERS, fresh_passwords, password_env
 
-SERVICES = ("licences", "numbers", "personnel", "premises", "penalties", "projector", "notifier", "gateway")
-DOMAIN = SERVICES[:5]
+# the installed services (their ledger.services entry points): compose must run each of them
+SERVICES = tuple(spec.name for spec in discover())
+DOMAIN = tuple(spec.name for spec in discover() if spec.kind is ServiceKind.domain)
+BEHIND_GATEWAY = tuple(spec.name for spec in discover() if spec.kind is not ServiceKind.gateway)
 NEED_SQL = {"projector", "notifier", "gateway"}
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
@@ -30,11 +33,19 @@ def compose() -> dict:
     return yaml.safe_load((REPO / "docker-compose.yml").read_text())
 
 
+def dockerfile_of(service: str) -> str:
+    """Where infra/dockerfiles.py writes a service's Dockerfile: beside its package's pyproject."""
+    spec = next(s for s in discover() if s.name == service)
+    for pyproject in REPO.glob("*/*/pyproject.toml"):
+        if tomllib.loads(pyproject.read_text())["project"]["name"] == spec.distribution:
+            return f"{pyproject.parent.relative_to(REPO).as_posix()}/Dockerfile"
+    raise AssertionError(f"no workspace member is {spec.distribution}")
+
+
 def instances(compose: dict, service: str) -> dict[str, dict]:
-    """Compose services built from services/<service>/Dockerfile, except the provision job."""
+    """Compose services built from the service's Dockerfile, except the provision job."""
     return {name: spec for name, spec in compose["services"].items()
-            if (spec.get("build") or {}).get("dockerfile") == f"services/{service}/Dockerfile"
-            and name != "provision"}
+            if (spec.get("build") or {}).get("dockerfile") == dockerfile_of(service) and name != "provision"}
 
 
 def dockerignore_excludes(path: str) -> bool:
@@ -132,13 +143,13 @@ def test_start_order_waits_for_health(compose):
                 assert "healthcheck" in services[target], f"{name} waits for {target} to be healthy: it has no check"
             if rule["condition"] == "service_completed_successfully":
                 assert services[target].get("restart") == "no", f"{target} is a one-shot job"
-    for name in [*SERVICES[:-1], "gateway-1", "gateway-2"]:
+    for name in [*BEHIND_GATEWAY, "gateway-1", "gateway-2"]:
         deps = services[name]["depends_on"]
         assert {deps[n]["condition"] for n in ("nats-1", "nats-2", "nats-3")} == {"service_healthy"}
         assert deps["provision"]["condition"] == "service_completed_successfully"
     for name in NEED_SQL - {"gateway"}:
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    for service in [*SERVICES[:-1]]:
+    for service in BEHIND_GATEWAY:
         assert services["gateway-1"]["depends_on"][service]["condition"] == "service_healthy"
 
 
@@ -163,6 +174,13 @@ def test_each_service_runs_alone_with_its_own_nats_user(compose):
                 assert db and db.groups() == (f"ledger_{service}", service.upper(), f"ledger_{service}")
     assert compose["services"]["provision"]["command"] == ["python", "/app/ops/provision.py"]
     assert compose["services"]["provision"]["environment"]["LEDGER_NATS_URL"].startswith("nats://admin:")
+
+
+def test_compose_runs_exactly_the_installed_services_and_the_ops_image(compose):
+    images = {spec["image"].split(":")[0] for spec in compose["services"].values()
+              if spec.get("image", "").startswith("ledger/")}
+    assert images == {*(f"ledger/{name}" for name in SERVICES), "ledger/ops"}, \
+        "docker-compose.yml and the ledger.services entry points disagree"
 
 
 def test_nats_nodes_form_one_cluster_with_the_tested_server_version(compose):
@@ -206,7 +224,7 @@ def test_postgres_creates_the_databases_the_services_use(compose):
 
 # --- Dockerfiles --------------------------------------------------------------------------------------
 
-IMAGES = [(f"services/{s}/Dockerfile", f"ledger-{s}", f'CMD ["python", "-m", "ledger_{s}"]') for s in SERVICES]
+IMAGES = [(dockerfile_of(s.name), s.distribution, f'CMD ["python", "-m", "{s.module}"]') for s in discover()]
 IMAGES.append(("infra/ops/Dockerfile", "ledger-cli", 'CMD ["ledger", "--help"]'))
 
 

@@ -16,6 +16,7 @@ import nats
 import pytest
 from ledger_kernel.bus_access import AGGREGATE_TYPES, SERVICES, USERS
 from ledger_kernel.embedded import EmbeddedNats
+from ledger_kernel.services import ServiceKind, discover, of_kind
 from ledger_kernel.streams import ALERTS, LEDGER
 from nats.js.errors import NotFoundError
 
@@ -156,8 +157,15 @@ async def test_a_service_may_append_its_own_aggregate_type(provisioned: Embedded
 
 
 def test_every_aggregate_type_belongs_to_the_service_that_owns_it():
-    """bus_access.AGGREGATE_TYPES is the services' own list (a new aggregate type needs a permission)."""
-    for service, types in AGGREGATE_TYPES.items():
-        module = importlib.import_module(f"ledger_{service}.aggregates")
+    """A domain service's spec declares exactly the aggregates it folds, and bus_access grants exactly those."""
+    domain = of_kind(ServiceKind.domain)
+    assert set(AGGREGATE_TYPES) == {spec.name for spec in domain} and domain
+    for spec in domain:
+        module = importlib.import_module(f"{spec.module}.aggregates")
         owned = {a.aggregate_type for a in module.AGGREGATES.values()}
-        assert owned == set(types), service
+        assert owned == set(spec.aggregates) == set(AGGREGATE_TYPES[spec.name]), spec.name
+
+
+def test_every_installed_service_is_one_bus_user_of_its_own_name():
+    assert [u.name for u in SERVICES] == [spec.name for spec in discover()]
+    assert {u.name for u in USERS} >= {"admin", "cli", "stack", *(spec.name for spec in discover())}

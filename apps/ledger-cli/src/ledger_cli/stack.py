@@ -1,4 +1,7 @@
-"""``ledger up``: the embedded stack — nats-server from the wheel, streams, every service.
+"""``ledger up``: the embedded stack — nats-server from the wheel, streams, every installed service.
+
+The services are the installed packages' ``ledger.services`` entry points (``ledger_kernel.services``),
+started in their kind's order (domain services, projector, notifier, gateway).
 
 Services run as separate processes by default (as they would in production), each as its own
 bus user (``ledger_kernel.bus_access``), supervised: a crashed service is restarted with a backoff
@@ -11,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib
 import os
 import signal
 import sys
@@ -21,6 +23,7 @@ import typer
 from ledger_kernel.connection import connect
 from ledger_kernel.embedded import EmbeddedNats, EmbeddedServerError
 from ledger_kernel.runtime import Mounted
+from ledger_kernel.services import discover
 from ledger_kernel.settings import Settings, SettingsError
 from ledger_kernel.streams import provision
 from ledger_kernel.supervision import SUPERVISION_FILE
@@ -29,12 +32,7 @@ from rich.console import Console
 
 from ledger_cli.supervisor import Command, CrashLoop, Supervisor
 
-SERVICES = ("licences", "numbers", "personnel", "premises", "penalties", "projector", "notifier", "gateway")
 console = Console(stderr=True)
-
-
-def build_services(names=SERVICES) -> list:
-    return [importlib.import_module(f"ledger_{name}.service").build() for name in names]
 
 
 async def prepare(settings: Settings) -> None:
@@ -57,7 +55,7 @@ async def _single_process(settings: Settings, ready: asyncio.Event | None = None
         loop.add_signal_handler(sig, stop.set)
     # one connection for every service: the "stack" user, the union of the services' rights
     shared = dataclasses.replace(settings, nats_user="stack")
-    async with Mounted(build_services(), shared, name="ledger"):
+    async with Mounted([spec.build() for spec in discover()], shared, name="ledger"):
         _announce(settings)
         await stop.wait()
 
@@ -87,8 +85,9 @@ def _multi_process(settings: Settings) -> int:
     run = settings.home / "run"
     run.mkdir(exist_ok=True)
     status = run / "supervision.json"
-    commands = {name: Command([sys.executable, "-m", f"ledger_{name}"],
-                              {**service_env(settings, name), SUPERVISION_FILE: str(status)}) for name in SERVICES}
+    commands = {spec.name: Command([sys.executable, "-m", spec.module],
+                                   {**service_env(settings, spec.name), SUPERVISION_FILE: str(status)})
+                for spec in discover()}
     supervisor = Supervisor(commands, logs, status, say=lambda line: console.print(f"[yellow]{line}[/yellow]"))
     stopping = False
 

@@ -1,5 +1,9 @@
 """Who may do what on the bus: the one list of NATS users and their subjects.
 
+There is one user per installed service (``ledger_kernel.services``): a domain service's rights
+follow from the aggregate types its spec declares; the projector, notifier and gateway have
+rights of their own, written here.
+
 The embedded server (``ledger up``) and compose's ``infra/nats/accounts.conf`` are both rendered
 from :data:`USERS`, so a service has the same rights on a laptop as in a cluster (a test checks
 the file matches). Subjects are ``ledger.<tenant>.<company>.<aggregate_type>.<aggregate_id>``:
@@ -14,20 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ledger_kernel.services import ServiceKind, ServiceSpec, ServiceSpecError, discover
 from ledger_kernel.subjects import check_token
 
 CHECKPOINTS = "CHECKPOINTS"
 CHECKPOINT_SUBJECT = "checkpoints.ledger"
 SYSTEM_FACTS = "ledger._system.>"
 
-# The aggregate types each domain service owns (its services/<name>/aggregates.py; a test checks).
-AGGREGATE_TYPES: dict[str, tuple[str, ...]] = {
-    "licences": ("company", "licence", "outsourcing"),
-    "numbers": ("number", "numbering", "traffic"),
-    "personnel": ("workforce",),
-    "premises": ("site", "facility"),
-    "penalties": ("penalty", "listing"),
-}
+# The aggregate types each domain service owns, from its spec (its aggregates.py agrees; a test checks).
+AGGREGATE_TYPES: dict[str, tuple[str, ...]] = {s.name: s.aggregates for s in discover() if s.kind is ServiceKind.domain}
 
 
 def stream_reads(stream: str) -> tuple[str, ...]:
@@ -77,10 +76,10 @@ def _list(subjects: Iterable[str]) -> str:
     return "[" + ", ".join(f'"{s}"' for s in subjects) + "]"
 
 
-def domain_service(name: str) -> BusUser:
-    own = tuple(f"ledger.*.*.{t}.*" for t in AGGREGATE_TYPES[name])
+def domain_service(name: str, aggregates: tuple[str, ...]) -> BusUser:
+    own = tuple(f"ledger.*.*.{t}.*" for t in aggregates)
     return BusUser(
-        name, f"answers cmd.{name}; appends only {', '.join(AGGREGATE_TYPES[name])} facts",
+        name, f"answers cmd.{name}; appends only {', '.join(aggregates)} facts",
         publish=(*own, f"cmd.{name}", *STREAM_INFO, *stream_reads("LEDGER")[1:]),
         subscribe=(f"cmd.{name}", "_INBOX.>"), deny_publish=(SYSTEM_FACTS,))
 
@@ -115,7 +114,20 @@ CLI = BusUser(
 ADMIN = BusUser("admin", "provisioning (creates streams) at `ledger up` and in the compose job; operators",
                 everything=True)
 
-SERVICES: tuple[BusUser, ...] = (*(domain_service(n) for n in AGGREGATE_TYPES), PROJECTOR, NOTIFIER, GATEWAY)
+OWN_RIGHTS = {u.name: u for u in (PROJECTOR, NOTIFIER, GATEWAY)}
+
+
+def service_user(spec: ServiceSpec) -> BusUser:
+    """A service's bus user: a domain service's from its aggregate types, the others' as written above."""
+    if spec.kind is ServiceKind.domain:
+        return domain_service(spec.name, spec.aggregates)
+    if spec.name not in OWN_RIGHTS:
+        raise ServiceSpecError(f"service {spec.name} ({spec.kind}) has no bus rights: write them in "
+                               f"ledger_kernel.bus_access")
+    return OWN_RIGHTS[spec.name]
+
+
+SERVICES: tuple[BusUser, ...] = tuple(service_user(spec) for spec in discover())
 
 
 def single_process() -> BusUser:

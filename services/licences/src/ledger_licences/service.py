@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ledger_domain.endpoint import FactService
 
+from ledger_licences import SERVICE
 from ledger_licences.aggregates import AGGREGATES
 
-NAME = "licences"
+NAME = SERVICE.name
 DESCRIPTION = "Companies, licences and outsourcing arrangements: company.*, licence.*, outsourcing.*."
 
 

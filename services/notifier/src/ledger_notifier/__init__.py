@@ -7,3 +7,12 @@ subscriptions (request checks, matching) · alerts / messages (reading and wordi
 records / tables / database (persistence) · sealed_secrets / sealing_keys (webhook secrets
 encrypted at rest, and where their keys come from) · ics (the iCalendar feed, pure).
 """
+
+from ledger_kernel.services import ServiceKind, ServiceSpec
+
+# What ``ledger_kernel.services.discover`` finds through this package's ``ledger.services`` entry point.
+SERVICE = ServiceSpec(
+    name="notifier",
+    module="ledger_notifier",
+    kind=ServiceKind.notifier,
+)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ledger_domain.endpoint import FactService
 
+from ledger_numbers import SERVICE
 from ledger_numbers.aggregates import AGGREGATES
 
-NAME = "numbers"
+NAME = SERVICE.name
 DESCRIPTION = "Telephone and code numbers, 码号 reporting and traffic: number.*, numbering.*, traffic.*."
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ledger_domain.endpoint import FactService
 
+from ledger_penalties import SERVICE
 from ledger_penalties.aggregates import AGGREGATES
 
-NAME = "penalties"
+NAME = SERVICE.name
 DESCRIPTION = "Penalty decisions and public listings: penalty.*, listing.*."
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ledger_domain.endpoint import FactService
 
+from ledger_personnel import SERVICE
 from ledger_personnel.aggregates import AGGREGATES
 
-NAME = "personnel"
+NAME = SERVICE.name
 DESCRIPTION = "The company's workforce: workforce.*."
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ledger_domain.endpoint import FactService
 
+from ledger_premises import SERVICE
 from ledger_premises.aggregates import AGGREGATES
 
-NAME = "premises"
+NAME = SERVICE.name
 DESCRIPTION = "Sites and information systems: site.*, facility.*."
 
 
