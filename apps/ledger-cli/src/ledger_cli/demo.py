@@ -144,11 +144,10 @@ def demo(url: str | None = UrlOption,
     key = key or os.environ.get("LEDGER_API_KEY")
     created = not key
     if created:
-        from ledger_gateway.database import migrate
-        from ledger_gateway.tenancy import create_tenant
+        from ledger_gateway.admin import create_tenant
         from ledger_kernel.settings import Settings
 
-        tenant, issued = create_tenant(migrate(Settings.from_env().database_url), "Demo 演示租户")
+        tenant, issued = create_tenant(Settings.from_env().database_url, "Demo 演示租户")
         key = issued.key
         console.print(f"created demo tenant 已创建演示租户 {tenant.id}; its API key is on the last line")
     try:

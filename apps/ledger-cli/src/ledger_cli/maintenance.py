@@ -27,8 +27,8 @@ def rebuild(check: bool = typer.Option(False, "--check", help="Also compare the 
                                                                 "and after (they must match)."),
             as_json: bool = typer.Option(False, "--json")) -> None:
     """Replay LEDGER into fresh read-model tables and swap them in. 重建读模型。"""
-    from ledger_projector.rebuild import read_model_digest
-    from ledger_projector.rebuild import rebuild as run_rebuild
+    from ledger_projector.admin import read_model_digest
+    from ledger_projector.admin import rebuild as run_rebuild
 
     settings = Settings.from_env()
     try:
@@ -55,7 +55,7 @@ def rebuild(check: bool = typer.Option(False, "--check", help="Also compare the 
 def calendar_load(file: Path = typer.Argument(..., exists=True, dir_okay=False,
                                               help="JSON {year, holidays, workdays, source?}")) -> None:
     """Record a year's official holiday schedule on LEDGER; deadlines are recomputed. 加载年度节假日安排。"""
-    from ledger_projector.system_facts import load_calendar
+    from ledger_projector.admin import load_calendar
 
     try:
         loaded = asyncio.run(load_calendar(Settings.from_env(), file))
@@ -74,7 +74,7 @@ def rules_set(tenant: str = typer.Argument(..., help="The tenant id."),
               file: Path = typer.Argument(..., exists=True, dir_okay=False,
                                           help='JSON overrides, e.g. {"alerts": {"backlog_threshold": 5}}')) -> None:
     """Record a tenant's rule-pack overrides on LEDGER (they replace the previous ones). 设置租户规则参数。"""
-    from ledger_projector.system_facts import set_rule_overrides
+    from ledger_projector.admin import set_rule_overrides
 
     try:
         overrides = json.loads(file.read_text(encoding="utf-8"))

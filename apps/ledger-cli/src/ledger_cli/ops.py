@@ -44,7 +44,7 @@ def _trusted_keys(settings: Settings, files: list[Path]) -> dict[str, Any]:
 
 
 def _parked(settings: Settings) -> Any:
-    from ledger_projector.chain_guard import parked_report
+    from ledger_projector.admin import parked_report
 
     try:
         return parked_report(settings.database_url)

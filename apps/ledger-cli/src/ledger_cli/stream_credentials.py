@@ -14,8 +14,7 @@ import secrets
 from pathlib import Path
 
 import typer
-from ledger_gateway.database import migrate
-from ledger_gateway.tenancy import list_tenants
+from ledger_gateway.admin import tenant_exists
 from ledger_kernel.bus_access import stream_reader
 from ledger_kernel.bus_keys import keys_dir, new_password, readers, save_reader, url_for, write_private
 from ledger_kernel.connection import connect
@@ -58,7 +57,7 @@ def create(tenant: str | None = typer.Option(None, "--tenant", help="The tenant 
     """Create read-only stream credentials; prints the credentials file's path. 创建只读凭据。"""
     settings = Settings.from_env()
     _embedded(settings)
-    if tenant is not None and tenant not in {t.id for t in list_tenants(migrate(settings.database_url))}:
+    if tenant is not None and not tenant_exists(settings.database_url, tenant):
         typer.secho(f"no tenant {tenant!r} 租户不存在", err=True, fg="red")
         raise typer.Exit(2)
     name = f"stream-{secrets.token_hex(4)}"

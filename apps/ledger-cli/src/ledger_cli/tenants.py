@@ -1,4 +1,5 @@
-"""``ledger tenant …`` and ``ledger key …``: an operator tool writing the gateway's tables directly.
+"""``ledger tenant …`` and ``ledger key …``: operators' tenants and keys, through the gateway's admin library
+(``ledger_gateway.admin``; the gateway's tables are the gateway's own).
 
 The key itself is printed once, on the last line, and never stored.
 """
@@ -8,16 +9,8 @@ from __future__ import annotations
 import json
 
 import typer
-from ledger_gateway.database import migrate
-from ledger_gateway.tenancy import (
-    SCOPES,
-    TenancyError,
-    create_key,
-    create_tenant,
-    list_keys,
-    list_tenants,
-    revoke_key,
-)
+from ledger_gateway import admin
+from ledger_gateway.admin import SCOPES, TenancyError
 from ledger_kernel.settings import Settings
 from rich.console import Console
 from rich.table import Table
@@ -27,8 +20,8 @@ key_app = typer.Typer(help="API keys (stored hashed; scopes read, write, admin).
 console = Console(stderr=True)
 
 
-def _engine():
-    return migrate(Settings.from_env().database_url)
+def _database() -> str:
+    return Settings.from_env().database_url
 
 
 @tenant_app.command("create")
@@ -36,7 +29,7 @@ def tenant_create(name: str = typer.Argument(..., help="The tenant's name (a com
                   as_json: bool = typer.Option(False, "--json", help="Print a JSON object instead.")) -> None:
     """Create a tenant and its first (admin) API key; the key is on the LAST line. 创建租户。"""
     try:
-        tenant, issued = create_tenant(_engine(), name)
+        tenant, issued = admin.create_tenant(_database(), name)
     except TenancyError as exc:
         raise typer.BadParameter(str(exc)) from exc
     if as_json:
@@ -51,7 +44,7 @@ def tenant_create(name: str = typer.Argument(..., help="The tenant's name (a com
 @tenant_app.command("list")
 def tenant_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """Every tenant. 列出租户。"""
-    tenants = list_tenants(_engine())
+    tenants = admin.list_tenants(_database())
     if as_json:
         typer.echo(json.dumps([{"tenant": t.id, "name": t.name, "created_at": t.created_at.isoformat()}
                                for t in tenants], ensure_ascii=False))
@@ -70,7 +63,7 @@ def key_create(tenant: str = typer.Argument(..., help="Tenant id (tXXXXXXXXXX)."
                as_json: bool = typer.Option(False, "--json")) -> None:
     """Create an API key for a tenant; the key is on the LAST line. 创建密钥。"""
     try:
-        issued = create_key(_engine(), tenant, [s for item in scope for s in item.split(",")], label=label)
+        issued = admin.create_key(_database(), tenant, [s for item in scope for s in item.split(",")], label=label)
     except TenancyError as exc:
         raise typer.BadParameter(str(exc)) from exc
     if as_json:
@@ -84,7 +77,7 @@ def key_create(tenant: str = typer.Argument(..., help="Tenant id (tXXXXXXXXXX)."
 @key_app.command("revoke")
 def key_revoke(key_id: str = typer.Argument(..., help="The key id (or the key itself).")) -> None:
     """Revoke a key at once. 吊销密钥。"""
-    if not revoke_key(_engine(), key_id):
+    if not admin.revoke_key(_database(), key_id):
         typer.secho(f"no key {key_id} 未找到该密钥", err=True, fg="red")
         raise typer.Exit(1)
     typer.echo(f"revoked {key_id} 已吊销")
@@ -93,8 +86,8 @@ def key_revoke(key_id: str = typer.Argument(..., help="The key id (or the key it
 @key_app.command("list")
 def key_list(tenant: str | None = typer.Option(None, "--tenant"), as_json: bool = typer.Option(False, "--json")) -> None:
     """Keys (ids, scopes, state — never the keys). 列出密钥。"""
-    keys = list_keys(_engine(), tenant)
-    rows = [{"key_id": k.id, "tenant": k.tenant_id, "scopes": k.scopes, "label": k.label,
+    keys = admin.list_keys(_database(), tenant)
+    rows = [{"key_id": k.id, "tenant": k.tenant, "scopes": ",".join(k.scopes), "label": k.label,
              "created_at": k.created_at.isoformat(), "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
             for k in keys]
     if as_json:
