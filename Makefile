@@ -27,7 +27,7 @@ test-fast: setup
 	$(VENV)/bin/pytest -x -q -m "not slow" $(PYTEST_ARGS)
 
 bench: setup
-	$(VENV)/bin/python -m ledger_cli.bench $(if $(QUICK),--quick,)
+	$(VENV)/bin/python -m ledger_bench $(if $(QUICK),--quick,)
 
 contracts: setup
 	$(VENV)/bin/python -m ledger_domain.contracts

@@ -29,7 +29,7 @@ def test_tiny_bench_writes_a_row_with_a_baseline_for_every_measure(tmp_path: Pat
     env = {**os.environ, "COLUMNS": "200"}
     for key in ("LEDGER_NATS_URL", "LEDGER_DATABASE_URL", "LEDGER_HOME"):
         env.pop(key, None)
-    run = subprocess.run([sys.executable, "-m", "ledger_cli.bench", "--tiny", "--out", str(out)],
+    run = subprocess.run([sys.executable, "-m", "ledger_bench", "--tiny", "--out", str(out)],
                          capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     rows = json.loads(out.read_text())

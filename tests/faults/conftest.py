@@ -15,7 +15,7 @@ from typing import Any
 
 import nats.errors
 import pytest
-from ledger_cli import bench_facts as F
+from ledger_bench import facts as F
 from ledger_kernel.connection import connect
 from ledger_kernel.embedded import EmbeddedNats
 from ledger_kernel.runtime import Mounted

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from ledger_cli import bench_facts as F
+from ledger_bench import facts as F
 from ledger_kernel.runtime import Mounted
 from ledger_projector.rebuild import read_model_digest, rebuild
 from ledger_projector.service import ProjectorService

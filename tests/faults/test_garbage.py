@@ -13,7 +13,7 @@ import nats.errors
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ledger_cli import bench_facts as F
+from ledger_bench import facts as F
 from ledger_kernel import envelope
 from ledger_kernel.connection import connect
 from ledger_projector.service import ProjectorService

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ledger_cli import bench_facts as F
+from ledger_bench import facts as F
 from ledger_kernel.connection import connect
 from ledger_kernel.embedded import EmbeddedNats, free_port
 from ledger_kernel.runtime import Mounted

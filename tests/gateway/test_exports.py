@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from ledger_cli.bench_facts import uscc
+from ledger_bench.facts import uscc
 from ledger_gateway.exports import COMPANY_COLUMNS, OBLIGATION_COLUMNS, csv_chunks, xlsx_file
 from openpyxl import load_workbook
 from test_reads import NATIONWIDE, SEAT_LEASING, SHANGHAI, record

@@ -1,6 +1,6 @@
 """Quick measurement of the bulk write path (not a test, not `make bench`): prints facts/s.
 
-    .venv/bin/python services/gateway/scripts/measure_bulk.py [--facts 10000] [--rows 5000] [--full]
+    .venv/bin/python apps/ledger-bench/scripts/bulk_write.py [--facts 10000] [--rows 5000] [--full]
 
 Starts a nats-server of its own (temporary directory, free port) and the services as separate
 processes, the way `ledger up` runs them: the five domain services and the gateway (``--full``
@@ -27,14 +27,14 @@ import uuid
 from pathlib import Path
 
 import httpx
-from ledger_cli import bench_facts as F
-from ledger_gateway.database import migrate
-from ledger_gateway.tenancy import create_tenant
+from ledger_bench import facts as F
+from ledger_gateway.admin import create_tenant
 from ledger_kernel.connection import connect
 from ledger_kernel.embedded import EmbeddedNats, free_port
+from ledger_kernel.services import ServiceKind, named, of_kind
 from ledger_kernel.streams import provision
 
-DOMAIN = ("licences", "numbers", "personnel", "premises", "penalties")
+DOMAIN = tuple(spec.name for spec in of_kind(ServiceKind.domain))
 
 
 async def _provision(url: str) -> None:
@@ -96,14 +96,13 @@ def main() -> None:
             env = {**os.environ, "LEDGER_NATS_URL": server.url, "LEDGER_HOME": str(home / "home"),
                    "LEDGER_HTTP_PORT": str(port), "LEDGER_ENV": "test",
                    "LEDGER_DATABASE_URL": f"sqlite:///{home / 'ledger.db'}"}
-            engine = migrate(env["LEDGER_DATABASE_URL"])
-            _, issued = create_tenant(engine, "measure")
+            _, issued = create_tenant(env["LEDGER_DATABASE_URL"], "measure")
             names = [*DOMAIN, "gateway", *(("projector", "notifier") if args.full else ())]
             logs = home / "logs"
             logs.mkdir()
             for name in names:
                 out = open(logs / f"{name}.log", "ab")  # noqa: SIM115 — closed with the process
-                cmd = [sys.executable, "-m", f"ledger_{name}"]
+                cmd = [sys.executable, "-m", named(name).module]
                 if args.profile:
                     args.profile.mkdir(parents=True, exist_ok=True)
                     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))

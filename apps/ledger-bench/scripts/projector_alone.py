@@ -1,6 +1,6 @@
 """Local throughput measurement of the projector (not a test): live path and rebuild on SQLite.
 
-python services/projector/scripts/projector_bench.py [events] [companies] [rebuild_events]
+python apps/ledger-bench/scripts/projector_alone.py [events] [companies] [rebuild_events]
 Builds LEDGER-shaped messages in memory (no NATS), so it measures the projector alone.
 """
 

@@ -1,8 +1,8 @@
 """``make bench``: how fast the ledger is, each figure beside a raw baseline from the same run.
 
-    python -m ledger_cli.bench            # full sizes (a few minutes on two cores)
-    python -m ledger_cli.bench --quick    # make bench QUICK=1: well under a minute
-    python -m ledger_cli.bench --tiny     # seconds; what the smoke test runs
+    python -m ledger_bench            # full sizes (a few minutes on two cores)
+    python -m ledger_bench --quick    # make bench QUICK=1: well under a minute
+    python -m ledger_bench --tiny     # seconds; what the smoke test runs
 
 It starts its own nats-server (from the wheel, free port, temporary store) and its own
 databases (a temporary SQLite file; a fresh schema in PostgreSQL's ``test`` database at
@@ -29,8 +29,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ledger_cli.bench_env import BenchEnv
-from ledger_cli.bench_stages import PRESETS, STAGES, Row, Sizes, State
+from ledger_bench.env import BenchEnv
+from ledger_bench.stages import PRESETS, STAGES, Row, Sizes, State
 
 console = Console()
 
@@ -79,7 +79,7 @@ async def run(sizes: Sizes, stages: list[str], keep: bool, out: Path | None = No
     st = State(env, sizes)
     rows: list[Row] = []
     try:
-        from ledger_cli.bench_stages import prepare
+        from ledger_bench.stages import prepare
 
         await prepare(st)
         for name in stages:

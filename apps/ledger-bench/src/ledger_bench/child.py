@@ -33,16 +33,15 @@ def _peak_mb() -> float:
 
 async def _serve(names: list[str]) -> None:
     from ledger_kernel.runtime import serve_forever
+    from ledger_kernel.services import named
     from ledger_kernel.telemetry import setup_logging
 
-    from ledger_cli.stack import build_services
-
     setup_logging()
-    await serve_forever(build_services(tuple(names)), Settings.from_env(), name="bench-" + "-".join(names))
+    await serve_forever([named(n).build() for n in names], Settings.from_env(), name="bench-" + "-".join(names))
 
 
 async def _rebuild() -> dict:
-    from ledger_cli import bench_plug
+    from ledger_bench import plug as bench_plug
 
     settings = Settings.from_env()
     started = time.perf_counter()
@@ -54,7 +53,7 @@ async def _rawread() -> dict:
     from ledger_kernel.connection import connect
     from ledger_kernel.store import LedgerStore
 
-    from ledger_cli import bench_raw
+    from ledger_bench import raw as bench_raw
 
     settings = Settings.from_env()
     started = time.perf_counter()

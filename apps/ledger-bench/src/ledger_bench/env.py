@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import importlib.util
 import json
 import os
 import secrets
@@ -25,22 +24,21 @@ from typing import Any
 
 from ledger_kernel.connection import connect
 from ledger_kernel.embedded import EmbeddedNats, free_port
+from ledger_kernel.services import ServiceKind, discover, of_kind
 from ledger_kernel.streams import provision
 from nats.aio.client import Client
 from nats.js.api import StorageType, StreamConfig
 
-DOMAIN = ("licences", "numbers", "personnel", "premises", "penalties")
+DOMAIN = tuple(s.name for s in of_kind(ServiceKind.domain))
 RAW_STREAM = "RAW"
 POSTGRES = ("127.0.0.1", 5432, "test")
 
 
 def service_available(name: str) -> str | None:
-    """None when ``ledger_<name>.service`` can be imported, else why not (a row's note)."""
-    try:
-        found = importlib.util.find_spec(f"ledger_{name}.service")
-    except ModuleNotFoundError:
-        found = None
-    return None if found is not None else f"ledger_{name}.service is not built yet"
+    """None when the service is installed (a ``ledger.services`` entry point), else why not (a row's note)."""
+    if any(spec.name == name for spec in discover()):
+        return None
+    return f"no installed service {name} (no ledger.services entry point of that name)"
 
 
 def postgres_reachable() -> str | None:
@@ -93,7 +91,7 @@ class PgSchema:
 
 @dataclass
 class Child:
-    """Services mounted on one broker in a child process (``ledger_cli.bench_child serve``)."""
+    """Services mounted on one broker in a child process (``ledger_bench.child serve``)."""
 
     names: tuple[str, ...]
     env: dict[str, str]
@@ -103,7 +101,7 @@ class Child:
     def start(self) -> Child:
         out = open(self.log, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ledger_cli.bench_child", "serve", *self.names],
+            [sys.executable, "-m", "ledger_bench.child", "serve", *self.names],
             env=self.env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         out.close()
         return self

@@ -14,18 +14,17 @@ from ledger_kernel.settings import Settings
 
 async def run_rebuild(settings: Settings) -> int:
     """The projector's full rebuild (``ledger rebuild``); the number of events replayed."""
-    from ledger_projector.rebuild import rebuild
+    from ledger_projector.admin import rebuild
 
     report = await rebuild(settings)
     return report.events
 
 
 def create_tenant(database_url: str, name: str) -> tuple[str, str]:
-    """A tenant and an API key with every scope, through the gateway's own tenancy code: (tenant, key)."""
-    from ledger_gateway.database import migrate
-    from ledger_gateway.tenancy import create_tenant as create
+    """A tenant and an API key with every scope, through the gateway's admin library: (tenant, key)."""
+    from ledger_gateway.admin import create_tenant as create
 
-    tenant, issued = create(migrate(database_url), name)
+    tenant, issued = create(database_url, name)
     return tenant.id, issued.key
 
 

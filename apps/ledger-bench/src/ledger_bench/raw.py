@@ -15,7 +15,7 @@ from typing import Any
 
 from nats.js.client import JetStreamContext
 
-from ledger_cli.bench_env import RAW_STREAM
+from ledger_bench.env import RAW_STREAM
 
 Item = tuple[str, str, bytes]  # subject, msg id, payload
 

@@ -21,9 +21,10 @@ from typing import Any
 
 from ledger_kernel.embedded import free_port
 
-from ledger_cli import bench_facts as F
-from ledger_cli import bench_plug, bench_raw
-from ledger_cli.bench_env import (
+from ledger_bench import facts as F
+from ledger_bench import plug as bench_plug
+from ledger_bench import raw as bench_raw
+from ledger_bench.env import (
     DOMAIN,
     BenchEnv,
     Child,
@@ -625,7 +626,7 @@ async def stage_latency(st: State) -> list[Row]:
 
 
 def run_child(job: str, env: dict[str, str], timeout: float = 3600) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-m", "ledger_cli.bench_child", job], env=env, capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "ledger_bench.child", job], env=env, capture_output=True,
                          text=True, timeout=timeout)
     if out.returncode != 0:
         raise RuntimeError(f"{job} child failed ({out.returncode}): {(out.stderr or out.stdout)[-600:]}")
