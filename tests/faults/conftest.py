@@ -6,7 +6,6 @@ Every fault test owns its nats-server (``fresh_nats``), because it kills, fills 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -19,16 +18,17 @@ from ledger_bench import facts as F
 from ledger_kernel.connection import connect
 from ledger_kernel.embedded import EmbeddedNats
 from ledger_kernel.runtime import Mounted
+from ledger_kernel.services import ServiceKind, named, of_kind
 from ledger_kernel.store import LedgerStore
 from ledger_kernel.streams import provision
 from ledger_kernel.verify import verify_ledger
 from nats.aio.client import Client
 
-DOMAIN = ("licences", "numbers", "personnel", "premises", "penalties")
+DOMAIN = tuple(spec.name for spec in of_kind(ServiceKind.domain))  # the installed domain services
 
 
 def build(*names: str) -> list[Any]:
-    return [importlib.import_module(f"ledger_{name}.service").build() for name in names]
+    return [named(name).build() for name in names]
 
 
 async def provisioned_client(server: EmbeddedNats, name: str = "fault-test") -> Client:

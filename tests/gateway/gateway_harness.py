@@ -22,11 +22,12 @@ from ledger_kernel.clock import FixedClock
 from ledger_kernel.connection import connect
 from ledger_kernel.embedded import EmbeddedNats, free_port
 from ledger_kernel.runtime import Mounted
+from ledger_kernel.services import ServiceKind, of_kind
 from ledger_kernel.settings import Settings
 from ledger_kernel.streams import provision
 from sqlalchemy import Engine
 
-DOMAIN = ("licences", "numbers", "personnel", "premises", "penalties")
+DOMAIN = tuple(spec.name for spec in of_kind(ServiceKind.domain))  # the installed domain services
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 
 

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ledger_contracts.catalogue import CATALOGUE
+from ledger_kernel.services import ServiceKind, named, of_kind
 from ledger_kernel.settings import Settings
 from ledger_kernel.store import LedgerStore
 from nats.aio.client import Client
 
-SERVICES = ("licences", "numbers", "personnel", "premises", "penalties")
+SERVICES = tuple(spec.name for spec in of_kind(ServiceKind.domain))  # the installed domain services
 
 
 def build(name: str):
-    return importlib.import_module(f"ledger_{name}.service").build()
+    return named(name).build()
 
 
 def owner(fact_type: str) -> str:

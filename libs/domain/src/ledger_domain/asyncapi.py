@@ -18,7 +18,6 @@ contracts generator and runs it.
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -29,6 +28,7 @@ from faststream.specification import AsyncAPI
 from ledger_contracts.alerts import ALERT_SEVERITIES, ALERT_TYPES
 from ledger_contracts.enums import Service as ServiceName
 from ledger_kernel import deadline as deadlines
+from ledger_kernel.services import named
 from pydantic import BaseModel
 
 from ledger_domain.endpoint import FactService
@@ -115,8 +115,8 @@ LEDGER_PARAMETERS = {
 
 
 def build_services() -> list[FactService]:
-    """A fresh instance of each of the five domain services."""
-    return [importlib.import_module(f"ledger_{name.value}.service").build() for name in ServiceName]
+    """A fresh instance of each domain service the contracts name (the installed ones; a test checks they agree)."""
+    return [named(name.value).build() for name in ServiceName]
 
 
 def _schema(model: type[BaseModel]) -> tuple[dict[str, Any], dict[str, Any]]:
