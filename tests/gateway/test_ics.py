@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
-from ledger_notifier.ics import render_feed
+from ledger_gateway.ics import render_feed
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 

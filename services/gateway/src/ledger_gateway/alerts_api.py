@@ -1,6 +1,6 @@
 """Subscriptions, deliveries, replay (the notifier's, over ``cmd.notifier``/``query.notifier``) and the
 tokenised iCalendar feed ``GET /v1/feeds/{token}.ics`` (obligations from the projector, rendered by
-the notifier's pure ``render_feed``)."""
+the gateway's pure ``ics.render_feed``)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Resp
 from fastapi.responses import JSONResponse
 from ledger_contracts.errors import FormatError
 from ledger_contracts.formats import validate_uscc
-from ledger_notifier.ics import render_feed
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from ledger_gateway import feeds
 from ledger_gateway.auth import admin, reader, writer
 from ledger_gateway.context import GatewayState, state_of
+from ledger_gateway.ics import render_feed
 from ledger_gateway.idempotency import KEY_PATTERN
 from ledger_gateway.openapi_docs import problem_responses
 from ledger_gateway.problems import ProblemError, from_service

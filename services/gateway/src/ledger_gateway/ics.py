@@ -1,4 +1,4 @@
-"""The iCalendar feed (RFC 5545, with RFC 7986 hints): pure — obligations in, bytes out.
+"""The iCalendar feed the gateway serves (RFC 5545, with RFC 7986 hints): pure — obligations in, bytes out.
 
 One VEVENT per obligation: UID ``{obligation_id}@ledger`` never changes; the due date is
 an all-day ``DTSTART;VALUE=DATE``; a cancelled or waived obligation stays in the feed with

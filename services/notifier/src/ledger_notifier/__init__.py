@@ -5,7 +5,7 @@ intake (ALERTS → deliveries, ack after commit) · dispatch (deliver from the t
 webhook / mail / bus (one attempt per channel) · targets (SSRF) · schedule (retries) ·
 subscriptions (request checks, matching) · alerts / messages (reading and wording alerts) ·
 records / tables / database (persistence) · sealed_secrets / sealing_keys (webhook secrets
-encrypted at rest, and where their keys come from) · ics (the iCalendar feed, pure).
+encrypted at rest, and where their keys come from).
 """
 
 from ledger_kernel.services import ServiceKind, ServiceSpec
