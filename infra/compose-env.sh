@@ -5,7 +5,9 @@
 # Passwords start with letters: nats-server reads an all-digit value as a number and refuses it.
 set -eu
 secret() { printf 'pw-%s' "$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')"; }
-for user in ADMIN LICENCES NUMBERS PERSONNEL PREMISES PENALTIES PROJECTOR NOTIFIER GATEWAY READER SYS ROUTE; do
+# >>> nats-users (infra/compose.py: one per bus user of accounts.conf)
+for user in ADMIN LICENCES NUMBERS PENALTIES PERSONNEL PREMISES PROJECTOR NOTIFIER GATEWAY READER SYS ROUTE; do
+# <<< nats-users
     echo "NATS_PW_${user}=$(secret)"
 done
 for role in ADMIN PROJECTOR NOTIFIER GATEWAY; do

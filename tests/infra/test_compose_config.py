@@ -11,6 +11,7 @@ import base64
 import fnmatch
 import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -174,6 +175,12 @@ def test_each_service_runs_alone_with_its_own_nats_user(compose):
                 assert db and db.groups() == (f"ledger_{service}", service.upper(), f"ledger_{service}")
     assert compose["services"]["provision"]["command"] == ["python", "/app/ops/provision.py"]
     assert compose["services"]["provision"]["environment"]["LEDGER_NATS_URL"].startswith("nats://admin:")
+
+
+def test_the_generated_parts_of_compose_follow_the_installed_services():
+    """The parts infra/compose.py writes (passwords, domain containers, the gateways' waits, compose-env's users)."""
+    out = subprocess.run([sys.executable, str(REPO / "infra/compose.py"), "--check"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
 
 
 def test_compose_runs_exactly_the_installed_services_and_the_ops_image(compose):
