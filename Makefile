@@ -30,6 +30,8 @@ bench: setup
 	$(VENV)/bin/python -m ledger_cli.bench $(if $(QUICK),--quick,)
 
 contracts: setup
+	$(VENV)/bin/python -m ledger_rules.vocabulary
+	$(VENV)/bin/python -m ledger_rules.docs
 	$(VENV)/bin/python -m ledger_domain.contracts
 
 demo: setup
@@ -37,6 +39,7 @@ demo: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache
