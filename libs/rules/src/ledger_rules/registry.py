@@ -9,8 +9,10 @@ derived from the registrations: the default pack (`RulePack.default`), the trigg
 state rule is re-evaluated on, the rule ids and fact links that contracts publish
 (`python -m ledger_rules.vocabulary`) and docs/rules.md.
 
-Trigger families are the fact families (`FAMILIES`) of the facts a rule reads: a fact of
-another family never changes what the rule says about a day.
+Trigger families (`Registration.reads`) are the fact families (`FAMILIES`) of the facts a
+rule reads: a fact of another family never changes what a state rule says about a day (the
+tests walk every state rule on every fact day to hold this). Obligations and timeline
+findings are also bounded by the evaluation's horizon, which any later fact may move.
 """
 
 from __future__ import annotations
