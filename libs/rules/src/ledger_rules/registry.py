@@ -69,11 +69,7 @@ class Registration:
     mode: str
     fn: Callable[..., Any]
     facts: tuple[str, ...]
-
-    @property
-    def reads(self) -> frozenset[str]:
-        """The trigger families: the families of the facts the rule reads."""
-        return frozenset(f for f in (family_of(t) for t in self.facts) if f is not None)
+    reads: frozenset[str]  # the trigger families: the families of the facts the rule reads
 
 
 _REGISTERED: dict[str, Registration] = {}
@@ -86,7 +82,8 @@ def _register(mode: str, rule: Rule, facts: tuple[str, ...]) -> Callable[[F], F]
     def register(fn: F) -> F:
         if rule.id in _REGISTERED:
             raise ValueError(f"rule {rule.id!r} is registered twice")
-        _REGISTERED[rule.id] = Registration(rule, mode, fn, facts)
+        families = frozenset(f for f in (family_of(t) for t in facts) if f is not None)
+        _REGISTERED[rule.id] = Registration(rule, mode, fn, facts, families)
         return fn
 
     return register
