@@ -30,6 +30,8 @@ bench: setup
 	$(VENV)/bin/python -m ledger_bench $(if $(QUICK),--quick,)
 
 contracts: setup
+	$(VENV)/bin/python -m ledger_rules.vocabulary
+	$(VENV)/bin/python -m ledger_rules.docs
 	$(VENV)/bin/python -m ledger_domain.contracts
 
 demo: setup

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import cache
-from typing import Self
+from typing import ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
@@ -64,9 +64,16 @@ from .types import (
 
 
 class FactPayload(BaseModel):
-    """Base of every payload: immutable, unknown fields refused."""
+    """Base of every payload: immutable, unknown fields refused.
+
+    A model that is a fact type's payload declares it: the type's name and what it means, in
+    English and Chinese. The catalogue is made of these declarations, in the order written here."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    fact_type: ClassVar[str]
+    meaning_en: ClassVar[str]
+    meaning_zh: ClassVar[str]
 
 
 @cache
@@ -142,6 +149,10 @@ def _check_coverage(licence_no: str, scope: Scope, provinces: list[str]) -> None
 class CompanyRegistered(FactPayload):
     """The company as registered with market regulation (工商登记): the facts rules depend on."""
 
+    fact_type: ClassVar[str] = "company.registered"
+    meaning_en: ClassVar[str] = "The company's registration particulars: name, capital, province, industry, scope."
+    meaning_zh: ClassVar[str] = "企业登记信息：名称、注册资本、所在省份、行业、经营范围。"
+
     name: ShortText = Field(description="Registered company name (企业名称)")
     registered_capital: Money = Field(description="Registered capital (注册资本), CNY")
     province: ProvinceCode = Field(description="Province of registration")
@@ -156,6 +167,10 @@ class CompanyRegistrationChanged(FactPayload):
 
     Values of people (legal_representative) are opaque references, never names.
     """
+
+    fact_type: ClassVar[str] = "company.registration_changed"
+    meaning_en: ClassVar[str] = "A business-registration item changed; the effective date is the day the change was registered."
+    meaning_zh: ClassVar[str] = "工商登记事项变更；生效日期为变更登记完成之日。"
 
     field: RegistrationField = Field(description="Which registration item changed")
     old: ShortText = Field(description="Value before the change")
@@ -182,6 +197,10 @@ class CompanyRegistrationChanged(FactPayload):
 class CompanyRestructuringDecided(FactPayload):
     """The company decided a change that needs prior approval (Order 42 Art. 28): merger, split …"""
 
+    fact_type: ClassVar[str] = "company.restructuring_decided"
+    meaning_en: ClassVar[str] = "The company decided a merger, split, shareholder change, transfer of operations or coverage change."
+    meaning_zh: ClassVar[str] = "企业作出合并、分立、股权变更、业务转移或覆盖范围变更的决定。"
+
     kind: RestructuringKind = Field(description="What kind of restructuring")
     ref: Ref = Field(description="The tenant's reference for this restructuring, shared by its later facts")
 
@@ -189,17 +208,29 @@ class CompanyRestructuringDecided(FactPayload):
 class CompanyRestructuringApproved(FactPayload):
     """The licensing authority approved a restructuring decided earlier."""
 
+    fact_type: ClassVar[str] = "company.restructuring_approved"
+    meaning_en: ClassVar[str] = "The licensing authority approved the restructuring."
+    meaning_zh: ClassVar[str] = "电信管理机构批准了该重组事项。"
+
     ref: Ref = Field(description="Reference given in company.restructuring_decided")
 
 
 class CompanyRestructuringCompleted(FactPayload):
     """A restructuring took effect (completed); before approval it is a finding."""
 
+    fact_type: ClassVar[str] = "company.restructuring_completed"
+    meaning_en: ClassVar[str] = "The restructuring took effect."
+    meaning_zh: ClassVar[str] = "重组事项已实施完成。"
+
     ref: Ref = Field(description="Reference given in company.restructuring_decided")
 
 
 class CompanyCapabilitiesDeclared(FactPayload):
     """The company declares what it does that needs extra filings: AI outbound calls, data export."""
+
+    fact_type: ClassVar[str] = "company.capabilities_declared"
+    meaning_en: ClassVar[str] = "The company declared AI outbound calling and cross-border operations, with their filing numbers."
+    meaning_zh: ClassVar[str] = "企业申报智能外呼、跨境业务情况及相应备案编号。"
 
     ai_outbound: StrictBool = Field(description="AI or synthesised-voice outbound calls (智能外呼)")
     algorithm_filing_no: ShortText | None = Field(
@@ -214,12 +245,20 @@ class CompanyCapabilitiesDeclared(FactPayload):
 class CompanyObligationWaived(FactPayload):
     """An obligation is waived by the tenant, with the reason recorded (豁免)."""
 
+    fact_type: ClassVar[str] = "company.obligation_waived"
+    meaning_en: ClassVar[str] = "An obligation was waived, with a reason."
+    meaning_zh: ClassVar[str] = "某项义务被豁免，并记录理由。"
+
     obligation_id: Ref = Field(description="The obligation's id as shown by the ledger")
     reason: LongText = Field(description="Why it does not apply; required")
 
 
 class CompanyMilestoneAcknowledged(FactPayload):
     """A preparation milestone of an obligation was done (e.g. annual-report evidence gathered)."""
+
+    fact_type: ClassVar[str] = "company.milestone_acknowledged"
+    meaning_en: ClassVar[str] = "A preparation milestone of an obligation was completed."
+    meaning_zh: ClassVar[str] = "某项义务的准备节点已完成。"
 
     obligation_id: Ref = Field(description="The obligation's id as shown by the ledger")
     milestone: Ref = Field(description="The milestone's id within the obligation")
@@ -232,6 +271,10 @@ class CompanyTrackingStarted(FactPayload):
     obligation due before it with no fulfilment recorded is ``before_tracking``, not overdue.
     Recording it again moves the date; the latest one counts.
     """
+
+    fact_type: ClassVar[str] = "company.tracking_started"
+    meaning_en: ClassVar[str] = "The onboarding baseline: obligations due before tracked_from with nothing recorded are before_tracking, not overdue; the latest one counts."
+    meaning_zh: ClassVar[str] = "建账基准日：基准日前到期且无履行记录的义务视为建账前事项（before_tracking），不计逾期；以最新一条为准。"
 
     tracked_from: LocalDate = Field(description="First day the ledger judges; earlier history is taken as attested")
     attested_by: ShortText = Field(
@@ -261,6 +304,10 @@ class _LicenceFact(FactPayload):
 class LicenceApplied(FactPayload):
     """An application for a licence was filed (许可申请); a decision is due within 60 days."""
 
+    fact_type: ClassVar[str] = "licence.applied"
+    meaning_en: ClassVar[str] = "A licence application was filed; a decision is expected within 60 days."
+    meaning_zh: ClassVar[str] = "已提交经营许可申请，应在 60 日内作出决定。"
+
     licence_no: LicenceNoOrRef = Field(
         description="The licence number if known, otherwise the application reference (受理编号)"
     )
@@ -283,6 +330,10 @@ class LicenceRefused(FactPayload):
     held is licence.renewal_refused. 主管部门对新的经营许可申请作出不予许可决定。
     """
 
+    fact_type: ClassVar[str] = "licence.refused"
+    meaning_en: ClassVar[str] = "The authority refused an application for a new licence: the application is decided."
+    meaning_zh: ClassVar[str] = "主管部门对新的经营许可申请作出不予许可决定，该申请已办结。"
+
     licence_no: LicenceNoOrRef = Field(
         description="The licence number or application reference (受理编号) as given in licence.applied"
     )
@@ -291,6 +342,10 @@ class LicenceRefused(FactPayload):
 
 class LicenceIssued(_LicenceFact):
     """A 增值电信业务经营许可证 was issued for a category, scope and validity period."""
+
+    fact_type: ClassVar[str] = "licence.issued"
+    meaning_en: ClassVar[str] = "A value-added telecom business licence was issued."
+    meaning_zh: ClassVar[str] = "取得增值电信业务经营许可证。"
 
     category: Category = Field(description="Business category (B24 call centre, B25, B21 …)")
     scope: Scope = Field(description="nationwide (全网) or provincial (地网)")
@@ -328,6 +383,10 @@ class LicenceIssued(_LicenceFact):
 class LicenceChangeFiled(_LicenceFact):
     """A change of licence particulars was filed with the authority (变更备案/申请)."""
 
+    fact_type: ClassVar[str] = "licence.change_filed"
+    meaning_en: ClassVar[str] = "A change of licence particulars was filed with the authority."
+    meaning_zh: ClassVar[str] = "已向电信管理机构办理许可证变更。"
+
     fields: list[RegistrationField] = Field(min_length=1, description="Registration items the filing covers")
     filed_on: PastDate = Field(description="Filing date")
 
@@ -340,6 +399,10 @@ class LicenceChangeFiled(_LicenceFact):
 class LicenceChangeApproved(_LicenceFact):
     """The authority approved (or recorded) a licence change."""
 
+    fact_type: ClassVar[str] = "licence.change_approved"
+    meaning_en: ClassVar[str] = "The authority approved the licence change."
+    meaning_zh: ClassVar[str] = "电信管理机构已核准许可证变更。"
+
     fields: list[RegistrationField] = Field(min_length=1, description="Registration items approved")
 
     @model_validator(mode="after")
@@ -351,11 +414,19 @@ class LicenceChangeApproved(_LicenceFact):
 class LicenceRenewalApplied(_LicenceFact):
     """A renewal (续期) was applied for; due at least 90 days before expiry (Order 42 Art. 27)."""
 
+    fact_type: ClassVar[str] = "licence.renewal_applied"
+    meaning_en: ClassVar[str] = "A renewal of the licence was applied for."
+    meaning_zh: ClassVar[str] = "已申请许可证续期。"
+
     applied_on: PastDate = Field(description="Date the renewal application was filed")
 
 
 class LicenceRenewed(_LicenceFact):
     """The licence was renewed to a new expiry date."""
+
+    fact_type: ClassVar[str] = "licence.renewed"
+    meaning_en: ClassVar[str] = "The licence was renewed to a new expiry date."
+    meaning_zh: ClassVar[str] = "许可证已续期至新的有效期。"
 
     new_expires_on: LocalDate = Field(description="New last day of validity")
 
@@ -363,11 +434,19 @@ class LicenceRenewed(_LicenceFact):
 class LicenceRenewalRefused(_LicenceFact):
     """The authority refused to renew the licence."""
 
+    fact_type: ClassVar[str] = "licence.renewal_refused"
+    meaning_en: ClassVar[str] = "The renewal was refused."
+    meaning_zh: ClassVar[str] = "许可证续期未获批准。"
+
     reason: LongText = Field(description="Reason given by the authority")
 
 
 class LicenceAnnualReportSubmitted(_LicenceFact):
     """The licence's annual report (年报) for a year was submitted, in the first quarter after it."""
+
+    fact_type: ClassVar[str] = "licence.annual_report_submitted"
+    meaning_en: ClassVar[str] = "The licence's annual report for a year was submitted."
+    meaning_zh: ClassVar[str] = "已报送许可证年报。"
 
     year: Year = Field(description="The year reported on (2025 for the report filed in early 2026)")
     submitted_on: PastDate = Field(description="Submission date")
@@ -389,6 +468,10 @@ class LicenceAnnualReportSubmitted(_LicenceFact):
 class LicenceAnnualReportReturned(_LicenceFact):
     """The authority returned an annual report for correction by a date (退回补正)."""
 
+    fact_type: ClassVar[str] = "licence.annual_report_returned"
+    meaning_en: ClassVar[str] = "The annual report was returned for correction by a date."
+    meaning_zh: ClassVar[str] = "年报被退回，须在期限内补正。"
+
     year: Year = Field(description="The year reported on")
     reason: LongText = Field(description="What must be corrected")
     correct_by: LocalDate = Field(description="Date by which the corrected report is due")
@@ -397,11 +480,19 @@ class LicenceAnnualReportReturned(_LicenceFact):
 class LicenceAnnualReportAccepted(_LicenceFact):
     """The authority accepted the annual report for a year."""
 
+    fact_type: ClassVar[str] = "licence.annual_report_accepted"
+    meaning_en: ClassVar[str] = "The annual report was accepted."
+    meaning_zh: ClassVar[str] = "年报已通过。"
+
     year: Year = Field(description="The year reported on")
 
 
 class LicenceSuspended(_LicenceFact):
     """The licence was suspended (暂停) by the authority."""
+
+    fact_type: ClassVar[str] = "licence.suspended"
+    meaning_en: ClassVar[str] = "The licence was suspended."
+    meaning_zh: ClassVar[str] = "许可证被暂停。"
 
     reason: LongText = Field(description="Reason given")
 
@@ -413,15 +504,27 @@ class LicenceReinstated(_LicenceFact):
     not brought back this way. 许可证暂停后经主管部门同意恢复经营。
     """
 
+    fact_type: ClassVar[str] = "licence.reinstated"
+    meaning_en: ClassVar[str] = "The suspension was lifted: the licence may be used again."
+    meaning_zh: ClassVar[str] = "许可证暂停已解除，可恢复经营。"
+
 
 class LicenceRevoked(_LicenceFact):
     """The licence was revoked (吊销) as a penalty."""
+
+    fact_type: ClassVar[str] = "licence.revoked"
+    meaning_en: ClassVar[str] = "The licence was revoked."
+    meaning_zh: ClassVar[str] = "许可证被吊销。"
 
     reason: LongText = Field(description="Reason given")
 
 
 class LicenceCancelled(_LicenceFact):
     """The licence was cancelled (注销), e.g. on the company's request or after expiry."""
+
+    fact_type: ClassVar[str] = "licence.cancelled"
+    meaning_en: ClassVar[str] = "The licence was cancelled."
+    meaning_zh: ClassVar[str] = "许可证已注销。"
 
     reason: LongText = Field(description="Reason given")
 
@@ -434,6 +537,10 @@ class OutsourcingArranged(FactPayload):
 
     Seat leasing does not borrow the vendor's licence: the client still needs its own.
     """
+
+    fact_type: ClassVar[str] = "outsourcing.arranged"
+    meaning_en: ClassVar[str] = "Call-centre work was arranged with a vendor, by seat leasing or BPO."
+    meaning_zh: ClassVar[str] = "与外包商约定呼叫中心业务合作（租用坐席或业务外包）。"
 
     mode: OutsourcingMode = Field(description="seat_leasing or bpo")
     vendor_uscc: Uscc = Field(description="Vendor's 统一社会信用代码")
@@ -458,6 +565,10 @@ class OutsourcingArranged(FactPayload):
 class OutsourcingVendorVerified(FactPayload):
     """The vendor's licence was checked against the public licence register (资质核验)."""
 
+    fact_type: ClassVar[str] = "outsourcing.vendor_verified"
+    meaning_en: ClassVar[str] = "The vendor's licence was verified against the public register."
+    meaning_zh: ClassVar[str] = "已核验外包商的经营许可资质。"
+
     vendor_uscc: Uscc = Field(description="Vendor's 统一社会信用代码")
     verified_on: PastDate = Field(description="Date of the check")
     name_matches: StrictBool = Field(description="The licence holder's name matches the vendor")
@@ -473,6 +584,10 @@ class OutsourcingVendorVerified(FactPayload):
 class OutsourcingEnded(FactPayload):
     """The arrangement with the vendor ended."""
 
+    fact_type: ClassVar[str] = "outsourcing.ended"
+    meaning_en: ClassVar[str] = "The outsourcing arrangement with the vendor ended."
+    meaning_zh: ClassVar[str] = "与外包商的合作已终止。"
+
     vendor_uscc: Uscc = Field(description="Vendor's 统一社会信用代码")
 
 
@@ -485,6 +600,10 @@ class _NumberFact(FactPayload):
 
 class NumberAllocated(_NumberFact):
     """A telephone or code number (码号) was allocated to the company."""
+
+    fact_type: ClassVar[str] = "number.allocated"
+    meaning_en: ClassVar[str] = "A telephone or code number was allocated to the company."
+    meaning_zh: ClassVar[str] = "企业获配电话号码或码号资源。"
 
     kind: NumberKind = Field(description="Kind of number; the number must fit it")
     province: ProvinceCode = Field(description="Province where the number is allocated or used")
@@ -505,25 +624,49 @@ class NumberAllocated(_NumberFact):
 class NumberFiled(_NumberFact):
     """The number's use was filed with the number authority (码号备案)."""
 
+    fact_type: ClassVar[str] = "number.filed"
+    meaning_en: ClassVar[str] = "The number's use was filed with the number authority."
+    meaning_zh: ClassVar[str] = "已办理码号使用备案。"
+
 
 class NumberActivated(_NumberFact):
     """The number was opened for service (开通)."""
+
+    fact_type: ClassVar[str] = "number.activated"
+    meaning_en: ClassVar[str] = "The number was opened for service."
+    meaning_zh: ClassVar[str] = "号码已开通使用。"
 
 
 class NumberReleased(_NumberFact):
     """The number was given back (退还/注销)."""
 
+    fact_type: ClassVar[str] = "number.released"
+    meaning_en: ClassVar[str] = "The number was given back."
+    meaning_zh: ClassVar[str] = "号码已退还。"
+
 
 class NumberActivationReported(_NumberFact):
     """The opening of the number was reported to the authority (开通报告)."""
+
+    fact_type: ClassVar[str] = "number.activation_reported"
+    meaning_en: ClassVar[str] = "The opening of the number was reported to the authority."
+    meaning_zh: ClassVar[str] = "已向主管部门报告号码开通情况。"
 
 
 class NumberContactChangeNotified(_NumberFact):
     """The number authority was told of an address or contact change (码号办法 Art. 26)."""
 
+    fact_type: ClassVar[str] = "number.contact_change_notified"
+    meaning_en: ClassVar[str] = "The number authority was notified of an address or contact change."
+    meaning_zh: ClassVar[str] = "已向码号主管部门报告地址或联系方式变更。"
+
 
 class NumberFeePaid(_NumberFact):
     """The quarterly number occupancy fee (码号资源占用费) was paid."""
+
+    fact_type: ClassVar[str] = "number.fee_paid"
+    meaning_en: ClassVar[str] = "The number occupancy fee for a quarter was paid."
+    meaning_zh: ClassVar[str] = "已缴纳该季度码号资源占用费。"
 
     quarter: Quarter = Field(description="Quarter paid for, e.g. 2026Q1")
 
@@ -531,11 +674,19 @@ class NumberFeePaid(_NumberFact):
 class NumberingAnnualReportSubmitted(FactPayload):
     """The annual report on all the company's numbers (码号年报) was submitted."""
 
+    fact_type: ClassVar[str] = "numbering.annual_report_submitted"
+    meaning_en: ClassVar[str] = "The annual report on the company's numbers for a year was submitted."
+    meaning_zh: ClassVar[str] = "已报送码号年报。"
+
     year: Year = Field(description="The year reported on")
 
 
 class TrafficPeriodReported(FactPayload):
     """Call-traffic figures for a month, as aggregates (no call records, no phone numbers of people)."""
+
+    fact_type: ClassVar[str] = "traffic.period_reported"
+    meaning_en: ClassVar[str] = "Monthly call-traffic figures, complaints, recording retention and 95-number revenue."
+    meaning_zh: ClassVar[str] = "月度话务量、投诉、录音留存及 95 号码收入等汇总数据。"
 
     month: Month = Field(description="Month reported, e.g. 2026-09")
     calls_total: Count = Field(description="All calls handled")
@@ -572,6 +723,10 @@ class TrafficPeriodReported(FactPayload):
 class TrafficSpotCheckRecorded(FactPayload):
     """Result of a real-name spot check (实名制抽查) on the company's lines."""
 
+    fact_type: ClassVar[str] = "traffic.spot_check_recorded"
+    meaning_en: ClassVar[str] = "The result of a real-name spot check."
+    meaning_zh: ClassVar[str] = "实名制抽查结果。"
+
     sampled: PositiveCount = Field(description="Lines or users sampled")
     passed: Count = Field(description="How many passed")
 
@@ -593,6 +748,10 @@ class TrafficSpotCheckRecorded(FactPayload):
 class WorkforceKeyPersonAppointed(FactPayload):
     """Someone was appointed to a key role; the person is an opaque reference, never personal data."""
 
+    fact_type: ClassVar[str] = "workforce.key_person_appointed"
+    meaning_en: ClassVar[str] = "Someone (an opaque reference) was appointed to a key role."
+    meaning_zh: ClassVar[str] = "关键岗位人员任命（以匿名编号记录）。"
+
     role: KeyPersonRole = Field(description="The role")
     person_ref: PersonRef = Field(
         description="The tenant's opaque reference for the person (person-001): no name, ID or phone number"
@@ -601,6 +760,10 @@ class WorkforceKeyPersonAppointed(FactPayload):
 
 class WorkforceSocialInsuranceReported(FactPayload):
     """Social-insurance (社保) figures for a month, as aggregates."""
+
+    fact_type: ClassVar[str] = "workforce.social_insurance_reported"
+    meaning_en: ClassVar[str] = "Monthly social-insurance headcount and contribution base."
+    meaning_zh: ClassVar[str] = "月度社保参保人数及缴费基数。"
 
     month: Month = Field(description="Month reported, e.g. 2026-09")
     insured_headcount: Count = Field(description="Staff insured in the month")
@@ -613,6 +776,10 @@ class WorkforceSocialInsuranceReported(FactPayload):
 class WorkforceSeatsDeclared(FactPayload):
     """The company declared its call-centre seats (坐席): a positive number means it operates."""
 
+    fact_type: ClassVar[str] = "workforce.seats_declared"
+    meaning_en: ClassVar[str] = "The company declared its call-centre seats."
+    meaning_zh: ClassVar[str] = "企业申报呼叫中心坐席数。"
+
     declared_seats: Count = Field(description="Seats declared to the authority")
     system_registered_seats: Count = Field(description="Seats registered in the call-centre system")
     overseas_seats: Count = Field(description="Seats located outside China")
@@ -620,6 +787,10 @@ class WorkforceSeatsDeclared(FactPayload):
 
 class WorkforceThreeWayCheckRecorded(FactPayload):
     """Quarterly comparison of actual seats, system-registered seats and insured headcount (三方核对)."""
+
+    fact_type: ClassVar[str] = "workforce.three_way_check_recorded"
+    meaning_en: ClassVar[str] = "A quarterly comparison of actual seats, system seats and insured staff was recorded."
+    meaning_zh: ClassVar[str] = "已完成季度坐席、系统登记坐席与参保人数三方核对。"
 
     quarter: Quarter = Field(description="Quarter checked, e.g. 2026Q3")
     actual_seats: Count = Field(description="Seats actually staffed")
@@ -633,6 +804,10 @@ class WorkforceThreeWayCheckRecorded(FactPayload):
 
 class SiteLeased(FactPayload):
     """Premises (经营场所) were leased for call-centre operations."""
+
+    fact_type: ClassVar[str] = "site.leased"
+    meaning_en: ClassVar[str] = "Premises were leased for call-centre operations."
+    meaning_zh: ClassVar[str] = "租赁呼叫中心经营场所。"
 
     site_ref: Ref = Field(description="The tenant's reference for the site")
     province: ProvinceCode = Field(description="Province of the site")
@@ -660,6 +835,10 @@ class SiteLeased(FactPayload):
 class SiteLeaseRenewed(FactPayload):
     """The site's lease was extended to a new end date."""
 
+    fact_type: ClassVar[str] = "site.lease_renewed"
+    meaning_en: ClassVar[str] = "The site's lease was extended."
+    meaning_zh: ClassVar[str] = "经营场所租约已续签。"
+
     site_ref: Ref = Field(description="The tenant's reference for the site")
     new_lease_end: LocalDate = Field(description="New last day of the lease")
 
@@ -667,11 +846,19 @@ class SiteLeaseRenewed(FactPayload):
 class SiteVacated(FactPayload):
     """The company moved out of the site."""
 
+    fact_type: ClassVar[str] = "site.vacated"
+    meaning_en: ClassVar[str] = "The company moved out of the site."
+    meaning_zh: ClassVar[str] = "已退出该经营场所。"
+
     site_ref: Ref = Field(description="The tenant's reference for the site")
 
 
 class FacilityMlpsFiled(FactPayload):
     """An information system was filed for 等级保护 (MLPS) at a protection level."""
+
+    fact_type: ClassVar[str] = "facility.mlps_filed"
+    meaning_en: ClassVar[str] = "An information system was filed for multi-level protection (MLPS)."
+    meaning_zh: ClassVar[str] = "信息系统已办理网络安全等级保护备案。"
 
     system_ref: Ref = Field(description="The tenant's reference for the system")
     level: MlpsLevel = Field(description="Protection level, 1–5")
@@ -680,6 +867,10 @@ class FacilityMlpsFiled(FactPayload):
 
 class FacilityMlpsAssessed(FactPayload):
     """An MLPS assessment (等保测评) of the system was completed."""
+
+    fact_type: ClassVar[str] = "facility.mlps_assessed"
+    meaning_en: ClassVar[str] = "An MLPS assessment of the system was completed."
+    meaning_zh: ClassVar[str] = "信息系统已完成等级保护测评。"
 
     system_ref: Ref = Field(description="The tenant's reference for the system")
     level: MlpsLevel = Field(description="Protection level assessed, 1–5")
@@ -690,6 +881,10 @@ class FacilityMlpsAssessed(FactPayload):
 
 class FacilityEmergencyPlanUpdated(FactPayload):
     """The system's emergency response plan (应急预案) was updated."""
+
+    fact_type: ClassVar[str] = "facility.emergency_plan_updated"
+    meaning_en: ClassVar[str] = "The system's emergency response plan was updated."
+    meaning_zh: ClassVar[str] = "信息系统应急预案已更新。"
 
     system_ref: Ref = Field(description="The tenant's reference for the system")
 
@@ -705,6 +900,10 @@ class _DecisionFact(FactPayload):
 
 class PenaltyImposed(_DecisionFact):
     """An administrative penalty decision (行政处罚决定) was made against the company."""
+
+    fact_type: ClassVar[str] = "penalty.imposed"
+    meaning_en: ClassVar[str] = "An administrative penalty decision was made against the company."
+    meaning_zh: ClassVar[str] = "企业受到行政处罚。"
 
     authority: ShortText = Field(description="Deciding authority")
     decided_on: PastDate = Field(description="Date of the decision")
@@ -746,22 +945,6 @@ class PenaltyImposed(_DecisionFact):
         return self
 
 
-class PenaltyPaid(_DecisionFact):
-    """The fine of a penalty decision was paid (缴纳罚款)."""
-
-    amount: Money = Field(description="Amount paid, CNY")
-
-
-class PenaltyRectificationSubmitted(_DecisionFact):
-    """A rectification report (整改报告) was submitted for the decision."""
-
-    report_ref: Ref = Field(description="Reference to the submitted report")
-
-
-class PenaltyRectificationAccepted(_DecisionFact):
-    """The authority accepted the rectification."""
-
-
 class PenaltyRectificationDeadlineRecorded(_DecisionFact):
     """The correction deadline (责令改正期限) of a decision, recorded after the decision itself.
 
@@ -771,17 +954,57 @@ class PenaltyRectificationDeadlineRecorded(_DecisionFact):
     known. 补录处罚决定书（或整改通知）中确定的整改期限；以最后一次记录为准。
     """
 
+    fact_type: ClassVar[str] = "penalty.rectification_deadline_recorded"
+    meaning_en: ClassVar[str] = "The correction deadline set by the authority was recorded for a decision (set or extended later)."
+    meaning_zh: ClassVar[str] = "补录主管部门确定的整改期限（含事后确定或延期）。"
+
     rectification_due: LocalDate = Field(
         description="Last day for the correction, as set by the authority (整改期限)"
     )
 
 
+class PenaltyPaid(_DecisionFact):
+    """The fine of a penalty decision was paid (缴纳罚款)."""
+
+    fact_type: ClassVar[str] = "penalty.paid"
+    meaning_en: ClassVar[str] = "The fine was paid."
+    meaning_zh: ClassVar[str] = "罚款已缴纳。"
+
+    amount: Money = Field(description="Amount paid, CNY")
+
+
+class PenaltyRectificationSubmitted(_DecisionFact):
+    """A rectification report (整改报告) was submitted for the decision."""
+
+    fact_type: ClassVar[str] = "penalty.rectification_submitted"
+    meaning_en: ClassVar[str] = "A rectification report was submitted."
+    meaning_zh: ClassVar[str] = "已提交整改报告。"
+
+    report_ref: Ref = Field(description="Reference to the submitted report")
+
+
+class PenaltyRectificationAccepted(_DecisionFact):
+    """The authority accepted the rectification."""
+
+    fact_type: ClassVar[str] = "penalty.rectification_accepted"
+    meaning_en: ClassVar[str] = "The authority accepted the rectification."
+    meaning_zh: ClassVar[str] = "整改已通过验收。"
+
+
 class PenaltyRevoked(_DecisionFact):
     """The penalty decision was revoked (e.g. on reconsideration or litigation)."""
+
+    fact_type: ClassVar[str] = "penalty.revoked"
+    meaning_en: ClassVar[str] = "The penalty decision was revoked."
+    meaning_zh: ClassVar[str] = "行政处罚决定已撤销。"
 
 
 class ListingListed(FactPayload):
     """The company was put on a public list: 不良名单, 失信名单 or 经营异常名录."""
+
+    fact_type: ClassVar[str] = "listing.listed"
+    meaning_en: ClassVar[str] = "The company was put on a bad, dishonest or abnormal-operations list."
+    meaning_zh: ClassVar[str] = "企业被列入不良名单、失信名单或经营异常名录。"
 
     list: ListKind = Field(description="Which list")
     authority: ShortText = Field(description="Listing authority")
@@ -790,5 +1013,9 @@ class ListingListed(FactPayload):
 
 class ListingRemoved(FactPayload):
     """The company was removed from a public list."""
+
+    fact_type: ClassVar[str] = "listing.removed"
+    meaning_en: ClassVar[str] = "The company was removed from a list."
+    meaning_zh: ClassVar[str] = "企业被移出名单。"
 
     list: ListKind = Field(description="Which list")

@@ -4,26 +4,26 @@
     ev = evaluate(facts, RulePack.default(), Calendar.official())
     obligation_status(ev.obligations[0], at, pack); ev.findings[0].open_at(at); credit_estimate(ev, at, pack)
 
-No I/O, no wall clock: time is always an argument. Rules are data (`ruleset`).
+No I/O, no wall clock: time is always an argument. Each rule is one function declared where it
+is written (`registry`: `@obligation` in `obligations`, `@state_finding` / `@timeline_finding` in
+`findings`); importing the package imports those modules, so `RulePack.default()` holds them all.
 """
 
 from .calendar import Calendar, ScheduleError, YearSchedule
 from .credit import CreditAlert, credit_alert, credit_estimate
-from .evaluation import evaluate
+from .evaluation import Evaluation, Summary, evaluate
 from .history import SUPPORTED_FACT_TYPES
 from .instants import SHANGHAI, day_start, local_date
 from .model import (
     CreditComponent,
     CreditEstimate,
     CreditInputs,
-    Evaluation,
     Finding,
     Interval,
     Milestone,
     Obligation,
     RecordedFact,
     ReminderStep,
-    Summary,
     as_json,
     finding_open_at,
 )

@@ -12,10 +12,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
+from .evaluation import Evaluation
 from .instants import local_date
-from .model import CreditComponent, CreditEstimate, Evaluation, finding_open_at
+from .model import CreditComponent, CreditEstimate, finding_open_at
 from .periods import add_months
+from .registry import CREDIT_ESTIMATE, reads
 from .status import status_on
+
+reads(CREDIT_ESTIMATE, facts=("company.tracking_started", "traffic.period_reported", "traffic.spot_check_recorded",
+                              "penalty.imposed", "penalty.revoked", "listing.listed", "listing.removed"))
 
 
 @dataclass(frozen=True, slots=True)

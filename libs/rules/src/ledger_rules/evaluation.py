@@ -1,26 +1,106 @@
-"""evaluate(): one company's facts in, a time-independent Evaluation out."""
+"""evaluate(): one company's facts in, a time-independent Evaluation out (and the Evaluation record)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from . import findings as _findings
 from . import obligations as _obligations
 from .calendar import Calendar
 from .history import History, as_int
+from .instants import local_date
 from .model import (
     CreditInputs,
-    Evaluation,
+    Finding,
     ListingPeriod,
+    Obligation,
     PenaltyRecord,
     RecordedFact,
     SpotCheck,
     TrafficMonth,
+    finding_open_at,
 )
 from .ruleset import RulePack
+from .status import status_on
 
 _LAST_DAY = date(9000, 12, 31)
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    open_findings: Mapping[str, int]  # by severity
+    overdue: int
+    due_soon: int
+    next_due: date | None
+    next_due_obligation: str | None
+    risk: str  # critical | high | medium | low
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One company's obligations and findings, valid at any instant up to `horizon`."""
+
+    company: str
+    obligations: list[Obligation]
+    findings: list[Finding]
+    credit_inputs: CreditInputs
+    horizon: date  # periodic obligations and time-driven findings are computed up to this day
+    pack: Any  # the RulePack used (statuses need its due_soon_days)
+    tracked_from: date | None = None  # the onboarding baseline (company.tracking_started), if recorded
+
+    def obligation(self, obligation_id: str) -> Obligation | None:
+        return next((o for o in self.obligations if o.id == obligation_id), None)
+
+    def finding(self, finding_id: str) -> Finding | None:
+        return next((f for f in self.findings if f.id == finding_id), None)
+
+    def open_findings(self, at: datetime) -> list[Finding]:
+        return [f for f in self.findings if finding_open_at(f, at)]
+
+    def statuses(self, at: datetime) -> dict[str, str]:
+        today, soon = local_date(at), self.pack.due_soon_days
+        return {o.id: status_on(o, today, soon) for o in self.obligations}
+
+    def summary(self, at: datetime) -> Summary:
+        """Counts and a portfolio risk level (our model, see docs/rules.md)."""
+        today, soon = local_date(at), self.pack.due_soon_days  # also validates the instant
+        by_severity = {s: 0 for s in ("critical", "high", "medium", "advisory", "info")}
+        for f in self.findings:
+            if finding_open_at(f, at):
+                by_severity[f.severity] = by_severity.get(f.severity, 0) + 1
+        overdue = due_soon = 0
+        statutory_overdue = False
+        upcoming: tuple[date, str] | None = None  # the smallest (due, id) still to do
+        for o in self.obligations:
+            if o.informational or o.born_on > today:  # not yet triggered on that day: absent
+                continue
+            s = status_on(o, today, soon)
+            if s == "overdue":
+                overdue += 1
+                statutory_overdue = statutory_overdue or o.confidence == "statutory"
+            elif s in ("open", "due_soon", "scheduled"):
+                due_soon += s == "due_soon"
+                if upcoming is None or (o.due, o.id) < upcoming:
+                    upcoming = (o.due, o.id)
+        if by_severity["critical"]:
+            risk = "critical"
+        elif by_severity["high"] or statutory_overdue:
+            risk = "high"
+        elif by_severity["medium"] or overdue:
+            risk = "medium"
+        else:
+            risk = "low"
+        return Summary(
+            open_findings=by_severity,
+            overdue=overdue,
+            due_soon=due_soon,
+            next_due=upcoming[0] if upcoming else None,
+            next_due_obligation=upcoming[1] if upcoming else None,
+            risk=risk,
+        )
 
 
 def evaluate(

@@ -1,12 +1,13 @@
 """Findings: states that are wrong, with every interval in which they held (design/rules.md §3).
 
-Two kinds of rule:
-- *state* rules look at the company as of a day. They are re-evaluated on each day when one
-  of their inputs (`reads`) changes — a fact of that kind, or a licence/vendor licence
-  lapsing — so the walk is linear in the number of facts.
-- *timeline* rules (licence-expired, renewal-late, bad-list, restructuring-unapproved,
-  rectification-deadline-missing, penalties-unrectified) build their intervals directly
-  from dated records and obligations: they open when a deadline passes with no event.
+Two kinds of rule, each declared where it is written (see `registry`):
+- *state* rules (`@state_finding`) look at the company as of a day. They are re-evaluated on
+  each day when one of their trigger families changes — a fact of that family, or a
+  licence/vendor licence lapsing — so the walk is linear in the number of facts.
+- *timeline* rules (`@timeline_finding`: licence-expired, renewal-late, bad-list,
+  restructuring-unapproved, rectification-deadline-missing, penalties-unrectified) build their
+  intervals directly from dated records and obligations: they open when a deadline passes
+  with no event.
 
 A fact-driven finding opens at 00:00 Asia/Shanghai of the day the fact happened (its
 effective date), not when it was recorded: the ledger tells the world's history.
@@ -23,9 +24,11 @@ from typing import Any
 
 from .history import RECENT_MONTHS, History, as_bool, as_int, as_number, as_text, month_of
 from .instants import day_start
-from .model import Finding, Interval, Obligation, _build
+from .model import Finding, Interval, Obligation, build_record
 from .periods import add_months
-from .ruleset import Rule, RulePack
+from .registry import registration, state_finding, timeline_finding
+from .rule import Rule
+from .ruleset import RulePack
 
 Hit = tuple[dict[str, Any], tuple[str, ...]]  # (figures for the message and evidence, event ids)
 
@@ -63,6 +66,20 @@ def _fmt(n: float | None) -> str:
 # -- state rules -------------------------------------------------------------------------------
 
 
+@state_finding(
+    "unlicensed-operation", "无证经营呼叫中心业务", "Unlicensed call-centre operation",
+    facts=("licence.issued", "licence.renewal_refused", "licence.suspended", "licence.reinstated",
+           "licence.revoked", "licence.cancelled", "outsourcing.arranged", "outsourcing.ended",
+           "number.allocated", "number.activated", "number.released", "workforce.seats_declared"),
+    trigger=("operates call-centre business (an activated number, declared seats > 0, or a "
+             "seat-leasing arrangement) with no active B24 licence of its own; a BPO arrangement does "
+             "not make the client unlicensed, seat leasing does"),
+    source="电信条例 Art. 69 (3–5× illegal gains, or 100,000–1,000,000 CNY)",
+    confidence="statutory", severity="critical",
+    message_zh="公司在没有有效B24呼叫中心业务许可证的情况下经营呼叫中心业务（{indicators}）。",
+    message_en=("The company operates call-centre business ({indicators}) without an active B24 licence "
+                "of its own."),
+)
 def _unlicensed_operation(ctx: Context, day: date, p) -> dict[str, Hit]:
     h = ctx.h
     if h.licensed_on(day, ctx.pack.licence, operable=True):
@@ -74,6 +91,16 @@ def _unlicensed_operation(ctx: Context, day: date, p) -> dict[str, Hit]:
                          "signs": [s[1] for s in signs]}, tuple(s[2] for s in signs))}
 
 
+@state_finding(
+    "number-without-licence", "先号码后资质", "Number without licence",
+    facts=("licence.issued", "licence.suspended", "licence.revoked", "licence.cancelled", "number.allocated"),
+    trigger="a number allocated while the company has no active call-centre licence (先资质后号码)",
+    source="seed 004",
+    confidence="advisory", severity="high",
+    message_zh="号码 {number} 于 {allocated_on} 分配时公司没有有效的呼叫中心业务许可证。",
+    message_en=("Number {number} was allocated on {allocated_on} while the company held no active "
+                "call-centre licence."),
+)
 def _number_without_licence(ctx: Context, day: date, p) -> dict[str, Hit]:
     h = ctx.h
     if h.licensed_on(day, ctx.pack.licence):
@@ -85,6 +112,15 @@ def _number_without_licence(ctx: Context, day: date, p) -> dict[str, Hit]:
     return out
 
 
+@state_finding(
+    "coverage-mismatch", "超出许可覆盖范围", "Outside licensed coverage",
+    facts=("licence.issued", "outsourcing.arranged", "number.allocated", "site.leased", "site.vacated"),
+    trigger="a provincial licence, and numbers, sites or seat-leasing provinces outside its province",
+    source="电信条例 Art. 9, seed 001",
+    confidence="statutory", severity="high",
+    message_zh="{item} 位于省份 {province}，超出省内许可证覆盖范围（{covered}）。",
+    message_en="{item} is in province {province}, outside the provincial licence coverage ({covered}).",
+)
 def _coverage_mismatch(ctx: Context, day: date, p) -> dict[str, Hit]:
     h = ctx.h
     active = h.licensed_on(day, ctx.pack.licence)
@@ -117,6 +153,19 @@ def _capital(ctx: Context, day: date):
     return c if c is not None else (None, None)
 
 
+@state_finding(
+    "capital-below-threshold", "注册资本不足", "Registered capital below threshold",
+    facts=("company.registered", "company.registration_changed", "licence.issued"),
+    trigger=("registered capital below 10,000,000 (nationwide) or 1,000,000 (provincial); paid-in is "
+             "not required"),
+    source="Order 42 Art. 6",
+    confidence="statutory", severity="high",
+    message_zh="许可证 {licence_no}（{scope}）要求注册资本不低于 {threshold} 元，当前为 {capital} 元。",
+    message_en=("Licence {licence_no} ({scope}) needs registered capital of at least {threshold} CNY; it "
+                "is {capital} CNY."),
+    note="Seed 004 says the capital must be paid in: advisory only, not raised.",
+    nationwide=10_000_000, provincial=1_000_000,
+)
 def _capital_below_threshold(ctx: Context, day: date, p) -> dict[str, Hit]:
     capital, cap_ev = _capital(ctx, day)
     if capital is None:
@@ -136,6 +185,19 @@ def _latest(dated, day):
     return dated.as_of(day)
 
 
+@state_finding(
+    "seat-inflation", "座席虚报", "Seat inflation",
+    facts=("workforce.social_insurance_reported", "workforce.seats_declared"),
+    trigger=("declared seats exceed insured headcount by more than a tolerance (seed 002: 500 seats "
+             "against 180 insured)"),
+    source="seed 002",
+    confidence="advisory", severity="advisory",
+    message_zh="申报座席 {declared_seats} 个，社保参保 {insured_headcount} 人，超出容差 {tolerance_pct}%。",
+    message_en=("Declared seats ({declared_seats}) exceed insured headcount ({insured_headcount}) by "
+                "more than {tolerance_pct}%."),
+    note="The 10% tolerance is our default; no source states one.",
+    tolerance=0.1,
+)
 def _seat_inflation(ctx: Context, day: date, p) -> dict[str, Hit]:
     seats, ins = _latest(ctx.h.seats, day), _latest(ctx.h.insurance, day)
     if seats is None or ins is None:
@@ -147,6 +209,20 @@ def _seat_inflation(ctx: Context, day: date, p) -> dict[str, Hit]:
                          "tolerance_pct": _fmt(p["tolerance"] * 100)}, (seats.id, ins.id))}
 
 
+@state_finding(
+    "three-way-mismatch", "三一致不符", "Three-way mismatch",
+    facts=("workforce.three_way_check_recorded",),
+    trigger=("a recorded quarterly three-way check whose actual seats, system-registered seats and "
+             "insured headcount differ by more than 5% (the check is the evidence; declared seats "
+             "against insured headcount is seat-inflation's)"),
+    source="seeds 002/003",
+    confidence="advisory", severity="advisory",
+    message_zh=("{quarter} 三一致核查：实际座席 {actual_seats}、系统注册 {system_registered_seats}、参保 "
+                "{insured_headcount}，差异 {spread_pct}%。"),
+    message_en=("{quarter} three-way check: actual {actual_seats}, system-registered "
+                "{system_registered_seats}, insured {insured_headcount} differ by {spread_pct}%."),
+    tolerance=0.05,
+)
 def _three_way_mismatch(ctx: Context, day: date, p) -> dict[str, Hit]:
     check = _latest(ctx.h.three_way, day)
     if check is None:
@@ -163,6 +239,17 @@ def _three_way_mismatch(ctx: Context, day: date, p) -> dict[str, Hit]:
                          "explanation": as_text(check.data.get("explanation"))}, (check.id,))}
 
 
+@state_finding(
+    "social-insurance-thin", "社保人员不足", "Thin social insurance",
+    facts=("workforce.social_insurance_reported",),
+    trigger=("fewer than 3 insured staff in any of the last 3 reported months, or a contribution base "
+             "under 60% of the local average wage"),
+    source="seed 003",
+    confidence="advisory", severity="advisory",
+    message_zh="近{months}个月社保：{detail_zh}。",
+    message_en="Social insurance in the last {months} reported months: {detail_en}.",
+    min_insured=3, months=3, min_base_ratio=0.6,
+)
 def _social_insurance_thin(ctx: Context, day: date, p) -> dict[str, Hit]:
     if p["months"] <= RECENT_MONTHS:
         snapshot = ctx.h.insurance_recent.as_of(day) or ()
@@ -225,6 +312,18 @@ def _traffic_rule(test: Callable[[dict, Any, Any], dict | None]):
     return rule
 
 
+@state_finding(
+    "revenue-settlement-mismatch", "95号码收入与结算不符", "95 revenue below carrier settlement",
+    facts=("traffic.period_reported",),
+    trigger="95-number revenue under 80% of the carrier settlement in the latest reported month",
+    source="seed 002",
+    confidence="advisory", severity="advisory",
+    message_zh="{month} 95号码收入 {revenue_95} 元，低于运营商结算 {carrier_settlement_95} 元的 {min_ratio_pct}%。",
+    message_en=("{month}: 95 revenue {revenue_95} CNY is under {min_ratio_pct}% of the carrier "
+                "settlement {carrier_settlement_95} CNY."),
+    min_ratio=0.8,
+)
+@_traffic_rule
 def _revenue(d, p, _):
     rev, settle = as_number(d.get("revenue_95")), as_number(d.get("carrier_settlement_95"))
     if rev is None or not settle or rev >= p["min_ratio"] * settle:
@@ -232,39 +331,16 @@ def _revenue(d, p, _):
     return {"revenue_95": _fmt(rev), "carrier_settlement_95": _fmt(settle), "min_ratio_pct": _fmt(p["min_ratio"] * 100)}
 
 
-def _retention(d, p, _):
-    days, consent = as_int(d.get("recordings_retained_days")), as_bool(d.get("consent_records"))
-    zh, en = [], []
-    if days is not None and days < p["min_days"]:
-        zh.append(f"录音仅保存{days}天（少于{p['min_days']}天）")
-        en.append(f"recordings kept {days} days (under {p['min_days']})")
-    if consent is False:
-        zh.append("没有用户同意记录")
-        en.append("no consent records")
-    return {"detail_zh": "，".join(zh), "detail_en": "; ".join(en), "recordings_retained_days": days} if zh else None
-
-
-def _marketing(d, p, _):
-    calls = as_int(d.get("outbound_marketing_calls"))
-    if not calls or calls <= 0 or as_bool(d.get("consent_records")) is not False:
-        return None
-    return {"outbound_marketing_calls": calls}
-
-
-def _hours(d, p, _):
-    calls = as_int(d.get("calls_outside_hours"))
-    if not calls or calls <= 0:
-        return None
-    return {"calls_outside_hours": calls, "allowed_from": p["allowed_from"], "allowed_until": p["allowed_until"]}
-
-
-def _education(d, p, industry):
-    calls = as_int(d.get("marketing_calls_on_rest_days"))
-    if industry not in p["industries"] or not calls or calls <= 0:
-        return None
-    return {"marketing_calls_on_rest_days": calls, "industry": industry}
-
-
+@state_finding(
+    "9x-number-capital", "95/96号码注册资本不足", "95/96 number with low capital",
+    facts=("company.registered", "company.registration_changed", "number.allocated", "number.released"),
+    trigger="a 95/96 number held with registered capital under 100,000,000",
+    source="seed 004",
+    confidence="advisory", severity="advisory",
+    message_zh="持有 {number}，注册资本 {capital} 元低于 {min_capital} 元。",
+    message_en="Holds {number} with registered capital {capital} CNY, under {min_capital} CNY.",
+    kinds=("95", "96"), min_capital=100_000_000,
+)
 def _nine_x_capital(ctx: Context, day: date, p) -> dict[str, Hit]:
     capital, cap_ev = _capital(ctx, day)
     if capital is None or capital >= p["min_capital"]:
@@ -274,6 +350,17 @@ def _nine_x_capital(ctx: Context, day: date, p) -> dict[str, Hit]:
             for n in ctx.h.numbers_held(day) if n.kind in p["kinds"]}
 
 
+@state_finding(
+    "fixed-number-quota", "固话号码超配", "Fixed-line numbers over quota",
+    facts=("number.allocated", "number.released", "workforce.seats_declared"),
+    trigger="more than 10 fixed-line numbers per 10 seats",
+    source="seed 004",
+    confidence="advisory", severity="advisory",
+    message_zh="持有固话号码 {fixed_numbers} 个，座席 {seats} 个，超过每10个座席 {max_per_10_seats} 个号码。",
+    message_en=("{fixed_numbers} fixed-line numbers for {seats} seats: more than {max_per_10_seats} per "
+                "10 seats."),
+    max_per_10_seats=10,
+)
 def _fixed_number_quota(ctx: Context, day: date, p) -> dict[str, Hit]:
     seats_ev = ctx.h.seats.as_of(day)
     if seats_ev is None or (seats := as_int(seats_ev.data.get("declared_seats"))) is None:
@@ -296,18 +383,50 @@ def _sites_where(test):
     return rule
 
 
+@state_finding(
+    "premises-purpose", "租赁用途不含呼叫中心", "Lease purpose lacks 呼叫中心",
+    facts=("site.leased",),
+    trigger="a lease whose stated purpose lacks 呼叫中心",
+    source="seed 003",
+    confidence="advisory", severity="advisory",
+    message_zh="场地 {site_ref} 租赁用途“{purpose_text}”未包含“{required_text}”。",
+    message_en="Site {site_ref}: the lease purpose '{purpose_text}' lacks '{required_text}'.",
+    required_text="呼叫中心",
+)
+@_sites_where
 def _purpose(ctx, s, day, p):
     if s.purpose_text is None or p["required_text"] in s.purpose_text:
         return None
     return {"purpose_text": s.purpose_text, "required_text": p["required_text"]}, ()
 
 
+@state_finding(
+    "sublease-without-consent", "转租未获产权方同意", "Sublease without owner consent",
+    facts=("site.leased",),
+    trigger="a sublease without the owner's consent",
+    source="seed 003",
+    confidence="advisory", severity="advisory",
+    message_zh="场地 {site_ref} 为转租，未取得产权方同意。",
+    message_en="Site {site_ref} is sublet without the owner's consent.",
+)
+@_sites_where
 def _sublease(ctx, s, day, p):
     if s.sublease is True and s.owner_consent is not True:
         return {"owner_consent": s.owner_consent}, ()
     return None
 
 
+@state_finding(
+    "lease-shorter-than-licence", "租期短于许可证有效期", "Lease shorter than licence",
+    facts=("licence.issued", "licence.renewed", "site.leased", "site.lease_renewed", "site.vacated"),
+    trigger="the lease ends before the licence expires",
+    source="seed 003",
+    confidence="advisory", severity="advisory",
+    message_zh="场地 {site_ref} 租期至 {lease_end}，早于许可证 {licence_no} 到期日 {expires_on}。",
+    message_en=("Site {site_ref}: the lease ends {lease_end}, before licence {licence_no} expires on "
+                "{expires_on}."),
+)
+@_sites_where
 def _lease_short(ctx, s, day, p):
     end = s.lease_end_as_of(day)
     active = [lic for lic in ctx.h.licensed_on(day, ctx.pack.licence)]
@@ -321,6 +440,16 @@ def _lease_short(ctx, s, day, p):
     return {"lease_end": end.isoformat(), "licence_no": lic.no, "expires_on": expiry.isoformat()}, (lic.issued.id, *renewal)
 
 
+@state_finding(
+    "premises-area", "场地面积不足", "Premises area too small",
+    facts=("licence.issued", "site.leased", "site.vacated"),
+    trigger="a nationwide licensee whose sites total under 100 m²",
+    source="seed 004",
+    confidence="advisory", severity="advisory",
+    message_zh="全网许可证持有人场地合计 {area_m2} 平方米，低于 {min_area_m2} 平方米。",
+    message_en="Nationwide licensee's sites total {area_m2} m², under {min_area_m2} m².",
+    min_area_m2=100,
+)
 def _premises_area(ctx: Context, day: date, p) -> dict[str, Hit]:
     if not any(lic.scope == "nationwide" for lic in ctx.h.licensed_on(day, ctx.pack.licence)):
         return {}
@@ -333,6 +462,16 @@ def _premises_area(ctx: Context, day: date, p) -> dict[str, Hit]:
     return {"company": ({"area_m2": _fmt(total), "min_area_m2": _fmt(p["min_area_m2"])}, tuple(s.leased.id for s in sites))}
 
 
+@state_finding(
+    "mlps-missing", "未做等保备案", "No MLPS filing",
+    facts=("facility.mlps_filed", "facility.mlps_assessed", "licence.issued", "number.activated",
+           "workforce.seats_declared", "outsourcing.arranged"),
+    trigger="operating with no 等保 filing",
+    source="网络安全法 Art. 21, seed 003",
+    confidence="statutory", severity="medium",
+    message_zh="公司在经营呼叫中心业务，但没有等级保护备案记录。",
+    message_en="The company operates call-centre business with no MLPS (等保) filing recorded.",
+)
 def _mlps_missing(ctx: Context, day: date, p) -> dict[str, Hit]:
     h = ctx.h
     if any(ev.on <= day for s in h.systems.values() for ev, _ in s.filings):
@@ -343,6 +482,15 @@ def _mlps_missing(ctx: Context, day: date, p) -> dict[str, Hit]:
     return {"company": ({}, ids)}
 
 
+@state_finding(
+    "ai-outbound-unfiled", "AI外呼未做算法备案", "AI outbound without algorithm filing",
+    facts=("company.capabilities_declared",),
+    trigger="AI / synthesised-voice outbound declared with no algorithm filing number",
+    source="seeds 002/003/004",
+    confidence="advisory", severity="medium",
+    message_zh="已声明AI/合成语音外呼，但没有算法备案号。",
+    message_en="AI / synthesised-voice outbound is declared with no algorithm filing number.",
+)
 def _ai_outbound(ctx: Context, day: date, p) -> dict[str, Hit]:
     cap = ctx.h.capabilities.as_of(day)
     if cap is None or as_bool(cap.data.get("ai_outbound")) is not True or as_text(cap.data.get("algorithm_filing_no")):
@@ -350,6 +498,15 @@ def _ai_outbound(ctx: Context, day: date, p) -> dict[str, Hit]:
     return {"company": ({}, (cap.id,))}
 
 
+@state_finding(
+    "cross-border-unfiled", "数据出境未备案", "Cross-border without data-export filing",
+    facts=("company.capabilities_declared", "workforce.seats_declared"),
+    trigger="overseas seats or data leaving China with no data-export filing",
+    source="个人信息保护法 Art. 38, seed 003",
+    confidence="statutory", severity="medium",
+    message_zh="存在{what_zh}，但没有数据出境备案编号。",
+    message_en="{what_en} with no data-export filing number.",
+)
 def _cross_border(ctx: Context, day: date, p) -> dict[str, Hit]:
     cap, seats = ctx.h.capabilities.as_of(day), ctx.h.seats.as_of(day)
     if cap is not None and as_text(cap.data.get("data_export_filing_no")):
@@ -369,6 +526,95 @@ def _cross_border(ctx: Context, day: date, p) -> dict[str, Hit]:
     return {"company": ({"what_zh": "、".join(zh), "what_en": " and ".join(en), "overseas_seats": overseas}, tuple(ids))}
 
 
+@state_finding(
+    "recording-retention-short", "录音留存不足", "Recordings kept too briefly",
+    facts=("traffic.period_reported",),
+    trigger="recordings kept fewer than 30 days, or no consent records",
+    source="MIIT 2020 notice on call-centre business",
+    confidence="notice", severity="medium",
+    message_zh="{month}：{detail_zh}。",
+    message_en="{month}: {detail_en}.",
+    min_days=30,
+)
+@_traffic_rule
+def _retention(d, p, _):
+    days, consent = as_int(d.get("recordings_retained_days")), as_bool(d.get("consent_records"))
+    zh, en = [], []
+    if days is not None and days < p["min_days"]:
+        zh.append(f"录音仅保存{days}天（少于{p['min_days']}天）")
+        en.append(f"recordings kept {days} days (under {p['min_days']})")
+    if consent is False:
+        zh.append("没有用户同意记录")
+        en.append("no consent records")
+    return {"detail_zh": "，".join(zh), "detail_en": "; ".join(en), "recordings_retained_days": days} if zh else None
+
+
+@state_finding(
+    "marketing-outbound", "未经同意的营销外呼", "Marketing calls without consent",
+    facts=("traffic.period_reported",),
+    trigger="outbound commercial marketing calls reported without consent records",
+    source="MIIT 2020 notice",
+    confidence="notice", severity="medium",
+    message_zh="{month} 报告营销外呼 {outbound_marketing_calls} 次，但没有用户同意记录。",
+    message_en=("{month}: {outbound_marketing_calls} outbound marketing calls reported without consent "
+                "records."),
+)
+@_traffic_rule
+def _marketing(d, p, _):
+    calls = as_int(d.get("outbound_marketing_calls"))
+    if not calls or calls <= 0 or as_bool(d.get("consent_records")) is not False:
+        return None
+    return {"outbound_marketing_calls": calls}
+
+
+@state_finding(
+    "calling-hours", "外呼时段越界", "Calls outside allowed hours",
+    facts=("traffic.period_reported",),
+    trigger="outbound calls reported outside 08:00–21:00 (collections: 22:00–08:00 is never allowed)",
+    source="seeds 002/004",
+    confidence="advisory", severity="advisory",
+    message_zh="{month} 有 {calls_outside_hours} 次外呼在 {allowed_from}–{allowed_until} 以外。",
+    message_en="{month}: {calls_outside_hours} outbound calls outside {allowed_from}–{allowed_until}.",
+    note="The 2020 MIIT notice only says to avoid rest time; the hours are agency practice.",
+    allowed_from="08:00", allowed_until="21:00",
+)
+@_traffic_rule
+def _hours(d, p, _):
+    calls = as_int(d.get("calls_outside_hours"))
+    if not calls or calls <= 0:
+        return None
+    return {"calls_outside_hours": calls, "allowed_from": p["allowed_from"], "allowed_until": p["allowed_until"]}
+
+
+@state_finding(
+    "education-holiday-calls", "教育类节假日营销外呼", "Education marketing calls on rest days",
+    facts=("company.registered", "traffic.period_reported"),
+    trigger="an education company's marketing calls on statutory rest days",
+    source="seed 004",
+    confidence="advisory", severity="advisory",
+    message_zh="{month} 教育类公司在法定休息日营销外呼 {marketing_calls_on_rest_days} 次。",
+    message_en=("{month}: the education company made {marketing_calls_on_rest_days} marketing calls on "
+                "rest days."),
+    industries=("education",),
+)
+@_traffic_rule
+def _education(d, p, industry):
+    calls = as_int(d.get("marketing_calls_on_rest_days"))
+    if industry not in p["industries"] or not calls or calls <= 0:
+        return None
+    return {"marketing_calls_on_rest_days": calls, "industry": industry}
+
+
+@state_finding(
+    "vendor-licence-invalid", "外包服务商资质无效", "BPO vendor licence invalid",
+    facts=("outsourcing.arranged", "outsourcing.vendor_verified", "outsourcing.ended"),
+    trigger=("a BPO vendor whose recorded licence is expired, cancelled, not B24, issued to another "
+             "name or USCC, or not covering the served provinces"),
+    source="seed 000",
+    confidence="advisory", severity="high",
+    message_zh="外包服务商 {vendor_name}（{vendor_uscc}）资质问题：{reasons_zh}。",
+    message_en="BPO vendor {vendor_name} ({vendor_uscc}): {reasons_en}.",
+)
 def _vendor_licence_invalid(ctx: Context, day: date, p) -> dict[str, Hit]:
     ok_categories = set(ctx.pack.licence["call_centre_categories"])
     out = {}
@@ -400,37 +646,22 @@ def _vendor_licence_invalid(ctx: Context, day: date, p) -> dict[str, Hit]:
     return out
 
 
+@state_finding(
+    "category-mislabel", "业务类别标注错误", "Licence category mislabel",
+    facts=("licence.issued",),
+    trigger=("call-centre operations under a licence recorded as B21 (online data processing; call "
+             "centre is B24)"),
+    source="2015 电信业务分类目录; seed 001",
+    confidence="notice", severity="info",
+    message_zh="许可证 {licence_no} 记录为 {category}，呼叫中心业务属于B24（B21为在线数据处理与交易处理）。请核对；若确为B21，则呼叫中心业务无证。",
+    message_en=("Licence {licence_no} is recorded as {category}; call-centre business is B24 (B21 is "
+                "online data processing). Check it: if it really is B21, the call-centre operation is "
+                "unlicensed."),
+)
 def _category_mislabel(ctx: Context, day: date, p) -> dict[str, Hit]:
     wrong = set(ctx.pack.licence["mislabel_categories"])
     return {f"licence:{lic.no}": ({"licence_no": lic.no, "category": lic.category}, (lic.issued.id,))
             for lic in ctx.h.licences.values() if lic.category in wrong and lic.active_on(day)}
-
-
-STATE_RULES: dict[str, tuple[frozenset[str], Callable[[Context, date, Any], dict[str, Hit]]]] = {
-    "unlicensed-operation": (frozenset({"licence", "numbers", "workforce", "outsourcing"}), _unlicensed_operation),
-    "number-without-licence": (frozenset({"licence", "numbers"}), _number_without_licence),
-    "coverage-mismatch": (frozenset({"licence", "numbers", "sites", "outsourcing"}), _coverage_mismatch),
-    "capital-below-threshold": (frozenset({"licence", "company"}), _capital_below_threshold),
-    "seat-inflation": (frozenset({"workforce"}), _seat_inflation),
-    "three-way-mismatch": (frozenset({"workforce"}), _three_way_mismatch),
-    "social-insurance-thin": (frozenset({"workforce"}), _social_insurance_thin),
-    "revenue-settlement-mismatch": (frozenset({"traffic"}), _traffic_rule(_revenue)),
-    "9x-number-capital": (frozenset({"numbers", "company"}), _nine_x_capital),
-    "fixed-number-quota": (frozenset({"numbers", "workforce"}), _fixed_number_quota),
-    "premises-purpose": (frozenset({"sites"}), _sites_where(_purpose)),
-    "sublease-without-consent": (frozenset({"sites"}), _sites_where(_sublease)),
-    "lease-shorter-than-licence": (frozenset({"sites", "licence"}), _sites_where(_lease_short)),
-    "premises-area": (frozenset({"sites", "licence"}), _premises_area),
-    "mlps-missing": (frozenset({"systems", "licence", "numbers", "workforce", "outsourcing"}), _mlps_missing),
-    "ai-outbound-unfiled": (frozenset({"company"}), _ai_outbound),
-    "cross-border-unfiled": (frozenset({"company", "workforce"}), _cross_border),
-    "recording-retention-short": (frozenset({"traffic"}), _traffic_rule(_retention)),
-    "marketing-outbound": (frozenset({"traffic"}), _traffic_rule(_marketing)),
-    "calling-hours": (frozenset({"traffic"}), _traffic_rule(_hours)),
-    "education-holiday-calls": (frozenset({"traffic", "company"}), _traffic_rule(_education)),
-    "vendor-licence-invalid": (frozenset({"outsourcing"}), _vendor_licence_invalid),
-    "category-mislabel": (frozenset({"licence"}), _category_mislabel),
-}
 
 
 @dataclass(slots=True)
@@ -460,7 +691,8 @@ class _Track:
 
 def _walk_state_rules(ctx: Context, tracks: dict[tuple[str, str], _Track]) -> None:
     h = ctx.h
-    rules = [(r, *STATE_RULES[r.id]) for r in ctx.pack.finding_rules() if r.id in STATE_RULES and r.enabled]
+    rules = [(r, reg.reads, reg.fn) for r in ctx.pack.finding_rules()
+             if r.enabled and (reg := registration(r.id)).mode == "state"]
     time_slices: dict[date, set[str]] = {}
     for lic in h.licences.values():
         for d in lic.time_points():
@@ -504,7 +736,17 @@ def _walk_state_rules(ctx: Context, tracks: dict[tuple[str, str], _Track]) -> No
 # -- timeline rules ----------------------------------------------------------------------------
 
 
-def _licence_expired(ctx: Context) -> Iterator[tuple[str, _Track]]:
+@timeline_finding(
+    "licence-expired", "许可证已过期", "Licence expired",
+    facts=("licence.issued", "licence.renewal_applied", "licence.renewed", "licence.renewal_refused",
+           "licence.suspended", "licence.revoked", "licence.cancelled"),
+    trigger="an expiry passed with no renewal and no pending application",
+    source="Order 42 Art. 27",
+    confidence="statutory", severity="critical",
+    message_zh="许可证 {licence_no} 已于 {expires_on} 到期，未续期也无待决的续期申请。",
+    message_en="Licence {licence_no} expired on {expires_on} with no renewal and no pending application.",
+)
+def _licence_expired(ctx: Context, rule: Rule) -> Iterator[tuple[str, _Track]]:
     for lic in ctx.h.licences.values():
         days = {d for d in lic.time_points()}
         days |= {r.on for r in lic.refusals} | {ev.on for ev, _ in lic.renewals}
@@ -525,7 +767,16 @@ def _licence_expired(ctx: Context) -> Iterator[tuple[str, _Track]]:
             yield f"licence:{lic.no}", track
 
 
-def _renewal_late(ctx: Context) -> Iterator[tuple[str, _Track]]:
+@timeline_finding(
+    "renewal-late", "续期申请逾期", "Renewal applied late",
+    facts=("licence.renewal_applied",),
+    trigger="no renewal application by E − 90 days (opens the next day), or one made after it",
+    source="Order 42 Art. 27",
+    confidence="statutory", severity="high",
+    message_zh="许可证 {licence_no} 应不迟于 {latest_day} 提出续期申请（到期日 {expires_on}），{state}。",
+    message_en="Licence {licence_no} had to be renewed by {latest_day} (expiry {expires_on}); {state_en}.",
+)
+def _renewal_late(ctx: Context, rule: Rule) -> Iterator[tuple[str, _Track]]:
     for ob in ctx.of_rule("renewal"):
         if ob.waived_on is not None or ob.before_tracking:
             continue  # a renewal due before the onboarding baseline is attested history (rules.md §5)
@@ -557,6 +808,42 @@ def _renewal_late(ctx: Context) -> Iterator[tuple[str, _Track]]:
             yield f"licence:{lic.no}:expiry:{expiry}", track
 
 
+@timeline_finding(
+    "restructuring-unapproved", "重大变更未获批先实施", "Restructuring completed before approval",
+    facts=("company.restructuring_decided", "company.restructuring_approved",
+           "company.restructuring_completed"),
+    trigger="a restructuring completed before its approval",
+    source="Order 42 Art. 28",
+    confidence="statutory", severity="high",
+    message_zh="重大事项 {ref}（{kind}）已于 {completed_on} 完成，但尚未获得批准。",
+    message_en="Restructuring {ref} ({kind}) was completed on {completed_on} before its approval.",
+)
+def _restructuring_unapproved(ctx: Context, rule: Rule) -> Iterator[tuple[str, _Track]]:
+    for r in ctx.h.restructurings.values():
+        if r.completed is None or r.completed.on > ctx.horizon:
+            continue
+        if r.approved is not None and r.approved.on <= r.completed.on:
+            continue
+        track = _Track()
+        track.open(r.completed.on, {"ref": r.ref, "kind": r.kind or "?", "completed_on": r.completed.on.isoformat()},
+                   tuple(e.id for e in (r.decided, r.completed) if e))
+        if r.approved is not None and r.approved.on <= ctx.horizon:
+            track.close(r.approved.on, r.approved.id)
+        if track.intervals:
+            yield f"restructuring:{r.ref}", track
+
+
+@timeline_finding(
+    "bad-list", "不良名单", "Bad list",
+    facts=("company.tracking_started", "licence.annual_report_submitted", "licence.annual_report_returned",
+           "licence.annual_report_accepted", "listing.listed", "listing.removed"),
+    trigger="a listing recorded, or an annual report still missing after the make-up month",
+    source="Order 42 Art. 38, 42",
+    confidence="statutory", severity="high",
+    message_zh="{reason_zh}",
+    message_en="{reason_en}",
+    lists=("bad", "dishonest", "abnormal"),
+)
 def _bad_list(ctx: Context, rule: Rule) -> Iterator[tuple[str, _Track]]:
     for kind in rule.params["lists"]:
         lst = ctx.h.listings.get(kind)
@@ -601,22 +888,17 @@ def _bad_list(ctx: Context, rule: Rule) -> Iterator[tuple[str, _Track]]:
             yield f"annual-report:{ob.about}:{ob.year}", track
 
 
-def _restructuring_unapproved(ctx: Context) -> Iterator[tuple[str, _Track]]:
-    for r in ctx.h.restructurings.values():
-        if r.completed is None or r.completed.on > ctx.horizon:
-            continue
-        if r.approved is not None and r.approved.on <= r.completed.on:
-            continue
-        track = _Track()
-        track.open(r.completed.on, {"ref": r.ref, "kind": r.kind or "?", "completed_on": r.completed.on.isoformat()},
-                   tuple(e.id for e in (r.decided, r.completed) if e))
-        if r.approved is not None and r.approved.on <= ctx.horizon:
-            track.close(r.approved.on, r.approved.id)
-        if track.intervals:
-            yield f"restructuring:{r.ref}", track
-
-
-def _rectification_deadline_missing(ctx: Context) -> Iterator[tuple[str, _Track]]:
+@timeline_finding(
+    "rectification-deadline-missing", "缺少整改期限", "Rectification deadline missing",
+    facts=("penalty.imposed", "penalty.rectification_deadline_recorded", "penalty.revoked"),
+    trigger="a penalty orders correction but no deadline is recorded (we never invent one)",
+    source="行政处罚法 Art. 28",
+    confidence="statutory", severity="medium",
+    message_zh="处罚决定 {decision_no} 责令改正，但未记录整改期限，请补录决定书载明的期限。",
+    message_en=("Penalty {decision_no} orders correction but no deadline is recorded: record the date "
+                "set in the decision."),
+)
+def _rectification_deadline_missing(ctx: Context, rule: Rule) -> Iterator[tuple[str, _Track]]:
     for pen in ctx.h.penalties.values():
         if not pen.orders_rectification or (pen.rectification_due is not None and pen.deadline_recorded is None):
             continue
@@ -633,6 +915,19 @@ def _rectification_deadline_missing(ctx: Context) -> Iterator[tuple[str, _Track]
             yield f"penalty:{pen.decision_no}", track
 
 
+@timeline_finding(
+    "penalties-unrectified", "处罚未整改", "Penalty without rectification report",
+    facts=("penalty.imposed", "penalty.rectification_submitted", "penalty.rectification_accepted",
+           "penalty.revoked"),
+    trigger=("when the annual-report window opens: a penalty of the last 3 years whose decision "
+             "ordered rectification (orders_rectification) without a rectification report"),
+    source="seed 002",
+    confidence="advisory", severity="advisory",
+    message_zh="年报窗口开启（{window_opens}）时，近{lookback_years}年的处罚 {decision_no}（{decided_on}）尚无整改报告。",
+    message_en=("When the annual-report window opened ({window_opens}), penalty {decision_no} "
+                "({decided_on}) of the last {lookback_years} years had no rectification report."),
+    lookback_years=3,
+)
 def _penalties_unrectified(ctx: Context, rule: Rule) -> Iterator[tuple[str, _Track]]:
     openings = sorted({ob.window_opens for ob in ctx.of_rule("annual-report") if ob.window_opens})
     openings = [d for d in openings if d <= ctx.horizon]
@@ -664,17 +959,9 @@ def _penalties_unrectified(ctx: Context, rule: Rule) -> Iterator[tuple[str, _Tra
 def derive(ctx: Context) -> list[Finding]:
     tracks: dict[tuple[str, str], _Track] = {}
     _walk_state_rules(ctx, tracks)
-    timeline = {
-        "licence-expired": lambda r: _licence_expired(ctx),
-        "renewal-late": lambda r: _renewal_late(ctx),
-        "bad-list": lambda r: _bad_list(ctx, r),
-        "restructuring-unapproved": lambda r: _restructuring_unapproved(ctx),
-        "rectification-deadline-missing": lambda r: _rectification_deadline_missing(ctx),
-        "penalties-unrectified": lambda r: _penalties_unrectified(ctx, r),
-    }
     for rule in ctx.pack.finding_rules():
-        if rule.enabled and rule.id in timeline:
-            for subject, track in timeline[rule.id](rule):
+        if rule.enabled and (reg := registration(rule.id)).mode == "timeline":
+            for subject, track in reg.fn(ctx, rule):
                 tracks[(rule.id, subject)] = track
     company = ctx.h.company
     out = []
@@ -693,7 +980,7 @@ class _Blank(dict):
 
 def _freeze(company: str, rule: Rule, subject: str, track: _Track) -> Finding:
     figures = _Blank(track.figures)
-    return _build(Finding, dict(
+    return build_record(Finding, dict(
         id=finding_id(company, rule.id, subject),
         company=company,
         rule=rule.id,

@@ -11,24 +11,42 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
+
+from ledger_contracts.catalogue import CATALOGUE
 
 from .instants import local_date
 from .model import RecordedFact
 from .periods import add_months
+from .registry import family_of
+
+Fold = TypeVar("Fold", bound=Callable[..., None])
 
 RECENT_MONTHS = 12  # social insurance look-back kept per report (rule parameter `months` up to this)
 
-_OWN_DATE = {
-    "licence.issued": "issued_on",
-    "licence.change_filed": "filed_on",
-    "licence.renewal_applied": "applied_on",
-    "licence.annual_report_submitted": "submitted_on",
-    "outsourcing.vendor_verified": "verified_on",
-}
+_FOLDS: dict[str, Callable[[History, Event, Mapping[str, Any]], None]] = {}
+_OWN_DATE: dict[str, str] = {}  # fact type → the payload field that says when it happened
+
+
+def folds(fact_type: str, *, own_date: str | None = None) -> Callable[[Fold], Fold]:
+    """Register how facts of one type are folded into a company's History.
+
+    `own_date`: the payload's own date, when the catalogue has one (issued_on, filed_on …);
+    the fact is dated by it instead of its effective date. A type without a fold is kept as an
+    event (it still dates the company's history) but changes no record."""
+    if fact_type not in CATALOGUE or fact_type in _FOLDS:
+        raise ValueError(f"{fact_type!r} is no fact type of the catalogue, or is folded twice")
+
+    def register(fold: Fold) -> Fold:
+        _FOLDS[fact_type] = fold
+        if own_date is not None:
+            _OWN_DATE[fact_type] = own_date
+        return fold
+
+    return register
 
 
 def as_date(v: Any) -> date | None:
@@ -348,21 +366,6 @@ class Listing:
         return None
 
 
-_SLICES = {
-    "company": "company",
-    "licence": "licence",
-    "outsourcing": "outsourcing",
-    "number": "numbers",
-    "numbering": "numbers",
-    "traffic": "traffic",
-    "workforce": "workforce",
-    "site": "sites",
-    "facility": "systems",
-    "penalty": "penalties",
-    "listing": "listings",
-}
-
-
 class History:
     """Everything known about one company, each item dated by when it happened."""
 
@@ -439,12 +442,12 @@ class History:
                     tracking_seq, h.tracked_from, h.tracking = seq, tracked, ev
                 continue
             h.events.append(ev)
-            slice_ = _SLICES.get(f.type.split(".", 1)[0]) if isinstance(f.type, str) else None
+            slice_ = family_of(f.type) if isinstance(f.type, str) else None
             if slice_ is None:
                 continue
             h.slices_on.setdefault(on, set()).add(slice_)
             h.last_event_on[(on, slice_)] = ev.id
-            handler = _HANDLERS.get(f.type)
+            handler = _FOLDS.get(f.type)
             if handler is not None:
                 handler(h, ev, f.data)
         return h
@@ -524,6 +527,7 @@ class History:
         return days
 
 
+@folds("company.registered")
 def _on_company_registered(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (c := as_number(d.get("registered_capital"))) is not None:
         h.capital.add(ev.on, (c, ev.id))
@@ -533,6 +537,7 @@ def _on_company_registered(h: History, ev: Event, d: Mapping[str, Any]) -> None:
         h.industry.add(ev.on, ind)
 
 
+@folds("company.registration_changed")
 def _on_registration_changed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     fld = as_text(d.get("field"))
     if fld is None:
@@ -551,30 +556,36 @@ def _restructuring(h: History, d: Mapping[str, Any]) -> Restructuring | None:
     return h.restructurings.setdefault(ref, Restructuring(ref))
 
 
+@folds("company.restructuring_decided")
 def _on_restructuring_decided(h, ev, d):
     if (r := _restructuring(h, d)) is not None and r.decided is None:
         r.decided, r.kind = ev, as_text(d.get("kind"))
 
 
+@folds("company.restructuring_approved")
 def _on_restructuring_approved(h, ev, d):
     if (r := _restructuring(h, d)) is not None and r.approved is None:
         r.approved = ev
 
 
+@folds("company.restructuring_completed")
 def _on_restructuring_completed(h, ev, d):
     if (r := _restructuring(h, d)) is not None and r.completed is None:
         r.completed = ev
 
 
+@folds("company.capabilities_declared")
 def _on_capabilities(h, ev, d):
     h.capabilities.add(ev.on, ev)
 
 
+@folds("company.obligation_waived")
 def _on_waived(h, ev, d):
     if (oid := as_text(d.get("obligation_id"))) is not None:
         h.waivers.setdefault(oid, []).append(ev)
 
 
+@folds("company.milestone_acknowledged")
 def _on_milestone(h, ev, d):
     if (oid := as_text(d.get("obligation_id"))) is not None:
         h.milestone_acks.setdefault(oid, []).append(ev)
@@ -585,6 +596,7 @@ def _licence(h: History, d: Mapping[str, Any]) -> Licence | None:
     return h.licences.get(no) if no else None
 
 
+@folds("licence.issued", own_date="issued_on")
 def _on_licence_issued(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     no = as_text(d.get("licence_no"))
     if no is None or no in h.licences:
@@ -610,34 +622,41 @@ def _on_licence_issued(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     )
 
 
+@folds("licence.applied")
 def _on_licence_applied(h, ev, d):
     h.applications.append(ev)
 
 
+@folds("licence.refused")
 def _on_licence_refused(h, ev, d):
     h.refusals.append(ev)
 
 
+@folds("licence.change_filed", own_date="filed_on")
 def _on_change_filed(h, ev, d):
     if (lic := _licence(h, d)) is not None:
         lic.change_filings.append((ev, as_texts(d.get("fields"))))
 
 
+@folds("licence.renewal_applied", own_date="applied_on")
 def _on_renewal_applied(h, ev, d):
     if (lic := _licence(h, d)) is not None:
         lic.applications.append(ev)
 
 
+@folds("licence.renewed")
 def _on_renewed(h, ev, d):
     if (lic := _licence(h, d)) is not None and (new := as_date(d.get("new_expires_on"))) is not None:
         lic.renewals.append((ev, new))
 
 
+@folds("licence.renewal_refused")
 def _on_renewal_refused(h, ev, d):
     if (lic := _licence(h, d)) is not None:
         lic.refusals.append(ev)
 
 
+@folds("licence.annual_report_submitted", own_date="submitted_on")
 def _on_annual_report(h, ev, d):
     year = as_int(d.get("year"))
     if year is None:
@@ -648,12 +667,14 @@ def _on_annual_report(h, ev, d):
             lic.reports.setdefault(year, []).append(ev)
 
 
+@folds("licence.annual_report_returned")
 def _on_annual_report_returned(h, ev, d):
     year = as_int(d.get("year"))
     if year is not None and (lic := _licence(h, d)) is not None:
         lic.returns.setdefault(year, []).append((ev, as_date(d.get("correct_by"))))
 
 
+@folds("licence.annual_report_accepted")
 def _on_annual_report_accepted(h, ev, d):
     year = as_int(d.get("year"))
     if year is not None and (lic := _licence(h, d)) is not None:
@@ -668,16 +689,23 @@ def _ender(kind):
     return handler
 
 
+folds("licence.revoked")(_ender("revoked"))
+folds("licence.cancelled")(_ender("cancelled"))
+
+
+@folds("licence.suspended")
 def _on_suspended(h, ev, d):
     if (lic := _licence(h, d)) is not None:
         lic.suspensions.append(ev)
 
 
+@folds("licence.reinstated")
 def _on_reinstated(h, ev, d):
     if (lic := _licence(h, d)) is not None:
         lic.reinstatements.append(ev)
 
 
+@folds("outsourcing.arranged")
 def _on_arranged(h, ev, d):
     uscc = as_text(d.get("vendor_uscc"))
     if uscc is None:
@@ -700,11 +728,13 @@ def _on_arranged(h, ev, d):
     )
 
 
+@folds("outsourcing.vendor_verified", own_date="verified_on")
 def _on_vendor_verified(h, ev, d):
     if (a := h.arrangements.get(as_text(d.get("vendor_uscc")) or "")) is not None:
         a.verifications.append(ev)
 
 
+@folds("outsourcing.ended")
 def _on_outsourcing_ended(h, ev, d):
     if (a := h.arrangements.get(as_text(d.get("vendor_uscc")) or "")) is not None and a.ended is None:
         a.ended = ev
@@ -715,6 +745,7 @@ def _number(h: History, d: Mapping[str, Any]) -> Number | None:
     return h.numbers.get(re.sub(r"\D", "", n) or n) if n else None
 
 
+@folds("number.allocated")
 def _on_number_allocated(h, ev, d):
     n = as_text(d.get("number"))
     if n is None:
@@ -734,22 +765,32 @@ def _number_setter(attr):
     return handler
 
 
+folds("number.filed")(_number_setter("filed"))
+folds("number.activated")(_number_setter("activated"))
+folds("number.released")(_number_setter("released"))
+folds("number.activation_reported")(_number_setter("activation_reported"))
+
+
+@folds("number.contact_change_notified")
 def _on_contact_notified(h, ev, d):
     if (n := _number(h, d)) is not None:
         n.contact_notices.append(ev)
 
 
+@folds("number.fee_paid")
 def _on_fee_paid(h, ev, d):
     if (n := _number(h, d)) is not None:
         q = valid_quarter(d.get("quarter")) or quarter_of(ev.on)
         n.fees.setdefault(q, ev)
 
 
+@folds("numbering.annual_report_submitted")
 def _on_number_report(h, ev, d):
     if (year := as_int(d.get("year"))) is not None:
         h.number_reports.setdefault(year, ev)
 
 
+@folds("traffic.period_reported")
 def _on_traffic(h, ev, d):
     month = valid_month(d.get("month")) or month_of(ev.on)
     h.traffic_by_month[month] = ev
@@ -761,14 +802,17 @@ def _on_traffic(h, ev, d):
     h.traffic_latest.add(ev.on, best)
 
 
+@folds("traffic.spot_check_recorded")
 def _on_spot_check(h, ev, d):
     h.spot_checks.append(ev)
 
 
+@folds("workforce.seats_declared")
 def _on_seats(h, ev, d):
     h.seats.add(ev.on, ev)
 
 
+@folds("workforce.social_insurance_reported")
 def _on_insurance(h, ev, d):
     h.insurance.add(ev.on, ev)
     # the latest RECENT_MONTHS reported months so far, each month's latest report
@@ -778,6 +822,7 @@ def _on_insurance(h, ev, d):
     h.insurance_recent.add(ev.on, tuple((m, recent[m]) for m in keep))
 
 
+@folds("workforce.three_way_check_recorded")
 def _on_three_way(h, ev, d):
     h.three_way_checks.append(ev)
     h.three_way.add(ev.on, ev)
@@ -788,6 +833,7 @@ def _site(h, d) -> Site | None:
     return h.sites.get(ref) if ref else None
 
 
+@folds("site.leased")
 def _on_site_leased(h, ev, d):
     ref = as_text(d.get("site_ref"))
     if ref is None or (ref in h.sites and h.sites[ref].vacated is None):
@@ -804,11 +850,13 @@ def _on_site_leased(h, ev, d):
     )
 
 
+@folds("site.lease_renewed")
 def _on_lease_renewed(h, ev, d):
     if (s := _site(h, d)) is not None and (new := as_date(d.get("new_lease_end"))) is not None:
         s.renewals.append((ev, new))
 
 
+@folds("site.vacated")
 def _on_vacated(h, ev, d):
     if (s := _site(h, d)) is not None and s.vacated is None:
         s.vacated = ev
@@ -819,16 +867,19 @@ def _system(h, d) -> System | None:
     return h.systems.setdefault(ref, System(ref)) if ref else None
 
 
+@folds("facility.mlps_filed")
 def _on_mlps_filed(h, ev, d):
     if (s := _system(h, d)) is not None:
         s.filings.append((ev, as_int(d.get("level"))))
 
 
+@folds("facility.mlps_assessed")
 def _on_mlps_assessed(h, ev, d):
     if (s := _system(h, d)) is not None:
         s.assessments.append((ev, as_int(d.get("level"))))
 
 
+@folds("facility.emergency_plan_updated")
 def _on_plan_updated(h, ev, d):
     h.plan_updates.append(ev)
 
@@ -838,6 +889,7 @@ def _penalty(h, d) -> Penalty | None:
     return h.penalties.get(no) if no else None
 
 
+@folds("penalty.imposed")
 def _on_penalty_imposed(h, ev, d):
     no = as_text(d.get("decision_no"))
     if no is None or no in h.penalties:
@@ -853,6 +905,7 @@ def _on_penalty_imposed(h, ev, d):
     )
 
 
+@folds("penalty.paid")
 def _on_penalty_paid(h, ev, d):
     if (p := _penalty(h, d)) is not None:
         p.payments.append((ev, as_number(d.get("amount"))))
@@ -866,11 +919,18 @@ def _penalty_setter(attr):
     return handler
 
 
+folds("penalty.rectification_submitted")(_penalty_setter("rectification_submitted"))
+folds("penalty.rectification_accepted")(_penalty_setter("rectification_accepted"))
+folds("penalty.revoked")(_penalty_setter("revoked"))
+
+
+@folds("penalty.rectification_deadline_recorded")
 def _on_deadline_recorded(h, ev, d):
     if (p := _penalty(h, d)) is not None and (due := as_date(d.get("rectification_due"))) is not None:
         p.rectification_due, p.deadline_recorded = due, ev
 
 
+@folds("listing.listed")
 def _on_listed(h, ev, d):
     kind = (as_text(d.get("list")) or "bad").lower()
     lst = h.listings.setdefault(kind, Listing(kind))
@@ -878,6 +938,7 @@ def _on_listed(h, ev, d):
         lst.periods.append((ev, None))
 
 
+@folds("listing.removed")
 def _on_unlisted(h, ev, d):
     kind = (as_text(d.get("list")) or "bad").lower()
     lst = h.listings.get(kind)
@@ -885,59 +946,4 @@ def _on_unlisted(h, ev, d):
         lst.periods[-1] = (lst.periods[-1][0], ev)
 
 
-_HANDLERS = {
-    "company.registered": _on_company_registered,
-    "company.registration_changed": _on_registration_changed,
-    "company.restructuring_decided": _on_restructuring_decided,
-    "company.restructuring_approved": _on_restructuring_approved,
-    "company.restructuring_completed": _on_restructuring_completed,
-    "company.capabilities_declared": _on_capabilities,
-    "company.obligation_waived": _on_waived,
-    "company.milestone_acknowledged": _on_milestone,
-    "licence.applied": _on_licence_applied,
-    "licence.refused": _on_licence_refused,
-    "licence.issued": _on_licence_issued,
-    "licence.change_filed": _on_change_filed,
-    "licence.renewal_applied": _on_renewal_applied,
-    "licence.renewed": _on_renewed,
-    "licence.renewal_refused": _on_renewal_refused,
-    "licence.annual_report_submitted": _on_annual_report,
-    "licence.annual_report_returned": _on_annual_report_returned,
-    "licence.annual_report_accepted": _on_annual_report_accepted,
-    "licence.suspended": _on_suspended,
-    "licence.reinstated": _on_reinstated,
-    "licence.revoked": _ender("revoked"),
-    "licence.cancelled": _ender("cancelled"),
-    "outsourcing.arranged": _on_arranged,
-    "outsourcing.vendor_verified": _on_vendor_verified,
-    "outsourcing.ended": _on_outsourcing_ended,
-    "number.allocated": _on_number_allocated,
-    "number.filed": _number_setter("filed"),
-    "number.activated": _number_setter("activated"),
-    "number.released": _number_setter("released"),
-    "number.activation_reported": _number_setter("activation_reported"),
-    "number.contact_change_notified": _on_contact_notified,
-    "number.fee_paid": _on_fee_paid,
-    "numbering.annual_report_submitted": _on_number_report,
-    "traffic.period_reported": _on_traffic,
-    "traffic.spot_check_recorded": _on_spot_check,
-    "workforce.seats_declared": _on_seats,
-    "workforce.social_insurance_reported": _on_insurance,
-    "workforce.three_way_check_recorded": _on_three_way,
-    "site.leased": _on_site_leased,
-    "site.lease_renewed": _on_lease_renewed,
-    "site.vacated": _on_vacated,
-    "facility.mlps_filed": _on_mlps_filed,
-    "facility.mlps_assessed": _on_mlps_assessed,
-    "facility.emergency_plan_updated": _on_plan_updated,
-    "penalty.imposed": _on_penalty_imposed,
-    "penalty.paid": _on_penalty_paid,
-    "penalty.rectification_submitted": _penalty_setter("rectification_submitted"),
-    "penalty.rectification_accepted": _penalty_setter("rectification_accepted"),
-    "penalty.rectification_deadline_recorded": _on_deadline_recorded,
-    "penalty.revoked": _penalty_setter("revoked"),
-    "listing.listed": _on_listed,
-    "listing.removed": _on_unlisted,
-}
-
-SUPPORTED_FACT_TYPES = tuple(sorted((*_HANDLERS, "company.tracking_started")))
+SUPPORTED_FACT_TYPES = tuple(sorted((*_FOLDS, "company.tracking_started")))

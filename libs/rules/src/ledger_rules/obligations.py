@@ -1,8 +1,9 @@
 """Obligations: what the company must do, and by when (design/rules.md §2).
 
-One function per rule; each turns the company's history into drafts. `derive` then gives
-every draft its deterministic id (company | rule | about | period-or-trigger key — never a
-ledger sequence), applies waivers and freezes it.
+One function per rule, declared where it is written (`@obligation`, see `registry`); each
+turns the company's history into drafts. `derive` then gives every draft its deterministic
+id (company | rule | about | period-or-trigger key — never a ledger sequence), applies
+waivers and freezes it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from .calendar import Calendar
 from .history import Event, History, Licence, as_text, quarter_of, valid_quarter
 from .model import Milestone, Obligation
 from .periods import Due, add_months, days_after, days_before, months_after, roll, working_days_after
-from .ruleset import Rule, RulePack
+from .registry import obligation, registration
+from .rule import NUMBER_KINDS, Rule
+from .ruleset import RulePack
 
 MILESTONES = (
     ("evidence", "证据材料：等保测评、座席照片、社保、合同", "Evidence: MLPS assessment, seat photos, social insurance, contracts"),
@@ -97,6 +100,18 @@ def _fact_on(h: History, day: date) -> Event | None:
 # -- licence ---------------------------------------------------------------------------------
 
 
+@obligation(
+    "change-filing", "许可证变更（名称、法定代表人、注册资本）", "Licence change filing (name, legal representative, capital)",
+    facts=("company.registration_changed", "licence.issued", "licence.change_filed",
+           "licence.change_approved"),
+    trigger=("company name, legal representative or registered capital changed at business "
+             "registration, while holding an active licence"),
+    outcome="30 days after the registration change",
+    fulfilled_by="a licence change filing covering that change",
+    source="Order 42 Art. 29",
+    confidence="statutory", severity="high",
+    days=30, roll="next", fields=("name", "legal_representative", "registered_capital"),
+)
 def _change_filing(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     for ev, fld in ctx.h.changes:
@@ -112,6 +127,33 @@ def _change_filing(ctx: Context, rule: Rule) -> Iterator[Draft]:
             yield d
 
 
+@obligation(
+    "change-filing-scope", "许可证变更（经营范围、注册地址）", "Licence change filing (business scope, registered address)",
+    facts=("company.registration_changed", "licence.issued", "licence.change_filed",
+           "licence.change_approved"),
+    trigger="business scope or registered address changed, while licensed",
+    outcome="30 days after the change",
+    fulfilled_by="a licence change filing covering that change",
+    source="seeds 001/004",
+    confidence="advisory", severity="advisory",
+    days=30, roll="next", fields=("business_scope", "registered_address"),
+)
+def _change_filing_scope(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    """The same test over the registration items the scope rule lists."""
+    return _change_filing(ctx, rule)
+
+
+@obligation(
+    "restructuring-approval", "重大事项变更审批（合并、分立、股权变更、业务转移、覆盖范围）", "Restructuring approval (merger, split, shareholders, transfer, coverage)",
+    facts=("company.restructuring_decided", "company.restructuring_approved"),
+    trigger=("the company decided a merger, split, shareholder change, transfer of operations or "
+             "coverage change, while licensed"),
+    outcome="apply within 30 days of the decision, and before it takes effect",
+    fulfilled_by="approval recorded",
+    source="Order 42 Art. 28",
+    confidence="statutory", severity="high",
+    days=30, roll="next", kinds=("merger", "split", "shareholder_change", "transfer_of_operations", "coverage_change"),
+)
 def _restructuring_approval(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     for r in ctx.h.restructurings.values():
@@ -126,6 +168,21 @@ def _restructuring_approval(ctx: Context, rule: Rule) -> Iterator[Draft]:
         yield d
 
 
+@obligation(
+    "renewal", "许可证续期申请", "Licence renewal application",
+    facts=("licence.issued", "licence.renewal_applied", "licence.renewed", "licence.renewal_refused",
+           "licence.suspended", "licence.revoked", "licence.cancelled"),
+    trigger="each active licence with expiry E",
+    outcome=("apply no later than E − 90 days (rest day: previous working day, the safe deadline); "
+             "preparation opens at E − 180 days"),
+    fulfilled_by="renewal application recorded (or the renewal itself)",
+    source="Order 42 Art. 27",
+    confidence="statutory", severity="critical",
+    note=("Seed 004 reads 提前90日 as 'within the 90 days before expiry': contradicted. Applying late "
+          "means the licence may not be renewed; an application pending and undecided at E keeps "
+          "the licence alive (行政许可法 Art. 50)."),
+    days_before_expiry=90, window_days_before_expiry=180, roll="previous",
+)
 def _renewal(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     for lic in ctx.h.licences.values():
@@ -205,6 +262,45 @@ def _match_report(d: Draft, lic: Licence, year: int) -> None:
     d.fulfil(fulfilled)
 
 
+@obligation(
+    "annual-report", "许可证年报", "Licence annual report",
+    facts=("licence.issued", "licence.renewed", "licence.annual_report_submitted",
+           "licence.annual_report_returned", "licence.annual_report_accepted", "licence.suspended",
+           "licence.revoked", "licence.cancelled"),
+    trigger=("each licence held in year Y−1 and still held when the window opens on 1 January of Y "
+             "(the obligation's year is Y−1, the year reported on); a licence that lapsed or was "
+             "cancelled during Y−1 owes none: Order 42 Art. 35 binds operators holding a licence when "
+             "they report"),
+    outcome=("window 1 Jan – 31 Mar of Y (Art. 203 roll); April is a make-up month; listing on the "
+             "不良名单 follows in May"),
+    fulfilled_by="annual report submitted for Y−1",
+    source="Order 42 Art. 35, Art. 38; make-up month: 工信部信管〔2017〕321号 and provincial notices",
+    confidence="statutory", severity="high",
+    note=("Seed 003's 1 Mar – 31 May 17:00 window, 20-day correction and 16 Jul – 31 Aug "
+          "inspections: contradicted or unsupported. Authorities announce exact dates each year: "
+          "override `windows` per window year, or per 'year/authority' (e.g. \"2025/重庆市通信管理局\": "
+          "{\"opens\": \"2025-01-10\"})."),
+    opens="01-01", closes="03-31", makeup_closes="04-30", roll="next", windows=MappingProxyType({}),
+)
+def _annual_report_drafts(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    """Computed once per evaluation: annual-report-prep follows them."""
+    return iter(ctx.annual_reports())
+
+
+@obligation(
+    "annual-report-prep", "年报准备节点", "Annual report preparation milestones",
+    facts=("company.milestone_acknowledged", "licence.issued", "licence.annual_report_submitted"),
+    trigger="each annual report",
+    outcome="milestones 90, 60, 30 and 7 days before the window closes (rest day: previous working day)",
+    fulfilled_by="each milestone acknowledged, or the report submitted",
+    source="seed 003",
+    confidence="advisory", severity="advisory",
+    note=("Milestones: evidence (等保 assessment, seat photos, social insurance, contracts); audit "
+          "report, traffic records, tax certificates; independent cross-check; sign-off and "
+          "upload. Reminders fire on each milestone."),
+    reminders=(),
+    milestone_days=(90, 60, 30, 7), roll="previous",
+)
 def _annual_report_prep(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     company = ctx.h.company
@@ -231,25 +327,50 @@ def _annual_report_prep(ctx: Context, rule: Rule) -> Iterator[Draft]:
         yield d
 
 
-def _licence_decision(ctx: Context, rule: Rule) -> Iterator[Draft]:
-    p = rule.params
-    used: set[str] = set()
-    for ev in ctx.h.applications:
-        ref = as_text(ev.data.get("licence_no")) or as_text(ev.data.get("ref")) or ev.id
-        d = Draft(rule.id, ref, "application", f"{ref}@{ev.on}", days_after(ev.on, p["days"], ctx.cal, p["roll"]), ev)
-        issued = ctx.h.licences.get(ref)
-        if issued is None or issued.no in used:
-            issued = next((lic for lic in ctx.h.licences.values() if lic.start >= ev.on and lic.no not in used), None)
-        if issued is not None:
-            used.add(issued.no)
-            d.fulfil(issued.issued)
-        d.fulfil(_first(ctx.h.refusals, ev.on, pred=lambda r, ref=ref: as_text(r.data.get("licence_no")) in (None, ref)))
-        yield d
-
-
 # -- numbers ---------------------------------------------------------------------------------
 
 
+@obligation(
+    "number-annual-report", "码号年报", "Numbering annual report",
+    facts=("number.allocated", "number.released", "numbering.annual_report_submitted"),
+    trigger="the company holds code numbers at year end",
+    outcome="31 Mar of the next year (Art. 203 roll)",
+    fulfilled_by="number annual report submitted",
+    source="provincial notices (Jilin 2024, Sichuan 2026)",
+    confidence="notice", severity="medium",
+    closes="03-31", roll="next", kinds=NUMBER_KINDS,
+)
+def _number_annual_report(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    numbers = [n for n in ctx.h.numbers.values() if n.kind in p["kinds"]]
+    if not numbers:
+        return
+    first = min(n.allocated.on.year for n in numbers)
+    for year in range(first, ctx.horizon.year):
+        year_end = date(year, 12, 31)
+        held = [n for n in numbers if n.held_on(year_end)]
+        if not held:
+            continue
+        closes = month_day(year + 1, p["closes"])
+        d = Draft(rule.id, ctx.h.company, "company", str(year), roll(closes, ctx.cal, p["roll"]),
+                  min((n.allocated for n in held), key=lambda e: (e.on, e.id)),
+                  window_opens=date(year + 1, 1, 1), year=year)
+        d.extra_params = {"numbers_held": sorted(n.number for n in held)}
+        d.fulfil(ctx.h.number_reports.get(year))
+        yield d
+
+
+@obligation(
+    "number-filing", "码号备案", "Number filing",
+    facts=("number.allocated", "number.filed", "number.released"),
+    trigger="a number allocated",
+    outcome="30 days after allocation",
+    fulfilled_by="filing recorded",
+    source="seed 004",
+    confidence="advisory", severity="advisory",
+    note="The regulation reviewed does not state 30 days.",
+    days=30, roll="next",
+)
 def _number_filing(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     for n in ctx.h.numbers.values():
@@ -260,6 +381,16 @@ def _number_filing(ctx: Context, rule: Rule) -> Iterator[Draft]:
         yield d
 
 
+@obligation(
+    "number-activation-report", "码号启用报告", "Number activation report",
+    facts=("number.activated", "number.released", "number.activation_reported"),
+    trigger="a number opened (activated)",
+    outcome="10 days after opening",
+    fulfilled_by="activation reported",
+    source="96-number approval example (Qinghai 96885)",
+    confidence="notice", severity="medium",
+    days=10, roll="next",
+)
 def _number_activation_report(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     for n in ctx.h.numbers.values():
@@ -272,6 +403,17 @@ def _number_activation_report(ctx: Context, rule: Rule) -> Iterator[Draft]:
         yield d
 
 
+@obligation(
+    "number-contact-change", "码号联系信息变更告知", "Number contact change notice",
+    facts=("company.registration_changed", "number.allocated", "number.released",
+           "number.contact_change_notified"),
+    trigger="registered address or contact changed while holding numbers",
+    outcome="10 working days after the change, per number",
+    fulfilled_by="notice to the number authority recorded",
+    source="电信网码号资源管理办法 Art. 26",
+    confidence="statutory", severity="high",
+    working_days=10, fields=("registered_address", "contact"),
+)
 def _number_contact_change(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     for ev, fld in ctx.h.changes:
@@ -308,6 +450,18 @@ def _quarters(first: date, last: date) -> tuple[_Quarter, ...]:
                  for q in _quarter_starts(first, last))
 
 
+@obligation(
+    "number-fee", "码号资源占用费", "Number occupancy fee",
+    facts=("number.allocated", "number.released", "number.fee_paid"),
+    trigger=("holding a number on the first day of a quarter (a fee whose window opened before the "
+             "number was released stays, cancelled by the release)"),
+    outcome="the 10th of Jan, Apr, Jul, Oct (Art. 203 roll)",
+    fulfilled_by="fee paid for that quarter",
+    source="MIIT 2021 notice (reported)",
+    confidence="notice", severity="medium",
+    note="The fee for the quarter of allocation is settled at allocation and not tracked.",
+    day_of_month=10, roll="next", kinds=NUMBER_KINDS,
+)
 def _number_fee(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     day, how, cal = min(p["day_of_month"], 28), p["roll"], ctx.cal
@@ -336,29 +490,19 @@ def _number_fee(ctx: Context, rule: Rule) -> Iterator[Draft]:
                 break
 
 
-def _number_annual_report(ctx: Context, rule: Rule) -> Iterator[Draft]:
-    p = rule.params
-    numbers = [n for n in ctx.h.numbers.values() if n.kind in p["kinds"]]
-    if not numbers:
-        return
-    first = min(n.allocated.on.year for n in numbers)
-    for year in range(first, ctx.horizon.year):
-        year_end = date(year, 12, 31)
-        held = [n for n in numbers if n.held_on(year_end)]
-        if not held:
-            continue
-        closes = month_day(year + 1, p["closes"])
-        d = Draft(rule.id, ctx.h.company, "company", str(year), roll(closes, ctx.cal, p["roll"]),
-                  min((n.allocated for n in held), key=lambda e: (e.on, e.id)),
-                  window_opens=date(year + 1, 1, 1), year=year)
-        d.extra_params = {"numbers_held": sorted(n.number for n in held)}
-        d.fulfil(ctx.h.number_reports.get(year))
-        yield d
-
-
 # -- penalties -------------------------------------------------------------------------------
 
 
+@obligation(
+    "fine-payment", "罚款缴纳", "Fine payment",
+    facts=("penalty.imposed", "penalty.paid", "penalty.revoked"),
+    trigger="a penalty with a fine",
+    outcome="15 days after the decision was received",
+    fulfilled_by="payment recorded (the full amount)",
+    source="行政处罚法 Art. 67",
+    confidence="statutory", severity="high",
+    days=15, roll="next",
+)
 def _fine_payment(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     for pen in ctx.h.penalties.values():
@@ -380,6 +524,18 @@ def _fine_payment(ctx: Context, rule: Rule) -> Iterator[Draft]:
         yield d
 
 
+@obligation(
+    "rectification", "整改报告", "Rectification",
+    facts=("penalty.imposed", "penalty.rectification_deadline_recorded", "penalty.rectification_submitted",
+           "penalty.rectification_accepted", "penalty.revoked"),
+    trigger="a penalty that orders correction",
+    outcome=("the date set in the decision (never a default: without one, finding "
+             "rectification-deadline-missing)"),
+    fulfilled_by="rectification report submitted (acceptance closes it)",
+    source="行政处罚法 Art. 28",
+    confidence="statutory", severity="high",
+    roll="none",
+)
 def _rectification(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     for pen in ctx.h.penalties.values():
@@ -393,6 +549,17 @@ def _rectification(ctx: Context, rule: Rule) -> Iterator[Draft]:
         yield d
 
 
+@obligation(
+    "bad-list-watch", "不良名单关注", "Bad-list watch",
+    facts=("penalty.imposed", "penalty.revoked"),
+    trigger="a penalty imposed",
+    outcome="informational: listing expected within 30 days of the decision",
+    fulfilled_by="— (a recorded listing confirms it)",
+    source="Order 42 Art. 42",
+    confidence="statutory", severity="info",
+    informational=True,
+    days=30, roll="none",
+)
 def _bad_list_watch(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     bad = ctx.h.listings.get("bad")
@@ -408,6 +575,17 @@ def _bad_list_watch(ctx: Context, rule: Rule) -> Iterator[Draft]:
 # -- premises, systems, operations -------------------------------------------------------------
 
 
+@obligation(
+    "lease-renewal", "场地租约续签", "Lease renewal",
+    facts=("site.leased", "site.lease_renewed", "site.vacated"),
+    trigger="a site lease ending on L",
+    outcome="reminders from L − 90 days, due L",
+    fulfilled_by="lease renewed or site vacated",
+    source="seed 003",
+    confidence="advisory", severity="advisory",
+    reminders=(90, 60, 30, 14, 7, 3, 1, 0, -1, -7, -14),
+    window_days=90, roll="none",
+)
 def _lease_renewal(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     for s in ctx.h.sites.values():
@@ -426,6 +604,16 @@ def _lease_renewal(ctx: Context, rule: Rule) -> Iterator[Draft]:
                 break
 
 
+@obligation(
+    "mlps-assessment", "等保测评", "MLPS assessment",
+    facts=("facility.mlps_filed", "facility.mlps_assessed"),
+    trigger="a level-3 (或以上) 等保 system",
+    outcome="12 months after the last assessment (or the filing, if none)",
+    fulfilled_by="assessment recorded",
+    source="等级保护 practice",
+    confidence="notice", severity="medium",
+    months=12, min_level=3, roll="next",
+)
 def _mlps_assessment(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     for sys_ in ctx.h.systems.values():
@@ -448,6 +636,16 @@ def _mlps_assessment(ctx: Context, rule: Rule) -> Iterator[Draft]:
             anchor = (nxt[0], "assessment")
 
 
+@obligation(
+    "three-way-check", "三一致核查", "Three-way check",
+    facts=("workforce.three_way_check_recorded",),
+    trigger="every quarter while operating",
+    outcome="quarter end: compare actual seats, system-registered seats and insured headcount",
+    fulfilled_by="check recorded",
+    source="seed 003",
+    confidence="advisory", severity="advisory",
+    roll="next",
+)
 def _three_way_check(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     if not ctx.operating:
@@ -478,6 +676,16 @@ def _three_way_check(ctx: Context, rule: Rule) -> Iterator[Draft]:
         yield d
 
 
+@obligation(
+    "emergency-plan", "应急预案更新", "Emergency plan update",
+    facts=("facility.emergency_plan_updated",),
+    trigger="every 6 months while operating",
+    outcome="6 months after the last update (or operating start)",
+    fulfilled_by="plan update recorded",
+    source="seed 003",
+    confidence="advisory", severity="advisory",
+    months=6, roll="next",
+)
 def _emergency_plan(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     updates = ctx.h.plan_updates
@@ -497,6 +705,16 @@ def _emergency_plan(ctx: Context, rule: Rule) -> Iterator[Draft]:
             anchor_day, anchor_ev = nxt.on, nxt
 
 
+@obligation(
+    "vendor-reverification", "外包服务商资质复核", "Vendor re-verification",
+    facts=("outsourcing.arranged", "outsourcing.vendor_verified", "outsourcing.ended"),
+    trigger="a BPO arrangement",
+    outcome="before the vendor's licence expires, and at least every 12 months",
+    fulfilled_by="vendor verification recorded",
+    source="seed 000",
+    confidence="advisory", severity="advisory",
+    months=12, roll="previous",
+)
 def _vendor_reverification(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     for a in ctx.h.arrangements.values():
@@ -519,28 +737,32 @@ def _vendor_reverification(ctx: Context, rule: Rule) -> Iterator[Draft]:
             anchor = nxt
 
 
-RULES: dict[str, Callable[[Context, Rule], Iterator[Draft]]] = {
-    "change-filing": _change_filing,
-    "change-filing-scope": _change_filing,
-    "restructuring-approval": _restructuring_approval,
-    "renewal": _renewal,
-    "annual-report": lambda ctx, rule: iter(ctx.annual_reports()),
-    "annual-report-prep": _annual_report_prep,
-    "number-annual-report": _number_annual_report,
-    "number-filing": _number_filing,
-    "number-activation-report": _number_activation_report,
-    "number-contact-change": _number_contact_change,
-    "number-fee": _number_fee,
-    "fine-payment": _fine_payment,
-    "rectification": _rectification,
-    "bad-list-watch": _bad_list_watch,
-    "lease-renewal": _lease_renewal,
-    "mlps-assessment": _mlps_assessment,
-    "three-way-check": _three_way_check,
-    "emergency-plan": _emergency_plan,
-    "vendor-reverification": _vendor_reverification,
-    "licence-decision": _licence_decision,
-}
+@obligation(
+    "licence-decision", "许可审批结果", "Licence decision",
+    facts=("licence.applied", "licence.refused", "licence.issued"),
+    trigger="a licence applied for",
+    outcome="informational: decision expected within 60 days",
+    fulfilled_by="licence issued or refused",
+    source="电信条例 Art. 14",
+    confidence="statutory", severity="info",
+    informational=True,
+    note="Seed 004 says 40–60 working days; the regulation says 60 days.",
+    days=60, roll="next",
+)
+def _licence_decision(ctx: Context, rule: Rule) -> Iterator[Draft]:
+    p = rule.params
+    used: set[str] = set()
+    for ev in ctx.h.applications:
+        ref = as_text(ev.data.get("licence_no")) or as_text(ev.data.get("ref")) or ev.id
+        d = Draft(rule.id, ref, "application", f"{ref}@{ev.on}", days_after(ev.on, p["days"], ctx.cal, p["roll"]), ev)
+        issued = ctx.h.licences.get(ref)
+        if issued is None or issued.no in used:
+            issued = next((lic for lic in ctx.h.licences.values() if lic.start >= ev.on and lic.no not in used), None)
+        if issued is not None:
+            used.add(issued.no)
+            d.fulfil(issued.issued)
+        d.fulfil(_first(ctx.h.refusals, ev.on, pred=lambda r, ref=ref: as_text(r.data.get("licence_no")) in (None, ref)))
+        yield d
 
 
 def derive(ctx: Context, *, include_disabled: bool = False) -> list[Obligation]:
@@ -556,7 +778,7 @@ def derive(ctx: Context, *, include_disabled: bool = False) -> list[Obligation]:
             "informational": rule.informational, "severity": rule.severity, "source": rule.source,
             "confidence": rule.confidence, "params": rule.params, "tracked_from": ctx.h.tracked_from,
         }
-        for d in RULES[rule.id](ctx, rule):
+        for d in registration(rule.id).fn(ctx, rule):
             out.append(_freeze(base, d, waivers))
     out.sort(key=lambda o: (o.due, o.rule, o.about, o.id))
     return out

@@ -19,8 +19,9 @@ from typing import Any
 
 from ledger_kernel.envelope import format_time
 from ledger_rules.calendar import Calendar
+from ledger_rules.evaluation import Evaluation
 from ledger_rules.instants import local_date
-from ledger_rules.model import Evaluation, Finding, Obligation, RecordedFact, as_json, finding_open_at
+from ledger_rules.model import Finding, Obligation, RecordedFact, as_json, finding_open_at
 from ledger_rules.ruleset import RulePack
 from ledger_rules.status import obligation_status
 
