@@ -44,7 +44,7 @@ The compliance ledger's domain services over NATS (docs/internal-protocol.md).
 * `cmd.<service>` (request/reply, queue group = the service name): record one fact of a type the service
   owns. The reply is `RecordedReply` (the event and its aggregate and ledger sequences) or `ProblemReply`
   (nothing appended; `status` is the HTTP status the gateway answers with). A batch request (`items`)
-  records up to 10,000 facts and answers `BatchReply`: one of those replies per item, in order. A request
+  records up to 1000 facts and answers `BatchReply`: one of those replies per item, in order. A request
   past its `Ledger-Deadline` header is refused (503 `deadline_exceeded`), never recorded late. The
   service parses requests with the very models published here (a request valid here is taken, any other
   refused with 400); the fact is then judged against today's date (422).

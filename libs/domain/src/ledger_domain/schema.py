@@ -46,7 +46,8 @@ def types_of(service: str) -> tuple[str, ...]:
 MAX_TEXT = 255  # command id, actor, correlation and causation ids
 MAX_TENANT = 64
 MAX_SEQUENCE = 2**64 - 1  # JetStream counts in unsigned 64 bits; no aggregate gets further
-MAX_ITEMS = 10_000  # facts in one batch request: the gateway's largest batch, so one request per service
+MAX_ITEMS = 1000  # facts in one batch request, so that the reply (a result per item, a refusal up to a few KB) fits
+# in one message (8 MB); the gateway sends a larger HTTP batch as one request per service per 1000 facts
 CONTROL = r"[\x00-\x1f\x7f-\x9f]"  # a control character (C0, DEL, C1): never in an id
 NOT_TOKEN = r"[^A-Za-z0-9_-]"  # a character a subject token may not hold
 
