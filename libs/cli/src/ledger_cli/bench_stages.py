@@ -23,6 +23,7 @@ from ledger_kernel.embedded import free_port
 
 from ledger_cli import bench_facts as F
 from ledger_cli import bench_plug, bench_raw
+from ledger_cli.bench_appends import stage_batch_append
 from ledger_cli.bench_env import (
     DOMAIN,
     BenchEnv,
@@ -772,4 +773,5 @@ STAGES = {
     "latency": stage_latency,
     "rebuild": stage_rebuild,
     "scheduler": stage_scheduler,
+    "batch_append": stage_batch_append,
 }
