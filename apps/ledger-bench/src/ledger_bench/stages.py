@@ -24,6 +24,7 @@ from ledger_kernel.embedded import free_port
 from ledger_bench import facts as F
 from ledger_bench import plug as bench_plug
 from ledger_bench import raw as bench_raw
+from ledger_bench.appends import stage_batch_append
 from ledger_bench.env import (
     DOMAIN,
     BenchEnv,
@@ -773,4 +774,5 @@ STAGES = {
     "latency": stage_latency,
     "rebuild": stage_rebuild,
     "scheduler": stage_scheduler,
+    "batch_append": stage_batch_append,
 }

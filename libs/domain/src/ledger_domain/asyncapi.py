@@ -45,7 +45,9 @@ The compliance ledger's domain services over NATS (docs/internal-protocol.md).
   owns. The reply is `RecordedReply` (the event and its aggregate and ledger sequences) or `ProblemReply`
   (nothing appended; `status` is the HTTP status the gateway answers with). A batch request (`items`)
   records up to 1000 facts and answers `BatchReply`: one of those replies per item, in order. A request
-  past its `Ledger-Deadline` header is refused (503 `deadline_exceeded`), never recorded late.
+  past its `Ledger-Deadline` header is refused (503 `deadline_exceeded`), never recorded late. The
+  service parses requests with the very models published here (a request valid here is taken, any other
+  refused with 400); the fact is then judged against today's date (422).
 * `ledger.{tenant}.{company}.{aggregate_type}.{aggregate_id}` (JetStream stream LEDGER, append-only):
   every fact as one CloudEvents 1.0 event in structured JSON mode, with a per-aggregate hash chain.
   Payload schemas, one per type and version: contracts/schemas/<type>.v<version>.json.

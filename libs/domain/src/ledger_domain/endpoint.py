@@ -15,7 +15,7 @@ import logging
 import os
 import uuid
 import weakref
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 ERR_MESSAGE_TOO_LARGE = 10054  # JetStream: the message exceeds the stream's max_msg_size
 DEFAULT_WORKERS = int(os.environ.get("LEDGER_CMD_WORKERS", "256"))
+BATCH_LANES = 256  # aggregates of one batch appended side by side (their publishes pipelined on the connection)
 
 _meter = meter("ledger.domain")
 _appended = _meter.create_counter("ledger.facts.appended", description="Facts appended as events")
@@ -215,9 +216,15 @@ class FactService:
         return reply
 
     async def _batch(self, batch: protocol.BatchRequest, deadline: float | None = None) -> list[dict[str, Any]]:
-        """Every item judged on its own; items landing on one aggregate are applied in the order given."""
+        """Every item judged on its own; items landing on one aggregate are applied in the order given.
+
+        Aggregates go side by side, at most :data:`BATCH_LANES` at once: their appends are pipelined on
+        the connection (each with its own expected sequence), while one aggregate's wait for each
+        other's acks, since an append's expected sequence is the previous one's stream position.
+        """
         results: list[dict[str, Any] | None] = [None] * len(batch.items)
         queues: dict[str, list[tuple[int, Command, AggregateAddress, ValidFact]]] = {}
+        first_use: dict[str, str] = {}  # command id → the aggregate its first item lands on
         assert self._clock is not None
         today, traceparent = local_today(self._clock), current_traceparent()  # the same for every item
         for index, item in enumerate(batch.items):
@@ -225,16 +232,22 @@ class FactService:
                 if isinstance(item, protocol.Problem):
                     raise item
                 command, address, fact = self._prepare(item, today, traceparent)
+                if first_use.setdefault(command.command_id, address.subject) != address.subject:
+                    raise protocol.idempotency_key_reused(
+                        f"command id {command.command_id} is used earlier in this batch for another aggregate")
             except protocol.Problem as problem:
                 results[index] = self._count(problem.reply())
             else:
                 queues.setdefault(address.subject, []).append((index, command, address, fact))
 
-        async def in_order(queue: list[tuple[int, Command, AggregateAddress, ValidFact]]) -> None:
-            for index, command, address, fact in queue:
-                results[index] = await self._guarded(self._execute(command, address, fact, deadline))
+        waiting = deque(queues.values())
 
-        await asyncio.gather(*(in_order(queue) for queue in queues.values()))
+        async def lane() -> None:
+            while waiting:
+                for index, command, address, fact in waiting.popleft():
+                    results[index] = await self._guarded(self._execute(command, address, fact, deadline))
+
+        await asyncio.gather(*(lane() for _ in range(min(BATCH_LANES, len(waiting)))))
         return results  # type: ignore[return-value]  # every index is filled above
 
     def _prepare(self, request: protocol.FactRequest, today: date | None = None,

@@ -1,8 +1,9 @@
 """The wire shapes of ``cmd.<service>`` (docs/internal-protocol.md): the request and every reply.
 
-Parsing is by hand on purpose: a request is judged field by field, so a caller
-always learns which field is wrong (a structured 400), and nothing here builds a
-validator per request.
+A request is parsed with the envelope models of :mod:`ledger_domain.schema`, the very
+models the AsyncAPI document publishes (one wire contract); their validation errors
+become the bilingual field problems of a structured 400, so a caller always learns
+which field is wrong.
 """
 
 from __future__ import annotations
@@ -16,16 +17,23 @@ from ledger_contracts.errors import FactRejected
 from ledger_kernel import deadline as deadlines
 from ledger_kernel.aggregate import Refused
 from ledger_kernel.repository import Conflict, Recorded
-from ledger_kernel.subjects import TOKEN
+from pydantic import ValidationError
+
+from ledger_domain.schema import (
+    MAX_ITEMS,
+    MAX_TENANT,
+    MAX_TEXT,
+    BatchEnvelope,
+    ItemEnvelope,
+    RequestEnvelope,
+)
 
 MAX_REQUEST_BYTES = 1_100_000  # a fact may be 1 MB (ledger_contracts.fact.MAX_FACT_BYTES) plus the envelope
 MAX_BATCH_BYTES = 8_000_000  # the embedded nats-server's max_payload
-MAX_TEXT = 255  # command id, actor, correlation and causation ids
-MAX_TENANT = 64
-MAX_ITEMS = 1000  # facts in one batch request
 ITEM_FIELDS = ("fact", "command_id", "expected_sequence", "actor", "correlation_id", "causation_id")
 REQUEST_FIELDS = ("tenant", *ITEM_FIELDS)
 BATCH_FIELDS = ("tenant", "items", "actor", "correlation_id", "causation_id")
+TRACE_FIELDS = ("actor", "correlation_id", "causation_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,15 +109,36 @@ def malformed(errors: list[dict[str, str]], detail: str = "the request is not th
     return Problem(400, "malformed_request", "Malformed request", "请求格式错误", detail, errors)
 
 
-def _optional_text(obj: dict[str, Any], name: str, prefix: str, errors: list[dict[str, str]]) -> str | None:
-    value = obj.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_TEXT or not value.isprintable():
-        errors.append(field_error(prefix + name, "invalid_text", f"{name} must be 1-{MAX_TEXT} printable characters or null",
-                                  f"{name} 必须是 1-{MAX_TEXT} 个可打印字符或 null"))
-        return None
-    return value
+_TEXT_RULE = (f"must be 1-{MAX_TEXT} characters without control characters, or null",
+              f"必须是 1-{MAX_TEXT} 个不含控制字符的字符或 null")
+# field → (code, reason in English, reason in Chinese): the problem a wrong value of the field gets
+_FIELD_PROBLEMS: dict[str, tuple[str, str, str]] = {
+    "tenant": ("invalid_tenant", f"tenant must be 1-{MAX_TENANT} characters of [A-Za-z0-9_-]",
+               f"tenant 必须是 1-{MAX_TENANT} 个 [A-Za-z0-9_-] 字符"),
+    "fact": ("not_an_object", "fact must be a JSON object (type, company, effective_date, data)",
+             "fact 必须是 JSON 对象（type、company、effective_date、data）"),
+    "expected_sequence": ("invalid_sequence", "expected_sequence must be a non-negative integer below 2^64 or null",
+                          "expected_sequence 必须是小于 2^64 的非负整数或 null"),
+    "items": ("invalid_items", f"items must be a list of 1-{MAX_ITEMS} requests",
+              f"items 必须是包含 1-{MAX_ITEMS} 条请求的列表"),
+    **{name: ("invalid_text", f"{name} {_TEXT_RULE[0]}", f"{name} {_TEXT_RULE[1]}")
+       for name in ("command_id", *TRACE_FIELDS)},
+}
+
+
+def field_problems(exc: ValidationError, allowed: tuple[str, ...], prefix: str = "") -> list[dict[str, str]]:
+    """The model's validation errors as field problems: one per field, in the order of ``allowed``, unknown last."""
+    known: dict[str, dict[str, str]] = {}
+    unknown: list[dict[str, str]] = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        name = str(error["loc"][0]) if error["loc"] else ""
+        if error["type"] == "extra_forbidden":
+            shown = name[:40]
+            unknown.append(field_error(prefix + shown, "unknown_field", f"{shown!r} is not a field here "
+                                       f"(fields: {', '.join(allowed)})", f"{shown!r} 不是此处的字段"))
+        elif name in _FIELD_PROBLEMS and name not in known:
+            known[name] = field_error(prefix + name, *_FIELD_PROBLEMS[name])
+    return [known[name] for name in allowed if name in known] + unknown
 
 
 def parse_request(raw: bytes | bytearray | str) -> FactRequest | BatchRequest:
@@ -136,12 +165,11 @@ def parse_request(raw: bytes | bytearray | str) -> FactRequest | BatchRequest:
         return _batch(obj)
     if len(raw) > MAX_REQUEST_BYTES:
         raise _too_large(MAX_REQUEST_BYTES)
-    errors: list[dict[str, str]] = []
-    tenant = _tenant(obj, errors)
-    request = _item(obj, tenant, REQUEST_FIELDS, "", errors, {})
-    if errors:
-        raise malformed(errors)
-    return request
+    try:
+        envelope = RequestEnvelope.model_validate(obj)
+    except ValidationError as exc:
+        raise malformed(field_problems(exc, REQUEST_FIELDS)) from None
+    return _request(envelope, envelope.tenant, {})
 
 
 def parse_deadline(headers: Mapping[str, str] | None) -> float | None:
@@ -163,43 +191,10 @@ def _too_large(limit: int) -> Problem:
                                  f"此请求最大 {limit} 字节")], "the request is too large")
 
 
-def _tenant(obj: dict[str, Any], errors: list[dict[str, str]]) -> str:
-    tenant = obj.get("tenant")
-    if not isinstance(tenant, str) or not 0 < len(tenant) <= MAX_TENANT or not TOKEN.match(tenant):
-        errors.append(field_error("tenant", "invalid_tenant", "tenant must be 1-64 characters of [A-Za-z0-9_-]",
-                                  "tenant 必须是 1-64 个 [A-Za-z0-9_-] 字符"))
-        return ""
-    return tenant
-
-
-def _unknown_fields(obj: dict[str, Any], allowed: tuple[str, ...], prefix: str, errors: list[dict[str, str]]) -> None:
-    for name in obj:
-        if name not in allowed:
-            shown = str(name)[:40]
-            errors.append(field_error(prefix + shown, "unknown_field", f"{shown!r} is not a field here "
-                                      f"(fields: {', '.join(allowed)})", f"{shown!r} 不是此处的字段"))
-
-
-def _item(obj: dict[str, Any], tenant: str, allowed: tuple[str, ...], prefix: str, errors: list[dict[str, str]],
-          defaults: dict[str, str | None]) -> FactRequest:
-    """One fact's request fields (``prefix`` locates them in a batch); problems go to ``errors``."""
-    _unknown_fields(obj, allowed, prefix, errors)
-    fact = obj.get("fact")
-    if not isinstance(fact, dict):
-        errors.append(field_error(prefix + "fact", "not_an_object", "fact must be a JSON object (type, company, "
-                                  "effective_date, data)", "fact 必须是 JSON 对象（type、company、effective_date、data）"))
-    expected = obj.get("expected_sequence")
-    if expected is not None and (type(expected) is not int or expected < 0 or expected > 2**53):
-        errors.append(field_error(prefix + "expected_sequence", "invalid_sequence",
-                                  "expected_sequence must be a non-negative integer or null",
-                                  "expected_sequence 必须是非负整数或 null"))
-        expected = None
-    texts = {name: _optional_text(obj, name, prefix, errors) for name in ("command_id", "actor", "correlation_id",
-                                                                        "causation_id")}
-    for name, value in defaults.items():
-        texts[name] = texts[name] or value
-    return FactRequest(tenant=tenant, fact=fact if isinstance(fact, dict) else {}, expected_sequence=expected,
-                       **texts)
+def _request(item: ItemEnvelope, tenant: str, defaults: dict[str, str | None]) -> FactRequest:
+    return FactRequest(tenant=tenant, fact=item.fact, command_id=item.command_id,
+                       expected_sequence=item.expected_sequence,
+                       **{name: getattr(item, name) or defaults.get(name) for name in TRACE_FIELDS})
 
 
 def _batch(obj: dict[str, Any]) -> BatchRequest:
@@ -207,28 +202,23 @@ def _batch(obj: dict[str, Any]) -> BatchRequest:
 
     The envelope must be right (400 otherwise); a wrong item only refuses that item.
     """
-    errors: list[dict[str, str]] = []
-    _unknown_fields(obj, BATCH_FIELDS, "", errors)
-    tenant = _tenant(obj, errors)
-    defaults = {name: _optional_text(obj, name, "", errors) for name in ("actor", "correlation_id", "causation_id")}
-    items = obj["items"]
-    if not isinstance(items, list) or not 0 < len(items) <= MAX_ITEMS:
-        errors.append(field_error("items", "invalid_items", f"items must be a list of 1-{MAX_ITEMS} requests",
-                                  f"items 必须是包含 1-{MAX_ITEMS} 条请求的列表"))
-    if errors:
-        raise malformed(errors)
+    try:
+        envelope = BatchEnvelope.model_validate(obj)
+    except ValidationError as exc:
+        raise malformed(field_problems(exc, BATCH_FIELDS)) from None
+    defaults = {name: getattr(envelope, name) for name in TRACE_FIELDS}
     parsed: list[FactRequest | Problem] = []
-    for index, item in enumerate(items):
-        item_errors: list[dict[str, str]] = []
+    for index, item in enumerate(envelope.items):
         if not isinstance(item, dict):
-            item_errors.append(field_error(f"items.{index}", "not_an_object", "each item must be a JSON object",
-                                           "每一项必须是 JSON 对象"))
-            parsed.append(malformed(item_errors, "the item is not the shape of a fact request"))
+            parsed.append(malformed([field_error(f"items.{index}", "not_an_object", "each item must be a JSON object",
+                                                 "每一项必须是 JSON 对象")], "the item is not the shape of a fact request"))
             continue
-        request = _item(item, tenant, ITEM_FIELDS, f"items.{index}.", item_errors, defaults)
-        parsed.append(malformed(item_errors, "the item is not the shape of a fact request") if item_errors
-                      else request)
-    return BatchRequest(tenant=tenant, items=tuple(parsed))
+        try:
+            parsed.append(_request(ItemEnvelope.model_validate(item), envelope.tenant, defaults))
+        except ValidationError as exc:
+            parsed.append(malformed(field_problems(exc, ITEM_FIELDS, f"items.{index}."),
+                                    "the item is not the shape of a fact request"))
+    return BatchRequest(tenant=envelope.tenant, items=tuple(parsed))
 
 
 # --- replies ---------------------------------------------------------------------------------

@@ -1,19 +1,22 @@
-"""Typed models of the wire shapes, for the AsyncAPI document only.
+"""Typed models of the wire shapes: one wire contract for the parser and the AsyncAPI document.
 
-Requests are parsed by :mod:`ledger_domain.protocol` and facts by
-``ledger_contracts.validate_fact``; these models are never used to validate a
-request. They are built once per process (cached) so faststream can describe
-``cmd.<service>`` and the LEDGER channels from the services themselves.
+A ``cmd.<service>`` request is parsed with the envelope models below
+(:mod:`ledger_domain.protocol` maps their errors to the bilingual field
+problems); the published models are the same envelopes with ``fact`` typed as
+the service's fact models, so the document says exactly what the parser takes.
+The fact itself is judged by ``ledger_contracts.validate_fact`` (it also needs
+today's date, which no schema can say). Models are built once per process.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
 from ledger_contracts.catalogue import CATALOGUE
 from ledger_contracts.fact import fact_model
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, create_model
 
 
 class WireRequest(BaseModel):
@@ -40,29 +43,82 @@ def types_of(service: str) -> tuple[str, ...]:
     return tuple(t for t, spec in CATALOGUE.items() if spec.owner.value == service)
 
 
-def _item_fields(service: str) -> dict[str, Any]:
-    models = tuple(fact_model(t) for t in types_of(service))
-    fact = Annotated[Union[models], Field(discriminator="type")]  # noqa: UP007
+MAX_TEXT = 255  # command id, actor, correlation and causation ids
+MAX_TENANT = 64
+MAX_SEQUENCE = 2**64 - 1  # JetStream counts in unsigned 64 bits; no aggregate gets further
+MAX_ITEMS = 1000  # facts in one batch request, so that the reply (a result per item, a refusal up to a few KB) fits
+# in one message (8 MB); the gateway sends a larger HTTP batch as one request per service per 1000 facts
+CONTROL = r"[\x00-\x1f\x7f-\x9f]"  # a control character (C0, DEL, C1): never in an id
+NOT_TOKEN = r"[^A-Za-z0-9_-]"  # a character a subject token may not hold
+
+
+def _integral(value: Any) -> Any:
+    """JSON does not tell 3 from 3.0 and JSON Schema calls both integers: so does the parser (not 3.5)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _none_of(forbidden: str, what: str) -> Any:
+    """Refuse any character matching ``forbidden``, published as ``not: {pattern}``.
+
+    An anchored pattern (``^[…]*$``) would mean different things to different validators: Python's
+    ``$`` also matches before a final newline. An unanchored search means the same everywhere.
+    """
+    search = re.compile(forbidden).search
+
+    def check(value: str) -> str:
+        if search(value) is not None:
+            raise ValueError(f"holds {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+Tenant = Annotated[str, Field(strict=True, min_length=1, max_length=MAX_TENANT,
+                              description="The tenant (a subject token: letters, digits, _ and -)",
+                              json_schema_extra={"not": {"pattern": NOT_TOKEN}}),
+                   _none_of(NOT_TOKEN, "a character outside [A-Za-z0-9_-]")]
+Text = Annotated[str, Field(strict=True, min_length=1, max_length=MAX_TEXT,
+                            json_schema_extra={"not": {"pattern": CONTROL}}),
+                 _none_of(CONTROL, "a control character")]
+Sequence = Annotated[int, Field(strict=True, ge=0, le=MAX_SEQUENCE), BeforeValidator(_integral)]
+RawFact = Annotated[dict[str, Any], Field(strict=True)]
+FACT = "The fact: type, company, effective_date, data"
+
+
+def _trace_fields() -> dict[str, Any]:
+    """Who records a fact and why; a batch sets them for every item that does not set its own."""
     return {
-        "fact": (fact, Field(description="The fact: type, company, effective_date, data")),
-        "command_id": (str | None, Field(default=None, max_length=255,
-                                         description="Idempotency key: the same id and fact never append twice")),
-        "expected_sequence": (int | None, Field(default=None, ge=0, description=(
+        "actor": (Text | None, Field(default=None, description="Who records it (an opaque id)")),
+        "correlation_id": (Text | None, Field(default=None, description="Correlation id")),
+        "causation_id": (Text | None, Field(default=None, description="Causation id")),
+    }
+
+
+def _item_fields(fact: Any) -> dict[str, Any]:
+    return {
+        "fact": (fact, Field(description=FACT)),
+        "command_id": (Text | None, Field(default=None, description=(
+            "Idempotency key: the same id and fact never append twice"))),
+        "expected_sequence": (Sequence | None, Field(default=None, description=(
             "Optimistic concurrency: the aggregate sequence the caller expects (0 for a new aggregate); "
             "a mismatch answers 412 sequence_mismatch"))),
         **_trace_fields(),
     }
 
 
-def _trace_fields() -> dict[str, Any]:
-    return {
-        "actor": (str | None, Field(default=None, max_length=255, description="Who records it (an opaque id)")),
-        "correlation_id": (str | None, Field(default=None, max_length=255, description="Correlation id")),
-        "causation_id": (str | None, Field(default=None, max_length=255, description="Causation id")),
-    }
+_FORBID = ConfigDict(extra="forbid")
+# The envelopes as parsed: the fact is any object (validate_fact judges it next), a batch's items anything (each
+# is parsed on its own, so a wrong item refuses only itself). The published models below differ in nothing else.
+ItemEnvelope = create_model("ItemEnvelope", __config__=_FORBID, **_item_fields(RawFact))
+RequestEnvelope = create_model("RequestEnvelope", __config__=_FORBID, tenant=(Tenant, ...), **_item_fields(RawFact))
+BatchEnvelope = create_model("BatchEnvelope", __config__=_FORBID, tenant=(Tenant, ...),
+                             items=(list[Any], Field(strict=True, min_length=1, max_length=MAX_ITEMS)),
+                             **_trace_fields())
 
 
-_TENANT = (str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The tenant (a subject token)"))
+def _fact_union(service: str) -> Any:
+    models = tuple(fact_model(t) for t in types_of(service))
+    return Annotated[Union[models], Field(discriminator="type")]  # noqa: UP007
 
 
 @cache
@@ -71,7 +127,7 @@ def request_model(service: str) -> type[WireRequest]:
     return create_model(
         f"{_title(service)}FactRequest", __base__=WireRequest,
         __doc__=f"Record one fact owned by the {service} service (docs/internal-protocol.md).",
-        tenant=_TENANT, **_item_fields(service),
+        tenant=(Tenant, ...), **_item_fields(_fact_union(service)),
     )
 
 
@@ -79,14 +135,14 @@ def request_model(service: str) -> type[WireRequest]:
 def batch_model(service: str) -> type[WireRequest]:
     """``cmd.<service>``'s batch request: many facts of one tenant, answered item by item in order."""
     item = create_model(f"{_title(service)}BatchItem", __doc__="One fact of a batch, with its own command id.",
-                        __config__=ConfigDict(extra="forbid"), **_item_fields(service))
+                        __config__=_FORBID, **_item_fields(_fact_union(service)))
     return create_model(
         f"{_title(service)}BatchRequest", __base__=WireRequest,
-        __doc__=(f"Record up to 1000 facts owned by the {service} service in one request. Each item is judged on "
-                 "its own; items landing on one aggregate are applied in the order given. actor, correlation_id "
-                 "and causation_id apply to every item that does not set its own."),
-        tenant=_TENANT,
-        items=(list[item], Field(min_length=1, max_length=1000)),  # type: ignore[valid-type]
+        __doc__=(f"Record up to {MAX_ITEMS} facts owned by the {service} service in one request. Each item is "
+                 "judged on its own; items landing on one aggregate are applied in the order given. actor, "
+                 "correlation_id and causation_id apply to every item that does not set its own."),
+        tenant=(Tenant, ...),
+        items=(list[item], Field(min_length=1, max_length=MAX_ITEMS)),  # type: ignore[valid-type]
         **_trace_fields(),
     )
 

@@ -2,7 +2,13 @@
 
 Concurrency is optimistic across processes (``Nats-Expected-Last-Subject-Sequence``)
 and serialised per aggregate inside one process (a lock), so conflicts are rare and
-always resolved by reloading and deciding again.
+always resolved by reloading and deciding again. The lock is the one the append path
+needs: the cached aggregate is shared and mutated across awaits (a catch-up applies
+what the stream holds after its position), so two commands on it at once would apply
+the same events twice. An aggregate this process has not seen is not read before its
+first append: it is guessed empty, and the server's expected-sequence check (or a
+refusal, which is always confirmed against the stream) tells when the guess is wrong
+— a new aggregate costs one round trip, not two.
 """
 
 from __future__ import annotations
@@ -124,9 +130,10 @@ class Repository:
                       version: int, *, now: datetime | None = None) -> Recorded:
         """Record ``command`` as exactly one event on ``address``, or raise Refused / Conflict.
 
-        Commands on one aggregate are serialised in this process, and the cached state is
-        trusted: the server's expected-sequence check catches any staleness, and we read the
-        stream again before refusing, before reporting a conflict, and after a duplicate ack.
+        Commands on one aggregate are serialised in this process, and the cached state (empty for an
+        aggregate never seen) is trusted: the server's expected-sequence check catches any staleness,
+        and we read the stream again before refusing, before reporting a conflict, and after a
+        duplicate ack.
         """
         async with self._lock(address.subject):
             try:
@@ -142,10 +149,8 @@ class Repository:
                        version: int, now: datetime | None) -> Recorded:
         event_id = envelope.event_id_for(command.tenant, command.command_id)
         subject = address.subject
-        fresh = address.subject not in self._cache
         agg = self._cached(address, cls)
-        if fresh:
-            await self._catch_up(address, agg, cls)
+        fresh = False  # read from the stream just now (an aggregate never seen is guessed empty, not read)
         for attempt in range(self.MAX_RETRIES):
             done = self._already(agg, event_id, command, address)
             if done is not None:
@@ -173,9 +178,11 @@ class Repository:
                 appended = await self.store.append(subject, envelope.encode(event), msg_id=event_id,
                                                    expected_last_subject_seq=agg.last_stream_seq, headers=headers)
             except WrongLastSequence:
-                self.conflicts += 1
-                # someone else appended: back off with jitter, read what they wrote, decide again
-                await asyncio.sleep(random.uniform(0, min(0.005 * (attempt + 1), 0.2)))
+                if agg.last_stream_seq or fresh:
+                    self.conflicts += 1
+                    # someone else appended: back off with jitter, read what they wrote, decide again
+                    await asyncio.sleep(random.uniform(0, min(0.005 * (attempt + 1), 0.2)))
+                # else the guess "new aggregate" was wrong: read it and decide again, no race to back off from
                 await self._catch_up(address, agg, cls)
                 fresh = True
                 continue
