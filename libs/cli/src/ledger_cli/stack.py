@@ -10,7 +10,6 @@ stays under LEDGER_HOME for the next ``ledger up``.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import importlib
 import os
 import signal
@@ -56,7 +55,7 @@ async def _single_process(settings: Settings, ready: asyncio.Event | None = None
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     # one connection for every service: the "stack" user, the union of the services' rights
-    shared = dataclasses.replace(settings, nats_user="stack")
+    shared = settings.model_copy(update={"nats_user": "stack"})
     async with Mounted(build_services(), shared, name="ledger"):
         _announce(settings)
         await stop.wait()
