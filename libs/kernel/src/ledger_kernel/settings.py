@@ -138,7 +138,7 @@ class Settings(BaseSettings):
                          Expect("DEBUG, INFO, WARNING, ERROR or CRITICAL")] = Field(
         "INFO", description="the level of the process's log (JSON lines on stderr)")
     otel_console: Flag = Field(
-        False, description="print trace spans on stdout (debugging; OTLP export is OTEL_EXPORTER_OTLP_ENDPOINT)")
+        False, description="print trace spans on stderr (debugging; OTLP export is OTEL_EXPORTER_OTLP_ENDPOINT)")
     checkpoint_key: Annotated[SecretStr | None, Expect("base64 of 32 random bytes")] = Field(
         None, description="the projector's checkpoint signing key (Ed25519 seed); unset: the key file under "
                           "LEDGER_HOME/keys, made once outside production. The command line shows its public key")
