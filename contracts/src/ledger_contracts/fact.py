@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -27,6 +27,7 @@ from .errors import FactRejected, FieldError
 from .facts import FactPayload, past_date_fields
 from .pydantic_errors import field_errors
 from .types import IdempotencyKey, LocalDate, Uscc
+from .zone import SHANGHAI
 
 __all__ = [
     "MAX_FACT_BYTES",
@@ -44,16 +45,6 @@ MAX_FACT_BYTES = 1_000_000
 """A single fact larger than this is refused before parsing (no fact needs it)."""
 
 
-def _shanghai() -> tzinfo:
-    try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo("Asia/Shanghai")
-    except Exception:  # no tz database: China has kept UTC+8 without DST since 1991
-        return timezone(timedelta(hours=8), "Asia/Shanghai")
-
-
-SHANGHAI: tzinfo = _shanghai()
 
 
 def today_in_shanghai(now: datetime | None = None) -> date:
