@@ -78,6 +78,25 @@ def test_a_number_that_is_not_one_is_refused_by_name(model, name, variable, fiel
     assert str(err.value).startswith(f"{variable} must be {expectation(field)}, got {bad!r}")
 
 
+def as_text(value) -> str:  # noqa: ANN001
+    return ("1" if value else "0") if isinstance(value, bool) else str(value)
+
+
+DEFAULTED = [(m, n, v, f) for m, n, v, f in ALL if f.default is not None and not isinstance(f.default, tuple)]
+
+
+@pytest.mark.parametrize(("model", "name", "variable", "field"), DEFAULTED,
+                         ids=[f"{m.process}:{v}" for m, _, v, _ in DEFAULTED])
+def test_every_default_written_out_reads_back_as_itself(model, name, variable, field):
+    """What an operator copies from the table into the environment means what it says (LEDGER_REPLICAS=3)."""
+    assert getattr(model.from_env({variable: as_text(field.default)}), name) == getattr(model.from_env({}), name)
+
+
+def test_replicas_and_ports_read_from_text():
+    settings = Settings.from_env({"LEDGER_REPLICAS": "3", "LEDGER_NATS_PORT": " 4444 "})
+    assert (settings.replicas, settings.nats_port) == (3, 4444)
+
+
 def test_a_secret_is_never_echoed():
     from ledger_notifier.config import NotifierSettings
 

@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     http_host: Annotated[str, Expect("an address or host name")] = Field(
         DEFAULT_HTTP_HOST, description="the address the gateway listens on: this machine only unless told "
                                        "(compose sets 0.0.0.0 so the container's published port reaches it)")
-    replicas: Annotated[Literal[1, 3, 5], Expect("1, 3 or 5")] = Field(
+    replicas: Annotated[Literal[1, 3, 5], Whole, Expect("1, 3 or 5")] = Field(
         1, description="stream replicas (1 on one machine, 3 or 5 in a cluster)")
     environment: Annotated[Literal["development", "test", "production"],
                            Expect("development, test or production")] = Field(
