@@ -253,7 +253,7 @@ def fields(model: type[BaseSettings]) -> Iterator[tuple[str, str, FieldInfo]]:
 
 def describe(model: type[BaseSettings], exc: ValidationError) -> str:
     """One line per refused variable: its name, what it must be, and what it was (never a secret's value)."""
-    by_key = {}
+    by_key: dict[str, tuple[str, FieldInfo]] = {}
     for name, var, field in fields(model):
         by_key[name] = by_key[var] = by_key[var.lower()] = (var, field)
     lines = []
