@@ -6,7 +6,9 @@
                                              since every service answers garbage with one
     python probe.py http URL                 GET URL answers 200 (the gateway's /healthz)
 
-Exit 0 when ready, 1 otherwise, with the reason on stderr. A request is answered by any
+Exit 0 when ready, 1 otherwise, with the reason on stderr. ``LEDGER_PROBE_TIMEOUT``: seconds to wait
+(default 3). The probe runs every few seconds in every container, so it reads its two variables itself
+instead of loading the settings models (docs/operations.md lists them). A request is answered by any
 instance of the service's queue group, so it says "the service answers", not "this instance".
 """
 
@@ -57,7 +59,14 @@ def answers(url: str, timeout: float) -> str | None:
 
 
 def main(argv: list[str]) -> int:
-    timeout = float(os.environ.get("LEDGER_PROBE_TIMEOUT", "3"))
+    try:
+        timeout = float(os.environ.get("LEDGER_PROBE_TIMEOUT") or "3")
+    except ValueError:
+        timeout = 0.0
+    if not 0 < timeout <= 600:
+        print(f"probe: LEDGER_PROBE_TIMEOUT must be seconds, more than 0 and at most 600, got "
+              f"{os.environ.get('LEDGER_PROBE_TIMEOUT')!r}", file=sys.stderr)
+        return 2
     if len(argv) >= 2 and argv[0] == "request":
         payload = (argv[2] if len(argv) > 2 else "{}").encode()
         problem = asyncio.run(request(argv[1], payload, timeout))

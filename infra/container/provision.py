@@ -13,16 +13,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 import time
+from typing import Annotated, ClassVar
 
 from ledger_kernel.connection import connect
-from ledger_kernel.settings import Settings
+from ledger_kernel.settings import Expect, Settings
 from ledger_kernel.streams import ALERTS, KV_SUMMARIES, LEDGER, ServerTooOld, provision
 from nats.js.errors import BucketNotFoundError
+from pydantic import Field
 
 log = logging.getLogger("provision")
+
+
+class ProvisionSettings(Settings):
+    process: ClassVar[str] = "provision job (compose)"
+
+    provision_timeout: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False),
+                                 Expect("seconds, more than 0 and at most 3600")] = Field(
+        120.0, description="how long the provision job retries while a new cluster elects its JetStream leader")
 
 
 async def run(settings: Settings, patience: float) -> int:
@@ -60,12 +69,12 @@ async def run(settings: Settings, patience: float) -> int:
 
 def main() -> int:
     logging.basicConfig(level=logging.WARNING)
-    settings = Settings.from_env()
+    settings = ProvisionSettings.at_start("provision")
     if settings.embedded:
         print("LEDGER_NATS_URL is not set: nothing to provision (the embedded stack provisions itself)",
               file=sys.stderr)
         return 2
-    return asyncio.run(run(settings, float(os.environ.get("LEDGER_PROVISION_TIMEOUT", "120"))))
+    return asyncio.run(run(settings, settings.provision_timeout))
 
 
 if __name__ == "__main__":

@@ -25,4 +25,6 @@ def test_a_direct_get_reply_and_it_is_installed() -> None:
     assert headers.parse_header_lines(raw) == original(raw) == {
         "Nats-Stream": "LEDGER", "Nats-Subject": "ledger.t1.91310000MA1K4CFM5J.company.91310000MA1K4CFM5J",
         "Nats-Sequence": "42", "Nats-Msg-Id": "0f8fad5b", "traceparent": "00-ab-cd-01"}
-    assert Client._parse_header_lines is headers.parse_header_lines  # installed when ledger_kernel was imported
+    import ledger_kernel.connection  # noqa: F401  (the transport installs it)
+
+    assert Client._parse_header_lines is headers.parse_header_lines

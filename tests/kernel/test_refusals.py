@@ -95,7 +95,7 @@ def test_settings_defaults_and_overrides(tmp_path):
 
 
 @pytest.mark.parametrize("env,needle", [
-    ({"LEDGER_NATS_PORT": "abc"}, "integer"),
+    ({"LEDGER_NATS_PORT": "abc"}, "LEDGER_NATS_PORT must be a TCP port.*got .abc."),
     ({"LEDGER_HTTP_PORT": "70000"}, "TCP port"),
     ({"LEDGER_ENV": "production", "LEDGER_CLOCK": "2026-01-01T00:00:00+08:00"}, "refused"),
     ({"LEDGER_REPLICAS": "2"}, "REPLICAS"),

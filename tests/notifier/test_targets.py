@@ -15,7 +15,6 @@ from ledger_notifier.config import NotifierConfig
 from ledger_notifier.targets import (
     TargetRefused,
     allowed_networks,
-    loopback_allowed,
     parse_target,
     refusal_for,
 )
@@ -68,9 +67,11 @@ def test_malformed_or_unsafe_urls(url, code):
 
 
 def test_the_flag_is_off_by_default():
-    assert loopback_allowed({}) is False and loopback_allowed({"LEDGER_WEBHOOK_ALLOW_LOOPBACK": "true"}) is False
-    assert loopback_allowed({"LEDGER_WEBHOOK_ALLOW_LOOPBACK": "1"}) is True
     assert NotifierConfig.from_env({}).allow_loopback is False
+    assert NotifierConfig.from_env({"LEDGER_WEBHOOK_ALLOW_LOOPBACK": "0"}).allow_loopback is False
+    assert NotifierConfig.from_env({"LEDGER_WEBHOOK_ALLOW_LOOPBACK": "1"}).allow_loopback is True
+    with pytest.raises(SettingsError, match="LEDGER_WEBHOOK_ALLOW_LOOPBACK must be 0 or 1"):  # not a silent "off"
+        NotifierConfig.from_env({"LEDGER_WEBHOOK_ALLOW_LOOPBACK": "true"})
     with pytest.raises(SettingsError, match="production"):  # test-only: never in production
         NotifierConfig.from_env({"LEDGER_WEBHOOK_ALLOW_LOOPBACK": "1", "LEDGER_ENV": "production"})
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
@@ -42,7 +41,7 @@ async def test_loading_a_year_firms_up_provisional_deadlines(fresh_nats, setting
     await provision(nc)
     store = LedgerStore(nc)
     recorder = DirectRecorder(store, clock)
-    settings = dataclasses.replace(settings_for(fresh_nats), clock=at("2027-09-02").isoformat())
+    settings = settings_for(fresh_nats).model_copy(update={"clock": at("2027-09-02").isoformat()})
     clock.set(at("2027-09-02"))
     path = tmp_path / "2027.json"
     path.write_text(json.dumps(SCHEDULE_2027), encoding="utf-8")
@@ -70,7 +69,7 @@ async def test_loading_a_year_firms_up_provisional_deadlines(fresh_nats, setting
                 await set_rule_overrides(settings, tenant, {"rules": {"no-such-rule": {}}})
             live = digest(svc.engine, LIVE)
         assert (await verify_ledger(store)).intact
-        clean = await rebuild(dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path / 'clean.db'}"))
+        clean = await rebuild(settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'clean.db'}"}))
         assert clean.digest == live
     finally:
         await nc.close()

@@ -6,7 +6,6 @@ public key."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import os
 import shutil
@@ -142,7 +141,7 @@ async def test_an_event_whose_hash_does_not_match_is_parked_not_applied(provisio
         incremental = digest(svc.engine, LIVE)
 
     # a rebuild parks the same event and equals the incremental model
-    clean = await rebuild(dataclasses.replace(settings, database_url=f"sqlite:///{settings.home / 'clean.db'}"))
+    clean = await rebuild(settings.model_copy(update={"database_url": f"sqlite:///{settings.home / 'clean.db'}"}))
     assert clean.parked == 1 and clean.digest == incremental
     out = ledger_verify(provisioned.url, settings.home)
     report = report_of(out)

@@ -5,7 +5,6 @@ and on PostgreSQL (the clean rebuild goes into a database of the same kind of it
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import random
 import signal
@@ -71,7 +70,7 @@ async def test_sigkill_at_random_points_replays_into_the_same_state(fresh_nats, 
     await provision(nc)
     store = LedgerStore(nc)
     recorder = DirectRecorder(store, clock)
-    settings = dataclasses.replace(settings_for(fresh_nats), database_url=read_models.fresh("crash"))
+    settings = settings_for(fresh_nats).model_copy(update={"database_url": read_models.fresh("crash")})
     rounds = ROUNDS[read_models.kind]
     env = {**os.environ, "LEDGER_NATS_URL": fresh_nats.url, "LEDGER_DATABASE_URL": settings.database_url,
            "LEDGER_HOME": str(settings.home), "LEDGER_ENV": "test", "LEDGER_CLOCK": clock.now().isoformat(),
@@ -115,7 +114,7 @@ async def test_sigkill_at_random_points_replays_into_the_same_state(fresh_nats, 
             proc.wait(20)
         assert len(kills) == rounds and kills == sorted(kills)
         incremental = digest(engine, LIVE)
-        clean = await rebuild(dataclasses.replace(settings, database_url=read_models.fresh("clean")))
+        clean = await rebuild(settings.model_copy(update={"database_url": read_models.fresh("clean")}))
         assert clean.applied_sequence == last
         assert clean.digest == incremental, "a crash changed the read model"
         assert unpublished(engine) == 0

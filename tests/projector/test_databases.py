@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 
 import pytest
@@ -40,14 +39,14 @@ async def test_sqlite_and_postgres_agree(fresh_nats, settings_for, clock, tenant
     nc = await connect(fresh_nats.url, "test")
     await provision(nc)
     store = LedgerStore(nc)
-    settings = dataclasses.replace(settings_for(fresh_nats), database_url=pg_url)
+    settings = settings_for(fresh_nats).model_copy(update={"database_url": pg_url})
     try:
         async with projector_stack(settings, clock, batch_size=97) as svc:
             await fill(store, DirectRecorder(store, clock), tenant, 25, poison_every=61)
             await svc.catch_up()
             assert svc.engine.dialect.name == "postgresql"
             on_pg = digest(svc.engine, LIVE)
-        lite = dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path / 'lite.db'}")
+        lite = settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'lite.db'}"})
         report = await rebuild(lite)
         assert report.digest == on_pg
         pg_engine, lite_engine = make_engine(pg_url), make_engine(lite.database_url)

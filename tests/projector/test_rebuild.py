@@ -3,8 +3,6 @@ on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from hypothesis import given
 from hypothesis import strategies as st
 from ledger_kernel.connection import connect
@@ -24,7 +22,7 @@ async def test_rebuild_equals_incremental_and_poison_is_parked(fresh_nats, setti
     await provision(nc)
     store = LedgerStore(nc)
     recorder = DirectRecorder(store, clock)
-    settings = dataclasses.replace(settings_for(fresh_nats), database_url=read_models.fresh("live"))
+    settings = settings_for(fresh_nats).model_copy(update={"database_url": read_models.fresh("live")})
     try:
         async with projector_stack(settings, clock, batch_size=50) as svc:
             assert svc.engine.dialect.name == read_models.kind
@@ -62,7 +60,7 @@ async def test_rebuild_equals_incremental_and_poison_is_parked(fresh_nats, setti
             assert company["name"] == "后来的公司"
 
         # a clean rebuild into another database (of the same kind) gives the same model
-        other = dataclasses.replace(settings, database_url=read_models.fresh("clean"))
+        other = settings.model_copy(update={"database_url": read_models.fresh("clean")})
         clean = await rebuild(other)
         assert clean.digest == after_more
         assert clean.applied_sequence == await store.last_sequence()

@@ -14,19 +14,20 @@ input always gets the same answer and tests need no clock.
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from . import strict_json
 from .catalogue import CATALOGUE, FACT_TYPES, FactSpec
 from .errors import FactRejected, FieldError
 from .facts import FactPayload, past_date_fields
 from .pydantic_errors import field_errors
 from .types import IdempotencyKey, LocalDate, Uscc
+from .zone import SHANGHAI
 
 __all__ = [
     "MAX_FACT_BYTES",
@@ -44,16 +45,6 @@ MAX_FACT_BYTES = 1_000_000
 """A single fact larger than this is refused before parsing (no fact needs it)."""
 
 
-def _shanghai() -> tzinfo:
-    try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo("Asia/Shanghai")
-    except Exception:  # no tz database: China has kept UTC+8 without DST since 1991
-        return timezone(timedelta(hours=8), "Asia/Shanghai")
-
-
-SHANGHAI: tzinfo = _shanghai()
 
 
 def today_in_shanghai(now: datetime | None = None) -> date:
@@ -148,35 +139,8 @@ class ValidFact:
 # --- validation --------------------------------------------------------------------------
 
 
-class _Undecodable(Exception):
-    def __init__(self, error: FieldError) -> None:
-        self.error = error
-
-
 def _reject_root(code: str, reason_en: str, reason_zh: str) -> FactRejected:
     return FactRejected([FieldError("", code, reason_en, reason_zh)])
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _Undecodable(
-                FieldError(
-                    "",
-                    "duplicate_key",
-                    f"the key {key[:40]!r} appears twice in one object",
-                    f"同一对象中键 {key[:40]!r} 出现了两次",
-                )
-            )
-        result[key] = value
-    return result
-
-
-def _no_constants(name: str) -> Any:
-    raise _Undecodable(
-        FieldError("", "invalid_json", f"{name} is not valid JSON", f"{name} 不是合法的 JSON 值")
-    )
 
 
 def _decode(raw: bytes | bytearray | str) -> Any:
@@ -187,10 +151,13 @@ def _decode(raw: bytes | bytearray | str) -> Any:
             f"单条事实最大 {MAX_FACT_BYTES} 字节",
         )
     try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else raw
-        return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants)
-    except _Undecodable as problem:
-        raise FactRejected([problem.error]) from None
+        return strict_json.loads(raw)
+    except strict_json.DuplicateKey as dup:
+        raise _reject_root("duplicate_key", f"the key {dup.key[:40]!r} appears twice in one object",
+                           f"同一对象中键 {dup.key[:40]!r} 出现了两次") from None
+    except strict_json.NotJson as constant:
+        raise _reject_root("invalid_json", f"{constant.name} is not valid JSON",
+                           f"{constant.name} 不是合法的 JSON 值") from None
     except UnicodeDecodeError:
         raise _reject_root(
             "invalid_json", "the body is not UTF-8 text", "内容不是 UTF-8 编码的文本"

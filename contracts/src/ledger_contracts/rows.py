@@ -26,6 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from . import strict_json
 from .catalogue import CATALOGUE
 
 ENVELOPE = ("type", "company", "effective_date", "idempotency_key")
@@ -68,10 +69,7 @@ def baseline_fact(company: str, tracked_from: str, attested_by: str, note: str |
 
 
 def _loads(text: str) -> Any:
-    def refuse(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON")
-
-    return json.loads(text, parse_constant=refuse)
+    return strict_json.loads(text, unique_keys=False)  # as the importer always read rows: the last equal key wins
 
 
 @cache

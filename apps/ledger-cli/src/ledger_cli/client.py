@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import httpx
 import typer
 from ledger_kernel.settings import Settings
+
+from ledger_cli.settings import CliSettings
 
 
 def default_url() -> str:
@@ -45,7 +46,7 @@ class Gateway:
 
     def __init__(self, url: str | None, key: str | None, *, timeout: float = 300.0) -> None:
         self.url = (url or default_url()).rstrip("/")
-        self.key = key or os.environ.get("LEDGER_API_KEY")
+        self.key = key or CliSettings.from_env().revealed_api_key()
         if not self.key:
             raise typer.BadParameter("give an API key with --key or LEDGER_API_KEY "
                                      "(create one: ledger tenant create NAME) 请提供 API 密钥")

@@ -13,7 +13,6 @@ within the gateway's Idempotency-Key window (24 h by default, LEDGER_IDEMPOTENCY
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import typer
@@ -22,6 +21,7 @@ from ledger_contracts.rows import baseline_fact, row_key
 from rich.console import Console
 
 from ledger_cli.client import ApiError, Gateway, UrlOption, default_url, fail
+from ledger_cli.settings import CliSettings
 from ledger_cli.views import portfolio_table
 
 console = Console(stderr=True)
@@ -141,7 +141,7 @@ def demo(url: str | None = UrlOption,
                                                               "tenant is created and its key printed.")) -> None:
     """Load five example companies (from the seed cases) into the running stack and show the portfolio.
     加载五家示例企业并显示企业组合。"""
-    key = key or os.environ.get("LEDGER_API_KEY")
+    key = key or CliSettings.from_env().revealed_api_key()
     created = not key
     if created:
         from ledger_gateway.admin import create_tenant

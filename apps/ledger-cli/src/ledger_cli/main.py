@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from ledger_cli import demo, importer, maintenance, one_fact, ops, stack, stream_credentials, tenants, views
+from ledger_cli.settings import CliSettings
 
 app = typer.Typer(
     name="ledger",
@@ -16,6 +17,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
+
+
+@app.callback()
+def _settings_first() -> None:
+    """Every command starts with the environment checked: a bad ``LEDGER_*`` value is one line and exit 2."""
+    CliSettings.at_start("ledger")
+
+
 stack.register(app)
 ops.register(app)
 tenants.register(app)

@@ -13,7 +13,6 @@ stays under LEDGER_HOME for the next ``ledger up``.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import signal
 import sys
@@ -54,7 +53,7 @@ async def _single_process(settings: Settings, ready: asyncio.Event | None = None
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     # one connection for every service: the "stack" user, the union of the services' rights
-    shared = dataclasses.replace(settings, nats_user="stack")
+    shared = settings.model_copy(update={"nats_user": "stack"})
     async with Mounted([spec.build() for spec in discover()], shared, name="ledger"):
         _announce(settings)
         await stop.wait()

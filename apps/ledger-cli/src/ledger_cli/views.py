@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import typer
 from ledger_kernel.clock import SHANGHAI, clock_from_setting, local_today
@@ -37,7 +36,7 @@ def local_instant(value: str | None) -> str:
         return value
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=UTC)
-    return instant.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    return instant.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def bilingual(value: Any) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import uuid
 import weakref
 from collections import Counter, deque
@@ -38,11 +37,11 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from ledger_domain import protocol
 from ledger_domain.schema import WireRequest, batch_model, event_model, request_model, types_of
+from ledger_domain.settings import CommandSettings
 
 log = logging.getLogger(__name__)
 
 ERR_MESSAGE_TOO_LARGE = 10054  # JetStream: the message exceeds the stream's max_msg_size
-DEFAULT_WORKERS = int(os.environ.get("LEDGER_CMD_WORKERS", "256"))
 BATCH_LANES = 256  # aggregates of one batch appended side by side (their publishes pipelined on the connection)
 
 _meter = meter("ledger.domain")
@@ -97,7 +96,7 @@ class FactService:
     """A domain service: its aggregates plus the generic fact endpoint (the kernel's Service protocol)."""
 
     def __init__(self, name: str, aggregates: Mapping[str, type[Aggregate]], *, description: str = "",
-                 max_workers: int = DEFAULT_WORKERS, cache_size: int = 10_000) -> None:
+                 max_workers: int | None = None, cache_size: int = 10_000) -> None:
         self.name = name
         self.subject = f"cmd.{name}"
         self.source = f"urn:ledger:{name}"
@@ -108,7 +107,7 @@ class FactService:
         self._repository: Repository | None = None
         self._clock: Clock | None = None
         self._conflicts_before = 0
-        self.router = self._router(description, max_workers)
+        self.router = self._router(description, max_workers or CommandSettings.from_env().cmd_workers)
 
     # --- faststream wiring ---------------------------------------------------------------
 

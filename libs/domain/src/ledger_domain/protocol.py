@@ -8,11 +8,11 @@ which field is wrong.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger_contracts import strict_json
 from ledger_contracts.errors import FactRejected
 from ledger_kernel import deadline as deadlines
 from ledger_kernel.aggregate import Refused
@@ -86,25 +86,6 @@ class Problem(Exception):
 # --- the request -------------------------------------------------------------------------
 
 
-class _Duplicate(Exception):
-    pass
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _Duplicate(key)
-            seen.add(key)
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def malformed(errors: list[dict[str, str]], detail: str = "the request is not the shape of cmd.<service>") -> Problem:
     return Problem(400, "malformed_request", "Malformed request", "请求格式错误", detail, errors)
 
@@ -149,10 +130,9 @@ def parse_request(raw: bytes | bytearray | str) -> FactRequest | BatchRequest:
     if len(raw) > MAX_BATCH_BYTES:
         raise _too_large(MAX_BATCH_BYTES)
     try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else raw
-        obj = json.loads(text, object_pairs_hook=_pairs, parse_constant=_no_constant)
-    except _Duplicate as dup:
-        key = str(dup.args[0])[:40]
+        obj = strict_json.loads(raw)
+    except strict_json.DuplicateKey as dup:
+        key = dup.key[:40]
         raise malformed([field_error("", "duplicate_key", f"the key {key!r} appears twice in one object",
                                      f"同一对象中键 {key!r} 出现了两次")], "the request is ambiguous") from None
     except (UnicodeDecodeError, ValueError, RecursionError):

@@ -13,6 +13,8 @@ from ledger_kernel.streams import ALERTS, LEDGER, provision
 from ledger_kernel.telemetry import setup_logging, setup_telemetry
 from nats.js.errors import NotFoundError
 
+from ledger_domain.settings import CommandSettings
+
 log = logging.getLogger(__name__)
 
 
@@ -44,7 +46,7 @@ async def _provisioned(settings: Settings, name: str) -> None:
 
 
 def run(build: Callable[[], Service], name: str) -> None:
-    settings = Settings.from_env(service=name)
+    settings = CommandSettings.at_start(f"ledger_{name}", service=name)
     setup_logging()
     setup_telemetry(name)
     asyncio.run(_provisioned(settings, name))

@@ -145,18 +145,23 @@ def seed_key(text: str, source: str = ENV_KEY) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(seed)
 
 
+def _key_text(settings: Settings, env: Mapping[str, str] | None) -> str:
+    """``LEDGER_CHECKPOINT_KEY`` of the settings, or of ``env`` when one is given."""
+    key = (settings if env is None else Settings.from_env(env)).checkpoint_key
+    return key.get_secret_value().strip() if key is not None else ""
+
+
 def configured(settings: Settings, env: Mapping[str, str] | None = None) -> bool:
     """True when a signing key exists (the variable or the file): ``show`` reads it, never makes one."""
-    env = os.environ if env is None else env
-    return bool((env.get(ENV_KEY) or "").strip()) or (settings.home / PRIVATE).exists()
+    return bool(_key_text(settings, env)) or (settings.home / PRIVATE).exists()
 
 
 def signer_for(settings: Settings, env: Mapping[str, str] | None = None) -> Signer:
     """The projector's signer: ``LEDGER_CHECKPOINT_KEY``, else the key file (made once outside production);
     refused in production with neither."""
-    env = os.environ if env is None else env
-    if (env.get(ENV_KEY) or "").strip():
-        return Signer(seed_key(env[ENV_KEY]))
+    text = _key_text(settings, env)
+    if text:
+        return Signer(seed_key(text))
     path = settings.home / PRIVATE
     if not path.exists():
         if settings.environment == "production":

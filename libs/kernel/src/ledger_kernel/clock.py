@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from ledger_contracts.zone import SHANGHAI  # the one zone (re-exported: services import it from here)
 
 
 class Clock(Protocol):

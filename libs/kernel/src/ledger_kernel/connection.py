@@ -1,4 +1,10 @@
-"""Connecting to NATS with the behaviour every service wants: reconnect forever, say why."""
+"""Connecting to NATS with the behaviour every service wants: reconnect forever, say why.
+
+The transport of every process that talks to NATS (``runtime`` and the store's callers connect through
+it), so this is where nats-py's header parser is replaced by :mod:`ledger_kernel.headers` (a replay
+parses seven headers per event): once, when the transport is first imported, never by a pure import
+of ``ledger_kernel``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,10 @@ from urllib.parse import unquote, urlsplit
 import nats
 from nats.aio.client import Client
 
+from ledger_kernel import headers
+
 log = logging.getLogger(__name__)
+headers.install()
 
 
 def split_servers(url: str) -> tuple[list[str], dict[str, str]]:

@@ -5,8 +5,9 @@ name (``any(c.isspace() for c in key)``): about 10 µs for the seven headers of 
 direct-get reply, a third of the cost of reading LEDGER back. :func:`parse_header_lines`
 gives the very same dictionary (a property test holds it to the original on arbitrary
 bytes) with one regular-expression search per name. :func:`install` puts it in place
-of the original for every client in this process; it is pinned to the nats-py
-version it was checked against and does nothing on any other.
+of the original for every client in this process (the transport, :mod:`ledger_kernel.connection`,
+calls it when first imported); it is pinned to the nats-py version it was checked against and
+does nothing on any other. tests/kernel/test_nats_upstream.py says when upstream no longer needs it.
 """
 
 from __future__ import annotations

@@ -8,11 +8,12 @@ A stack not started by ``ledger up`` has no such variable and no such section.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel
+
+from ledger_kernel.settings import Settings
 
 SUPERVISION_FILE = "LEDGER_SUPERVISION_FILE"
 
@@ -36,11 +37,11 @@ def write_status(path: Path, services: Mapping[str, ServiceState]) -> None:
 
 def read_status(env: Mapping[str, str] | None = None) -> dict[str, ServiceState] | None:
     """The supervisor's latest word, or None when this process is not supervised (or the file is unreadable)."""
-    raw = (os.environ if env is None else env).get(SUPERVISION_FILE)
-    if not raw:
+    path = Settings.from_env(env).supervision_file
+    if path is None:
         return None
     try:
-        data = json.loads(Path(raw).read_text())
+        data = json.loads(path.read_text())
         return {name: ServiceState(**s) for name, s in data.items()}
     except (OSError, ValueError, TypeError):
         return None

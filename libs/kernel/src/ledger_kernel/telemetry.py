@@ -26,6 +26,8 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
 )
 
+from ledger_kernel.settings import Settings
+
 _configured = False
 
 
@@ -40,7 +42,7 @@ def setup_telemetry(service: str, exporter: SpanExporter | None = None) -> Trace
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     if not _configured:
         _configured = True
-        if os.environ.get("LEDGER_OTEL_CONSOLE") == "1":
+        if Settings.from_env().otel_console:
             provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
         if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
             from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
@@ -108,5 +110,5 @@ def setup_logging(level: str | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLogFormatter())
     root.addHandler(handler)
-    root.setLevel(level or os.environ.get("LEDGER_LOG_LEVEL", "INFO"))
+    root.setLevel(level or Settings.from_env().log_level)
     logging.getLogger("faststream").setLevel(logging.WARNING)

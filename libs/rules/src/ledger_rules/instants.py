@@ -1,16 +1,15 @@
 """Local dates and UTC instants.
 
-China Standard Time is UTC+08:00 with no daylight saving since 1991, so a fixed
-offset is exact for every date the ledger deals with and needs no tz database
-(the rule pack does no I/O; zoneinfo would read files).
+In Asia/Shanghai (:mod:`ledger_contracts.zone`: a fixed UTC+08:00, exact for every
+date the ledger deals with, and no tz database to read — the rule pack does no I/O).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+from ledger_contracts.zone import SHANGHAI
 
 
 def local_date(at: datetime) -> date:

@@ -9,7 +9,7 @@ than the limit. Nesting is bounded because a parser (and everything after it) re
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from ledger_contracts.formats import MAX_DATE, MIN_DATE
@@ -23,9 +23,8 @@ MAX_BODY_BYTES = 1_048_576  # 1 MiB: one fact (at most 1,000,000 bytes, ledger_c
 MAX_BATCH_BODY_BYTES = 16_777_216  # 16 MiB: 10,000 facts of ~300 bytes are ~3.5 MB; room for long texts
 MAX_JSON_DEPTH = 32  # nested arrays/objects in one fact (a fact's payload is three or four levels deep)
 BATCH_PATHS = frozenset({"/v1/facts:batch", "/app/import"})  # bulk: a batch, or a file uploaded to the console
-CHINA = timezone(timedelta(hours=8))  # the fixed offset: zoneinfo's Shanghai before 1901 is local mean time
-EARLIEST = datetime.combine(MIN_DATE, time.min, tzinfo=CHINA)
-LATEST = datetime.combine(MAX_DATE, time.max, tzinfo=CHINA)
+EARLIEST = datetime.combine(MIN_DATE, time.min, tzinfo=SHANGHAI)
+LATEST = datetime.combine(MAX_DATE, time.max, tzinfo=SHANGHAI)
 
 
 def too_large_detail(limit: int) -> str:
@@ -138,7 +137,7 @@ def check_instant(name: str, value: datetime | None) -> str | None:
     """
     if value is None:
         return None
-    if not EARLIEST <= (value if value.tzinfo else value.replace(tzinfo=CHINA)) <= LATEST:
+    if not EARLIEST <= (value if value.tzinfo else value.replace(tzinfo=SHANGHAI)) <= LATEST:
         raise out_of_range(name, f"{MIN_DATE.isoformat()}…{MAX_DATE.isoformat()}")
     return (value if value.tzinfo else value.replace(tzinfo=SHANGHAI)).astimezone(UTC).isoformat()
 

@@ -1,28 +1,28 @@
-"""The gateway's own settings from the environment (the kernel's Settings cover NATS, HTTP and the database).
+"""The gateway's own settings: :class:`GatewaySettings` extends the kernel's (NATS, HTTP, the database).
 
-``LEDGER_IDEMPOTENCY_TTL_HOURS``  how long an Idempotency-Key is remembered from its first use (24, like
-                                  Stripe); whole hours, 1-8760. After it the key is forgotten and a request
-                                  with it is a new request. Published in the OpenAPI document and
-                                  docs/http-api.md.
-``LEDGER_PUBLIC_URL``             the gateway's address as users reach it (``https://ledger.example.com``, or
-                                  with a path prefix behind a proxy): links the gateway hands out, such as a
-                                  calendar feed's URL, are built from it — never from a request's Host
-                                  header. Default ``http://<LEDGER_HTTP_HOST>:<LEDGER_HTTP_PORT>``
-                                  (``localhost`` when listening on every address).
-``LEDGER_MAX_BODY_BYTES``         the largest request body (1 MiB): one fact, a subscription, anything
-                                  but a batch. Larger is 413 before the body is parsed or the key checked.
-``LEDGER_MAX_BATCH_BODY_BYTES``   the largest ``POST /v1/facts:batch`` body (16 MiB).
+The variables, their constraints and defaults are the fields below; docs/operations.md lists them
+(generated). ``LEDGER_PUBLIC_URL`` is the gateway's address as users reach it: links the gateway hands
+out, such as a calendar feed's URL, are built from it — never from a request's Host header.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Annotated, ClassVar
 from urllib.parse import urlsplit
 
-from ledger_kernel.settings import DEFAULT_IDEMPOTENCY_TTL, SettingsError, idempotency_ttl
+from ledger_kernel.settings import (
+    DEFAULT_IDEMPOTENCY_TTL,
+    Expect,
+    IdempotencyHours,
+    Settings,
+    SettingsError,
+    Whole,
+    idempotency_ttl,
+)
+from pydantic import AfterValidator, Field
 
 from ledger_gateway.bounds import MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES
 
@@ -30,34 +30,41 @@ PURGE_INTERVAL_SECONDS = 300.0  # how often expired records are swept (each swee
 BODY_LIMIT_RANGE = (1024, 1 << 30)  # a limit below 1 KiB refuses real facts; above 1 GiB bounds nothing
 
 
-def body_limit(env: Mapping[str, str], name: str, default: int) -> int:
-    """A byte count from the environment (digits only), within ``BODY_LIMIT_RANGE``."""
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    low, high = BODY_LIMIT_RANGE
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise SettingsError(f"{name} must be a number of bytes from {low} to {high}, got {raw!r} "
-                            f"{name} 必须是 {low} 到 {high} 之间的字节数")
-    return int(raw)
+BodyLimit = Annotated[int, Whole, Field(ge=BODY_LIMIT_RANGE[0], le=BODY_LIMIT_RANGE[1]),
+                      Expect(f"a number of bytes, {BODY_LIMIT_RANGE[0]}-{BODY_LIMIT_RANGE[1]}")]
 
 
-def public_url(value: str | None) -> str | None:
+def checked_public_url(value: str | None) -> str | None:
     """``LEDGER_PUBLIC_URL`` checked: an absolute http(s) URL without credentials, query or fragment."""
     if not value:
         return None
     value = value.strip()
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018  (a bad port raises here)
-    except ValueError as exc:
-        raise SettingsError(f"LEDGER_PUBLIC_URL is not a URL ({exc})") from exc
+    parts = urlsplit(value)
+    parts.port  # noqa: B018  (a bad port raises ValueError here)
     if (parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None
             or parts.password is not None or parts.query or parts.fragment
             or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in value)):
-        raise SettingsError(f"LEDGER_PUBLIC_URL must be an absolute http(s) URL without credentials, query or "
-                            f"fragment, e.g. https://ledger.example.com; got {value[:100]!r}")
+        raise ValueError("not an absolute http(s) URL without credentials, query or fragment")
     return value.rstrip("/")
+
+
+class GatewaySettings(Settings):
+    process: ClassVar[str] = "gateway"
+
+    idempotency_ttl_hours: IdempotencyHours = Field(
+        24, description="how long an Idempotency-Key is remembered from its first use (like Stripe); after it "
+                        "the key is forgotten and a request with it is a new request. Shared with the notifier "
+                        "(subscriptions), so every key of the API expires alike")
+    public_url: Annotated[str | None, AfterValidator(checked_public_url),
+                          Expect("an absolute http(s) URL, no credentials, query or fragment")] = Field(
+        None, description="the gateway's address as users reach it (e.g. https://ledger.example.com, or with a "
+                          "path prefix behind a proxy); links handed out start with it. Default "
+                          "http://<LEDGER_HTTP_HOST>:<LEDGER_HTTP_PORT> (localhost when listening on every address)")
+    max_body_bytes: BodyLimit = Field(
+        MAX_BODY_BYTES, description="the largest request body (a fact, a subscription, anything but a batch); "
+                                    "larger is 413 before the body is parsed or the key checked")
+    max_batch_body_bytes: BodyLimit = Field(MAX_BATCH_BODY_BYTES,
+                                            description="the largest POST /v1/facts:batch body")
 
 
 def default_public_url(host: str, port: int) -> str:
@@ -85,9 +92,10 @@ class GatewayConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
-        env = os.environ if env is None else env
-        return cls(idempotency_ttl=idempotency_ttl(env.get("LEDGER_IDEMPOTENCY_TTL_HOURS")),
-                   public_url=public_url(env.get("LEDGER_PUBLIC_URL")),
-                   max_body_bytes=body_limit(env, "LEDGER_MAX_BODY_BYTES", MAX_BODY_BYTES),
-                   max_batch_body_bytes=body_limit(env, "LEDGER_MAX_BATCH_BODY_BYTES", MAX_BATCH_BODY_BYTES))
+        return cls.of(GatewaySettings.from_env(env))
+
+    @classmethod
+    def of(cls, settings: GatewaySettings) -> GatewayConfig:
+        return cls(idempotency_ttl=idempotency_ttl(settings.idempotency_ttl_hours), public_url=settings.public_url,
+                   max_body_bytes=settings.max_body_bytes, max_batch_body_bytes=settings.max_batch_body_bytes)
 

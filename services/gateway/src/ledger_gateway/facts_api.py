@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
+from ledger_contracts import strict_json
 from ledger_kernel.canonical import canonical_json, sha256_hex
 from starlette.concurrency import run_in_threadpool
 
@@ -36,15 +37,11 @@ NDJSON = ("application/x-ndjson", "application/ndjson", "application/jsonl", "ap
 RECORDED_FIELDS = ("event_id", "type", "aggregate", "aggregate_id", "sequence", "ledger_sequence")
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # NaN / Infinity: Python accepts them, JSON does not
-
-
 def loads(data: bytes | str, depth: int = MAX_JSON_DEPTH) -> Any:
     """Strict JSON (RFC 8259): NaN, Infinity and lone surrogates (no UTF-8 form) are refused as not JSON;
     nesting deeper than ``depth`` is the 400 problem ``too_deep`` (never the parser's RecursionError)."""
     try:
-        value = check_depth(json.loads(data, parse_constant=_no_constant), depth)
+        value = check_depth(strict_json.loads(data, unique_keys=False), depth)  # as ever: the last equal key wins
     except RecursionError:
         raise too_deep(depth) from None
     json.dumps(value, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError is a ValueError

@@ -10,19 +10,19 @@ import asyncio
 import sys
 
 from ledger_kernel.runtime import serve_forever
-from ledger_kernel.settings import Settings, SettingsError
+from ledger_kernel.settings import SettingsError
 from ledger_kernel.telemetry import setup_logging, setup_telemetry
 
-from ledger_notifier.config import NotifierConfig
+from ledger_notifier.config import NotifierConfig, NotifierSettings
 from ledger_notifier.sealing_keys import secret_box
 from ledger_notifier.service import build
 
 
 def main() -> None:
-    setup_logging()
+    settings = NotifierSettings.at_start("ledger_notifier", service="notifier")  # a bad variable ends it here
+    setup_logging(settings.log_level)
+    config = NotifierConfig.of(settings)
     try:
-        settings = Settings.from_env(service="notifier")
-        config = NotifierConfig.from_env()
         box = secret_box(config, settings)
     except SettingsError as exc:
         print(f"ledger_notifier: {exc}", file=sys.stderr)

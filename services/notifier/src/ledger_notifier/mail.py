@@ -1,19 +1,15 @@
 """E-mail delivery over SMTP (stdlib smtplib in a worker thread): STARTTLS where offered.
 
-Settings from the environment: ``LEDGER_SMTP_HOST``, ``LEDGER_SMTP_PORT`` (25),
-``LEDGER_SMTP_FROM``, optional ``LEDGER_SMTP_USER`` / ``LEDGER_SMTP_PASSWORD``
-(the password is never logged), ``LEDGER_SMTP_TLS`` (``starttls`` default where the
-server offers it, ``require`` to refuse a server that does not, ``ssl`` for port 465).
+Settings from the environment (``LEDGER_SMTP_*``, read with the notifier's settings in
+:mod:`ledger_notifier.config`); the password is never logged.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import smtplib
 import ssl
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -32,14 +28,6 @@ class SmtpSettings:
     password: str | None = field(default=None, repr=False)
     tls: str = "starttls"
     timeout: float = 15.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> SmtpSettings:
-        env = os.environ if env is None else env
-        return cls(host=env.get("LEDGER_SMTP_HOST") or None, port=int(env.get("LEDGER_SMTP_PORT") or 25),
-                   sender=env.get("LEDGER_SMTP_FROM") or "ledger@localhost",
-                   user=env.get("LEDGER_SMTP_USER") or None, password=env.get("LEDGER_SMTP_PASSWORD") or None,
-                   tls=env.get("LEDGER_SMTP_TLS") or "starttls")
 
 
 def compose(alert: Alert, sender: str, recipients: list[str], wall_now) -> EmailMessage:  # noqa: ANN001

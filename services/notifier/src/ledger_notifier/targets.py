@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -43,14 +42,12 @@ class WebhookTarget:
     path: str  # path and query, as written
 
 
-def loopback_allowed(env: dict[str, str] | None = None) -> bool:
-    return (env if env is not None else os.environ).get("LEDGER_WEBHOOK_ALLOW_LOOPBACK") == "1"
-
-
-def allowed_networks(value: str | None) -> tuple[IPNetwork, ...]:
+def allowed_networks(value: object) -> tuple[IPNetwork, ...]:
     """``LEDGER_WEBHOOK_ALLOW_NETWORKS``: comma-separated CIDRs; ValueError names the one that is not."""
+    if isinstance(value, tuple):
+        return value
     out: list[IPNetwork] = []
-    for part in (value or "").split(","):
+    for part in str(value or "").split(","):
         part = part.strip()
         if not part:
             continue

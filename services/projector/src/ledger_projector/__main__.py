@@ -3,16 +3,17 @@
 import asyncio
 
 from ledger_kernel.runtime import serve_forever
-from ledger_kernel.settings import Settings
 from ledger_kernel.telemetry import setup_logging, setup_telemetry
 
 from ledger_projector.service import build
+from ledger_projector.settings import ProjectorSettings
 
 
 def main() -> None:
-    setup_logging()
+    settings = ProjectorSettings.at_start("ledger_projector", service="projector")  # a bad variable ends it here
+    setup_logging(settings.log_level)
     setup_telemetry("projector")
-    asyncio.run(serve_forever([build()], Settings.from_env(service="projector"), "projector"))
+    asyncio.run(serve_forever([build()], settings, "projector"))
 
 
 if __name__ == "__main__":

@@ -21,12 +21,12 @@ import sqlalchemy as sa
 from ledger_kernel import checkpoints as cp
 from ledger_kernel.chain import heads_digest
 from ledger_kernel.clock import Clock
-from ledger_kernel.settings import SettingsError
 from nats.js.client import JetStreamContext
 from nats.js.errors import APIError, NotFoundError
 from sqlalchemy.engine import Engine
 
 from ledger_projector.projection import read_checkpoint
+from ledger_projector.settings import ProjectorSettings
 from ledger_projector.tables import TableSet
 
 log = logging.getLogger(__name__)
@@ -37,18 +37,8 @@ CATCH_UP_GAP = 5.0  # the least time between two checkpoints signed because the 
 
 def interval_setting(raw: str | None) -> float:
     """``LEDGER_CHECKPOINT_INTERVAL``: the longest time, in seconds, between checkpoints while events
-    arrive (1-3600; empty or unset is 60)."""
-    text = (raw or "").strip()
-    if not text:
-        return DEFAULT_INTERVAL
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 1 <= value <= 3600:
-        raise SettingsError(f"{INTERVAL_ENV} must be seconds from 1 to 3600, got {raw!r} "
-                            f"{INTERVAL_ENV} 必须是 1 到 3600 之间的秒数")
-    return value
+    arrive (1-3600; empty or unset is 60), as :class:`ProjectorSettings` reads it."""
+    return ProjectorSettings.from_env({INTERVAL_ENV: raw or ""}).checkpoint_interval
 
 
 @dataclass(frozen=True)

@@ -11,16 +11,16 @@ swap) clears it all, and the read model is asked again.
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from typing import Any
+
+from ledger_projector.settings import ProjectorSettings
 
 Row = dict[str, Any]
 
 
 def default_limit() -> int:
-    raw = os.environ.get("LEDGER_PROJECTOR_HISTORY_FACTS")
-    return int(raw) if raw not in (None, "") else 100_000
+    return ProjectorSettings.from_env().projector_history_facts
 
 
 class Histories:

@@ -133,6 +133,23 @@ def company_name(fact: AppliedFact) -> str | None:
     return None
 
 
+
+def store_system_fact(conn: Connection, t: TableSet, fact: SystemFact) -> str | None:
+    """A calendar year or a tenant's overrides into its table: the one writer of the live path and the
+    rebuild, so the two cannot drift apart. The tenant it concerns, or None for every tenant."""
+    if fact.type == decoding.CALENDAR_TYPE:
+        year = int(fact.data["year"])
+        conn.execute(t.calendar_years.delete().where(t.calendar_years.c.year == year))
+        conn.execute(t.calendar_years.insert().values(year=year, ledger_sequence=fact.ledger_sequence,
+                                                      schedule=fact.data))
+        return None
+    tenant = str(fact.data["tenant"])
+    conn.execute(t.tenant_rules.delete().where(t.tenant_rules.c.tenant == tenant))
+    conn.execute(t.tenant_rules.insert().values(tenant=tenant, ledger_sequence=fact.ledger_sequence,
+                                                overrides=fact.data.get("overrides") or {}))
+    return tenant
+
+
 class Projection:
     """The read model's writer for one table set (the live tables, or a rebuild's)."""
 
@@ -271,18 +288,10 @@ class Projection:
     def _apply_system(self, conn: Connection, fact: SystemFact) -> set[str]:
         """A calendar year or a tenant's overrides: store it, and re-evaluate whoever it affects."""
         t = self.tables
-        if fact.type == decoding.CALENDAR_TYPE:
-            year = int(fact.data["year"])
-            conn.execute(t.calendar_years.delete().where(t.calendar_years.c.year == year))
-            conn.execute(t.calendar_years.insert().values(year=year, ledger_sequence=fact.ledger_sequence,
-                                                          schedule=fact.data))
-            load_rules_state(conn, t, self.rulebook)
-            return set(conn.execute(sa.select(t.companies.c.company_key)).scalars())
-        tenant = str(fact.data["tenant"])
-        conn.execute(t.tenant_rules.delete().where(t.tenant_rules.c.tenant == tenant))
-        conn.execute(t.tenant_rules.insert().values(tenant=tenant, ledger_sequence=fact.ledger_sequence,
-                                                    overrides=fact.data.get("overrides") or {}))
+        tenant = store_system_fact(conn, t, fact)
         load_rules_state(conn, t, self.rulebook)
+        if tenant is None:
+            return set(conn.execute(sa.select(t.companies.c.company_key)).scalars())
         return set(conn.execute(sa.select(t.companies.c.company_key).where(t.companies.c.tenant == tenant)).scalars())
 
     def evaluate(self, conn: Connection, keys: Sequence[str], *, arriving: dict[str, list[dict[str, Any]]] | None = None,

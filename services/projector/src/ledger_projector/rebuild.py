@@ -32,6 +32,7 @@ from ledger_projector.projection import (
     fact_row,
     load_rules_state,
     read_checkpoint,
+    store_system_fact,
 )
 from ledger_projector.rulebook import Rulebook
 from ledger_projector.tables import LIVE, TableSet, rebuild_tables
@@ -115,7 +116,7 @@ class Loader:
                  "type": x.type, "reason": x.reason[:2000]} for x in poisons))
             for d in decoded:
                 if isinstance(d, SystemFact):
-                    self._system(conn, d)
+                    store_system_fact(conn, self.tables, d)
         p.guard.committed()
         for f in facts:
             c = self.companies.get(f.company_key)
@@ -132,19 +133,6 @@ class Loader:
             log.warning("parked ledger message %d: %s", x.ledger_sequence, x.reason,
                         extra={"ledger_sequence": x.ledger_sequence})
         return len(decoded)
-
-    def _system(self, conn: Connection, fact: SystemFact) -> None:
-        t = self.tables
-        if fact.type == decoding.CALENDAR_TYPE:
-            year = int(fact.data["year"])
-            conn.execute(t.calendar_years.delete().where(t.calendar_years.c.year == year))
-            conn.execute(t.calendar_years.insert().values(year=year, ledger_sequence=fact.ledger_sequence,
-                                                          schedule=fact.data))
-        else:
-            tenant = str(fact.data["tenant"])
-            conn.execute(t.tenant_rules.delete().where(t.tenant_rules.c.tenant == tenant))
-            conn.execute(t.tenant_rules.insert().values(tenant=tenant, ledger_sequence=fact.ledger_sequence,
-                                                        overrides=fact.data.get("overrides") or {}))
 
     def finish(self, last: int) -> None:
         """The companies, each one's evaluation (a transaction per chunk), then the checkpoint."""

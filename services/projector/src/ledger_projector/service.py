@@ -1,15 +1,11 @@
 """The projector service: follows LEDGER into the read model, answers ``query.projector``,
 and runs the alert scheduler on the (injectable) clock.
 
-Environment (besides the kernel's settings):
-``LEDGER_PROJECTOR_BATCH``      events per batch/transaction when caught up (default 1000)
-``LEDGER_PROJECTOR_BATCH_MAX``  the most events per batch while lagging (default 20000): a full batch
-                                doubles the next one, a short one goes back to the small size, so a
-                                backlog evaluates each touched company once per big batch
-``LEDGER_SCHEDULER_INTERVAL``   seconds between scheduler ticks (default 60; 0 turns the loop off —
-                                tests then call :meth:`ProjectorService.tick` after moving the clock)
-``LEDGER_CHECKPOINT_INTERVAL``  the longest time in seconds between signed checkpoints while events
-                                arrive (default 60; see :mod:`ledger_projector.checkpointer`)
+Batch sizes, the scheduler's tick and the checkpoint interval come from
+:class:`ledger_projector.settings.ProjectorSettings`. Batches grow while lagging (a full batch
+doubles the next one, a short one goes back to the small size), so a backlog evaluates each touched
+company once per big batch; a tick interval of 0 turns the loop off (tests then call
+:meth:`ProjectorService.tick` after moving the clock).
 """
 
 from __future__ import annotations
@@ -17,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +29,7 @@ from sqlalchemy.engine import Engine
 
 from ledger_projector import measures, tracing
 from ledger_projector.chain_guard import CHAIN_REASON, ChainGuard, Head
-from ledger_projector.checkpointer import INTERVAL_ENV, Checkpointer, interval_setting
+from ledger_projector.checkpointer import Checkpointer
 from ledger_projector.database import make_engine, migrate
 from ledger_projector.outbox import Outbox
 from ledger_projector.projection import Projection, Stale, facts_of, read_checkpoint
@@ -49,6 +44,7 @@ from ledger_projector.queries import (
 )
 from ledger_projector.rulebook import Rulebook
 from ledger_projector.scheduler import Scheduler
+from ledger_projector.settings import ProjectorSettings
 from ledger_projector.tables import LIVE
 
 log = logging.getLogger(__name__)
@@ -56,24 +52,19 @@ SUBJECT = "query.projector"
 QUEUE = "projector"
 
 
-def _env_number(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return float(raw) if raw not in (None, "") else default
-
-
 class ProjectorService:
     name = "projector"
 
     def __init__(self, *, batch_size: int | None = None, tick_interval: float | None = None,
                  poll_interval: float = 0.1, checkpoint_interval: float | None = None) -> None:
-        self.batch_size = int(batch_size or _env_number("LEDGER_PROJECTOR_BATCH", 1000))
-        self.batch_max = max(self.batch_size, int(_env_number("LEDGER_PROJECTOR_BATCH_MAX", 20000)))
+        configured = ProjectorSettings.from_env()
+        self.batch_size = batch_size or configured.projector_batch
+        self.batch_max = max(self.batch_size, configured.projector_batch_max)
         self._next_batch = self.batch_size
-        self.tick_interval = tick_interval if tick_interval is not None else _env_number(
-            "LEDGER_SCHEDULER_INTERVAL", 60.0)
+        self.tick_interval = tick_interval if tick_interval is not None else configured.scheduler_interval
         self.poll_interval = poll_interval
         self.checkpoint_interval = (checkpoint_interval if checkpoint_interval is not None
-                                    else interval_setting(os.environ.get(INTERVAL_ENV)))
+                                    else configured.checkpoint_interval)
         self.router = NatsRouter()
         self.router.subscriber(SUBJECT, queue=QUEUE)(self._on_query)
         self.applied = 0

@@ -9,34 +9,14 @@ derived state changes), which record what was done in the world and survive a re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.types import TypeDecorator
+from ledger_readmodel.instants import UtcInstant as UtcDateTime  # the name the migrations import
 from sqlmodel import Field, SQLModel
 
 PREFIX = "projector_"
-
-
-class UtcDateTime(TypeDecorator):
-    """An instant, stored with its zone where the database can, always read back as aware UTC."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("instants must be timezone-aware")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _instant(**kw: Any) -> Any:

@@ -1,0 +1,28 @@
+"""The projector's own settings: :class:`ProjectorSettings` extends the kernel's (NATS, the database)."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from ledger_kernel.settings import Expect, Settings, Whole
+from pydantic import Field
+
+
+class ProjectorSettings(Settings):
+    process: ClassVar[str] = "projector"
+
+    projector_batch: Annotated[int, Whole, Field(ge=1, le=1_000_000), Expect("an integer, 1-1000000")] = Field(
+        1000, description="events per batch (one transaction) when caught up")
+    projector_batch_max: Annotated[int, Whole, Field(ge=1, le=1_000_000), Expect("an integer, 1-1000000")] = Field(
+        20000, description="the most events per batch while lagging: a full batch doubles the next one, a short "
+                           "one goes back to the small size (never below LEDGER_PROJECTOR_BATCH)")
+    scheduler_interval: Annotated[float, Field(ge=0, le=86400, allow_inf_nan=False),
+                                  Expect("seconds, 0-86400")] = Field(
+        60.0, description="seconds between scheduler ticks; 0 turns the loop off (tests tick by hand)")
+    checkpoint_interval: Annotated[float, Field(ge=1, le=3600, allow_inf_nan=False),
+                                   Expect("seconds, 1-3600")] = Field(
+        60.0, description="the longest time between signed checkpoints while events arrive")
+    projector_history_facts: Annotated[int, Whole, Field(ge=0, le=100_000_000),
+                                       Expect("an integer, 0-100000000")] = Field(
+        100_000, description="facts of company histories kept in memory between batches (least recently used "
+                             "first out); 0 keeps none")
