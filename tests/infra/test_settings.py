@@ -25,7 +25,7 @@ spec.loader.exec_module(settings_table)
 MODELS = settings_table.MODELS
 ALL = [(model, name, variable, field) for model in MODELS for name, variable, field in fields(model)]
 READERS = re.compile(r"""(?:environ\.get|environ\[|getenv)\(?\s*["'](LEDGER_[A-Z0-9_]+)""")
-EXEMPT = {("libs/cli/src/ledger_cli/bench_env.py", "LEDGER_BENCH_POSTGRES_URL"),  # see below
+EXEMPT = {("apps/ledger-bench/src/ledger_bench/env.py", "LEDGER_BENCH_POSTGRES_URL"),  # see below
           ("infra/container/probe.py", "LEDGER_NATS_URL"), ("infra/container/probe.py", "LEDGER_PROBE_TIMEOUT")}
 
 
@@ -50,10 +50,10 @@ def test_every_variable_says_what_it_must_be_and_why(model, name, variable, fiel
 
 
 def test_no_module_reads_a_ledger_variable_by_hand():
-    """The models are the only readers. Exempt: the bench (a dev tool, moving out of the product) and the
+    """The models are the only readers. Exempt: the bench (a dev-only tool, not part of the product) and the
     container probe, which runs every few seconds and reads its two variables itself (documented too)."""
     found = set()
-    for root in ("libs", "services", "contracts", "infra"):
+    for root in ("apps", "libs", "services", "contracts", "infra"):
         for path in (REPO / root).rglob("*.py"):
             for variable in READERS.findall(path.read_text(encoding="utf-8")):
                 found.add((str(path.relative_to(REPO)), variable))
