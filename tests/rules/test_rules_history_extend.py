@@ -18,6 +18,10 @@ CAL = Calendar.official()
 VALIDITY = PACK.licence["validity_years"]
 
 
+def fact(i: int, type_: str, on: date, data: dict) -> RecordedFact:
+    return RecordedFact(f"e{i}", type_, "91440300MA5G7C1P90", on, datetime(2026, 1, 5, tzinfo=UTC), data, i, "a")
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fact_inputs, st.lists(st.integers(1, 25), max_size=6))
 def test_a_history_grown_batch_by_batch_evaluates_as_one_folded_at_once(inputs, cuts):
@@ -33,9 +37,6 @@ def test_a_history_grown_batch_by_batch_evaluates_as_one_folded_at_once(inputs, 
 
 
 def test_a_fact_dated_among_the_folded_ones_is_refused_and_changes_nothing():
-    def fact(i: int, type_: str, on: date, data: dict) -> RecordedFact:
-        return RecordedFact(f"e{i}", type_, "91440300MA5G7C1P90", on, datetime(2026, 1, 5, tzinfo=UTC), data, i, "a")
-
     early = fact(1, "licence.issued", date(2024, 3, 1), {"licence_no": "B2-1", "category": "B24",
                                                           "issued_on": "2024-03-01", "expires_on": "2029-03-01"})
     late = fact(2, "workforce.seats_declared", date(2025, 6, 1), {"declared_seats": 10})
@@ -50,9 +51,6 @@ def test_a_fact_dated_among_the_folded_ones_is_refused_and_changes_nothing():
 
 def test_answers_cached_by_an_evaluation_are_not_kept_past_new_facts():
     """An evaluation caches which licences are held on which days; a licence folded in after it counts."""
-    def fact(i: int, type_: str, on: date, data: dict) -> RecordedFact:
-        return RecordedFact(f"e{i}", type_, "91440300MA5G7C1P90", on, datetime(2026, 1, 5, tzinfo=UTC), data, i, "a")
-
     facts = [fact(1, "number.allocated", date(2024, 1, 10), {"number": "4006001234", "kind": "400"}),
              fact(2, "number.activated", date(2024, 1, 20), {"number": "4006001234"}),
              fact(3, "licence.issued", date(2024, 6, 1), {"licence_no": "B2-1", "category": "B24",
