@@ -56,3 +56,26 @@ def facts_table() -> str:
     from ledger_projector.tables import LIVE
 
     return LIVE.facts.name
+
+
+def project_in_batches(database_url: str, messages: list[Any], batch: int, now: datetime) -> float:
+    """The projector's own batch path (``Projection.apply`` with its scheduler, as the live service
+    runs it) over LEDGER-shaped ``messages`` in batches of ``batch``; the seconds it took."""
+    import time
+
+    from ledger_projector.projection import Projection
+    from ledger_projector.rulebook import Rulebook
+    from ledger_projector.scheduler import Scheduler
+    from ledger_projector.tables import LIVE
+
+    rulebook = Rulebook()
+    projection = Projection(projector_engine(database_url), LIVE, rulebook, scheduler=Scheduler(rulebook))
+    after = projection.prepare()
+    started = time.perf_counter()
+    for i in range(0, len(messages), batch):
+        part = messages[i:i + batch]
+        projection.apply(part, after, now)
+        after = part[-1].stream_seq
+    seconds = time.perf_counter() - started
+    projection.engine.dispose()
+    return seconds

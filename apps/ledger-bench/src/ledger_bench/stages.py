@@ -22,6 +22,7 @@ from typing import Any
 from ledger_kernel.embedded import free_port
 
 from ledger_bench import facts as F
+from ledger_bench import history as bench_history
 from ledger_bench import plug as bench_plug
 from ledger_bench import raw as bench_raw
 from ledger_bench.appends import stage_batch_append
@@ -775,4 +776,5 @@ STAGES = {
     "rebuild": stage_rebuild,
     "scheduler": stage_scheduler,
     "batch_append": stage_batch_append,
+    "history": bench_history.stage_history,
 }

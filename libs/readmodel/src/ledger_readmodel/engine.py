@@ -155,9 +155,26 @@ def make_engine(url: str, *, immediate: bool = True, foreign_keys: bool = False,
     if immediate:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn) -> None:  # noqa: ANN001
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # a reader's transaction (see ``reading``) is deferred: a WAL snapshot that takes no write lock
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READING) else "BEGIN IMMEDIATE")
 
     return engine
+
+
+READING = "ledger_reading"  # execution option of a read-only transaction
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction: one consistent snapshot, and on SQLite no write lock (``BEGIN`` rather
+    than the ``BEGIN IMMEDIATE`` of every other transaction of an ``immediate`` engine), so a writer
+    can prepare its work while others write. Rolled back at the end: it must not write."""
+    with engine.connect() as conn:
+        conn.execution_options(**{READING: True})
+        try:
+            yield conn
+        finally:
+            conn.rollback()
 
 
 @contextmanager

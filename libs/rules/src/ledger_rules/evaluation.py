@@ -116,7 +116,12 @@ def evaluate(
     companies = {f.company for f in facts}
     if len(companies) > 1:
         raise ValueError(f"evaluate() takes one company's facts; got {len(companies)} companies")
-    h = History.from_facts(facts, pack.licence["validity_years"])
+    return evaluate_history(History.from_facts(facts, pack.licence["validity_years"]), pack, calendar, until=until)
+
+
+def evaluate_history(h: History, pack: RulePack, calendar: Calendar, *, until: date | None = None) -> Evaluation:
+    """`evaluate` over a history already folded (one kept between calls and grown with `History.extend`,
+    folded with the pack's ``licence.validity_years``). It reads the history and never changes it."""
     if until is not None:
         horizon = until
     elif h.latest_day is not None:

@@ -409,6 +409,8 @@ class History:
         self._cc_key: Any = None
         self._cc: list[Licence] = []
         self._licensed: dict[tuple[date, bool], list[Licence]] = {}  # licensed_on answers (facts are fixed)
+        self._folded_to: tuple[date, int] | None = None  # (day, ledger sequence) of the last fact folded
+        self._tracking_seq = -1  # ledger sequence of the company.tracking_started that counts
 
     # -- building -------------------------------------------------------------------------
 
@@ -417,6 +419,16 @@ class History:
         """`validity_years`: the pack's licence validity, assumed for a licence recorded without expiry."""
         company = facts[0].company if facts else ""
         h = cls(company, validity_years)
+        h.extend(facts)
+        return h
+
+    def extend(self, facts: Sequence[RecordedFact]) -> bool:
+        """Fold more facts of the same company into this history, if they all come after the ones
+        already folded in the fold's order (day, then ledger sequence); False, and nothing changed,
+        if one would land among them: the caller folds the whole history again (`from_facts`).
+
+        This is what lets a long-lived caller keep a company's history between batches instead of
+        folding every fact again; the result is the same as `from_facts` over all the facts."""
         ordered = []
         for f in facts:
             if not isinstance(f.data, Mapping):
@@ -428,29 +440,34 @@ class History:
             on = (as_date(f.data.get(own)) if own else None) or eff
             ordered.append((on, f.ledger_sequence if isinstance(f.ledger_sequence, int) else 0, f))
         ordered.sort(key=lambda x: (x[0], x[1]))
-        tracking_seq = -1
+        if not ordered:
+            return True
+        if self._folded_to is not None and (ordered[0][0], ordered[0][1]) < self._folded_to:
+            return False
+        self._folded_to = (ordered[-1][0], ordered[-1][1])
+        self._cc_key, self._cc, self._licensed = None, [], {}  # answers cached over the facts as they were
         for on, seq, f in ordered:
             rec = f.recorded_at if isinstance(f.recorded_at, datetime) else None
             ev = Event(str(f.event_id), on, rec, f.data)
-            h.latest_day = on if h.latest_day is None or on > h.latest_day else h.latest_day
+            self.latest_day = on if self.latest_day is None or on > self.latest_day else self.latest_day
             if rec is not None and rec.tzinfo is not None and rec.utcoffset() is not None:
-                h.latest_day = max(h.latest_day, local_date(rec))
+                self.latest_day = max(self.latest_day, local_date(rec))
             if f.type == "company.tracking_started":
                 # recording it again moves the baseline: the latest recorded one counts, whatever its date.
                 # It is about the ledger, not the company's history: no slice, no creator of obligations.
-                if seq >= tracking_seq and (tracked := as_date(f.data.get("tracked_from"))) is not None:
-                    tracking_seq, h.tracked_from, h.tracking = seq, tracked, ev
+                if seq >= self._tracking_seq and (tracked := as_date(f.data.get("tracked_from"))) is not None:
+                    self._tracking_seq, self.tracked_from, self.tracking = seq, tracked, ev
                 continue
-            h.events.append(ev)
+            self.events.append(ev)
             slice_ = family_of(f.type) if isinstance(f.type, str) else None
             if slice_ is None:
                 continue
-            h.slices_on.setdefault(on, set()).add(slice_)
-            h.last_event_on[(on, slice_)] = ev.id
+            self.slices_on.setdefault(on, set()).add(slice_)
+            self.last_event_on[(on, slice_)] = ev.id
             handler = _FOLDS.get(f.type)
             if handler is not None:
-                handler(h, ev, f.data)
-        return h
+                handler(self, ev, f.data)
+        return True
 
     # -- queries --------------------------------------------------------------------------
 

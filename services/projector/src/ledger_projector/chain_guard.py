@@ -62,6 +62,14 @@ class ChainGuard:
 
     def check(self, conn: Connection, decoded: list[Decoded]) -> list[Decoded]:
         """The batch with every broken link turned into a parked Poison; the new tips written (in ``conn``)."""
+        out = self.links(conn, decoded)
+        self.write(conn)
+        return out
+
+    def links(self, conn: Connection, decoded: list[Decoded]) -> list[Decoded]:
+        """``check`` without writing: the tips it moves wait for ``write`` (the projector reads and
+        evaluates a batch before it takes the write lock)."""
+        self._pending = {}
         subjects = sorted({d.link.subject for d in decoded if d.link is not None})
         if not subjects:
             return decoded
@@ -89,14 +97,20 @@ class ChainGuard:
                 else:
                     d = Poison(d.ledger_sequence, link.subject, getattr(d, "event_id", None), d.type, reason, link)
             out.append(d)
+        self._pending = changed
+        return out
+
+    def write(self, conn: Connection) -> None:
+        """Store the tips the last ``links`` moved (in ``conn``, the batch's write transaction)."""
+        changed = self._pending
+        if not changed:
+            return
         t = self.tables.chain_tips
         names = sorted(changed)
         for i in range(0, len(names), CHUNK):
             conn.execute(t.delete().where(t.c.subject.in_(names[i:i + CHUNK])))
         conn.execute(t.insert(), [{"subject": s, "sequence": h.tip.sequence, "hash": h.tip.hash,
                                    "ledger_sequence": h.ledger_sequence} for s, h in sorted(changed.items())])
-        self._pending = changed
-        return out
 
     @staticmethod
     def seed(conn: Connection, tables: TableSet, heads: dict[str, Head]) -> None:

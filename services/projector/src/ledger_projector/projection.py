@@ -1,15 +1,17 @@
 """Applying a batch of LEDGER messages to the read model in one database transaction.
 
-The transaction checks that the checkpoint is still where the batch starts (another
-instance, or a rebuild swap, may have moved it), writes the facts, re-evaluates each
-touched company once, replaces its obligations and findings, lets the scheduler
-decide alerts into the outbox, and advances the checkpoint. Either all of it commits
-or none of it does, so a crash anywhere replays into the same state.
+First, in a read-only transaction (no write lock: on SQLite others keep writing), the batch's
+links are checked and each touched company is evaluated once over its kept state grown by its
+new facts (:mod:`ledger_projector.histories`). Then the write transaction checks that the
+checkpoint is still where the batch starts (another instance, or a rebuild swap, may have moved
+it), writes the facts, rewrites the obligation and finding rows that changed, lets the scheduler
+decide alerts into the outbox, and advances the checkpoint. Either all of it commits or none of
+it does, so a crash anywhere replays into the same state. A batch holding a calendar year or a
+tenant's overrides evaluates inside the write transaction, after storing them (they are rare).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -18,12 +20,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from ledger_readmodel.engine import reading
 from sqlalchemy.engine import Connection, Engine
 
 from ledger_projector import decoding
 from ledger_projector.chain_guard import ChainGuard
 from ledger_projector.decoding import AppliedFact, Poison, SystemFact
-from ledger_projector.histories import Histories
+from ledger_projector.histories import CompanyState, Histories
 from ledger_projector.rulebook import CompanyView, Rulebook
 from ledger_projector.tables import TableSet
 
@@ -83,9 +86,27 @@ def fact_row(f: AppliedFact) -> dict[str, Any]:
             "data": f.data}
 
 
-def rows_digest(view: CompanyView) -> bytes:
-    """What a company's obligation and finding rows hold (equal digests: nothing to rewrite)."""
-    return hashlib.blake2b(repr((view.obligation_rows, view.finding_rows)).encode(), digest_size=16).digest()
+Row = dict[str, Any]
+
+
+def arriving_rows(decoded: Sequence[decoding.Decoded]) -> dict[str, list[Row]]:
+    """The fact rows of a batch, by company, in ledger order."""
+    out: dict[str, list[Row]] = defaultdict(list)
+    for d in decoded:
+        if isinstance(d, AppliedFact):
+            out[d.company_key].append(fact_row(d))
+    return dict(out)
+
+
+def row_changes(key: str, old: dict[str, Row], new: dict[str, Row], deletes: list[Row], inserts: list[Row]) -> None:
+    """The deletes (by id) and inserts that turn a company's rows ``old`` into ``new`` (both keyed by id)."""
+    for i, row in new.items():
+        before = old.get(i)
+        if before != row:
+            if before is not None:
+                deletes.append({"k": key, "i": i})
+            inserts.append(row)
+    deletes.extend({"k": key, "i": i} for i in sorted(old.keys() - new.keys()))
 
 
 class Stale(Exception):
@@ -160,9 +181,9 @@ class Projection:
         self.scheduler = scheduler  # decides alerts in the same transaction (None during a rebuild)
         self.generation: int | None = None
         self._inserts: dict[str, BulkInsert] = {}
-        self._written: dict[str, bytes] = {}  # company → digest of its derived rows as committed
-        self.histories = Histories()  # company → its facts as committed
-        self._pending_histories: dict[str, list[dict[str, Any]]] = {}
+        self.histories = Histories()  # company → its state as committed (facts, fold, evaluation, rows)
+        self._growing: dict[str, CompanyState] = {}  # states grown by the batch being applied
+        self._rows: dict[str, tuple[dict[str, Row], dict[str, Row]]] = {}  # … and the rows it writes
         self.guard = ChainGuard(tables)  # parks an event that does not chain onto its aggregate
 
     def bulk(self, conn: Connection, table: sa.Table) -> BulkInsert:
@@ -189,54 +210,58 @@ class Projection:
         """Apply ``messages`` (stored LEDGER messages following sequence ``after``); raise Stale if the
         checkpoint is no longer ``after``."""
         decoded = [decoding.decode(m) for m in messages]
-        self._pending: dict[str, bytes] = {}
-        self._pending_histories = {}
+        self._growing, self._rows = {}, {}
         try:
-            with self.engine.begin() as conn:
-                applied, generation = read_checkpoint(conn, self.tables, lock=True)
+            with reading(self.engine) as conn:  # read and evaluate without the write lock
+                applied, generation = read_checkpoint(conn, self.tables)
                 if generation != self.generation:
                     self.generation = generation
-                    self._written.clear()
-                    self.histories.clear()
-                    self.guard.forget()
+                    self._forget()
                     load_rules_state(conn, self.tables, self.rulebook)
                     self.rulebook.forget()
                 if applied != after:
                     raise Stale(f"checkpoint is {applied}, the batch starts after {after}")
-                decoded = self.guard.check(conn, decoded)
-                result = self._apply(conn, decoded, now)
+                decoded = self.guard.links(conn, decoded)
+                arriving = arriving_rows(decoded)
+                views = None
+                if not any(isinstance(d, SystemFact) for d in decoded):
+                    views = self._grow(conn, sorted(arriving), arriving, stored=False)
+            with self.engine.begin() as conn:  # then write, briefly
+                applied, generation = read_checkpoint(conn, self.tables, lock=True)
+                if generation != self.generation or applied != after:
+                    raise Stale(f"checkpoint is {applied} (generation {generation}), the batch starts after {after}")
+                self.guard.write(conn)
+                result = self._apply(conn, decoded, arriving, views, now)
                 if result.applied_sequence:
                     conn.execute(self.tables.checkpoint.update().where(self.tables.checkpoint.c.name == CHECKPOINT)
                                  .values(applied_sequence=result.applied_sequence))
         except BaseException:
-            self._written.clear()  # what the database holds is no longer known for sure
-            self.histories.clear()
-            self.guard.forget()
+            self._forget()  # what the database holds is no longer known for sure
             raise
         self.guard.committed()
-        self._written.update(self._pending)  # only once committed
-        for key, rows in self._pending_histories.items():
-            self.histories.put(key, rows)
-        self._pending_histories = {}
+        for key, state in self._growing.items():  # only once committed
+            if key in self._rows:
+                state.obligations, state.findings = self._rows[key]
+            self.histories.put(state)
+        self._growing, self._rows = {}, {}
         return result
 
-    def _apply(self, conn: Connection, decoded: list[decoding.Decoded], now: datetime | None) -> BatchResult:
+    def _forget(self) -> None:
+        self.histories.clear()
+        self.guard.forget()
+        self._growing, self._rows = {}, {}
+
+    def _apply(self, conn: Connection, decoded: list[decoding.Decoded], arriving: dict[str, list[Row]],
+               views: dict[str, CompanyView] | None, now: datetime | None) -> BatchResult:
         t = self.tables
         facts = [d for d in decoded if isinstance(d, AppliedFact)]
         poisons = [d for d in decoded if isinstance(d, Poison)]
         system = [d for d in decoded if isinstance(d, SystemFact)]
         last = decoded[-1].ledger_sequence if decoded else 0
-        touched: set[str] = set()
-
-        arriving: dict[str, list[dict[str, Any]]] = defaultdict(list)  # this batch's facts, by company
-        new: set[str] = set()
+        touched: set[str] = set(arriving)
         if facts:
-            rows = [fact_row(f) for f in facts]
-            self.bulk(conn, t.facts).run(conn, rows)
-            new = self._upsert_companies(conn, facts)
-            for r in rows:
-                arriving[r["company_key"]].append(r)
-            touched.update(arriving)
+            self.bulk(conn, t.facts).run(conn, (r for rows in arriving.values() for r in rows))
+            self._upsert_companies(conn, facts)
         if poisons:
             conn.execute(t.parked.insert(), [
                 {"ledger_sequence": p.ledger_sequence, "subject": p.subject, "event_id": p.event_id,
@@ -249,7 +274,8 @@ class Projection:
 
         result = BatchResult(applied_sequence=last, events=len(decoded), parked=len(poisons), touched=sorted(touched))
         if touched:
-            views = self.evaluate(conn, result.touched, arriving=arriving, new=new)
+            if views is None:  # the rule state changed in this batch: evaluate now, over the stored facts
+                views = self._grow(conn, result.touched, arriving, stored=True)
             self._replace_derived(conn, views)
             if self.scheduler is not None and now is not None:
                 result.alerts, result.summaries = self.scheduler.decide(conn, self.tables, views, now)
@@ -294,45 +320,73 @@ class Projection:
             return set(conn.execute(sa.select(t.companies.c.company_key)).scalars())
         return set(conn.execute(sa.select(t.companies.c.company_key).where(t.companies.c.tenant == tenant)).scalars())
 
-    def evaluate(self, conn: Connection, keys: Sequence[str], *, arriving: dict[str, list[dict[str, Any]]] | None = None,
-                 new: set[str] | frozenset[str] = frozenset()) -> dict[str, CompanyView]:
-        """Each company's view over all its facts: a company new in this batch has only the ones
-        ``arriving``; a kept history gets them appended; any other is read back (the batch's facts are
-        already written in this transaction). Histories used in a batch are kept once it commits."""
-        arriving = arriving or {}
-        views: dict[str, CompanyView] = {}
-        histories: dict[str, list[dict[str, Any]]] = {}
-        unknown: list[str] = []
+    def evaluate(self, conn: Connection, keys: Sequence[str]) -> dict[str, CompanyView]:
+        """Each company's view over all its stored facts: its kept state if it has one, else read back
+        (without keeping it: a rebuild or a tick must not fill the cache with every company)."""
+        views = {}
         for key in keys:
-            if key in new:
-                histories[key] = arriving.get(key, [])
-            elif (kept := self.histories.get(key)) is not None:
-                histories[key] = kept + arriving.get(key, [])
-            else:
-                unknown.append(key)
+            state = self.histories.get(key)
+            if state is not None:
+                views[key] = state.grow((), self.rulebook)
+        unknown = [k for k in keys if k not in views]
         for part in chunks(unknown, 2000):
-            histories.update(facts_of(conn, self.tables, part))
+            for key, rows in facts_of(conn, self.tables, part).items():
+                views[key] = CompanyState(key).grow(rows, self.rulebook)
+        return {k: views[k] for k in keys if k in views}
+
+    def _grow(self, conn: Connection, keys: Sequence[str], arriving: dict[str, list[Row]], *,
+              stored: bool) -> dict[str, CompanyView]:
+        """Each company's view once its ``arriving`` facts are folded onto its kept state; a company
+        without one is read back first (``stored``: the batch's facts are already written in ``conn``,
+        so they are read back with the others). The grown states are kept once the batch commits."""
+        states = {k: s for k in keys if (s := self._growing.get(k) or self.histories.get(k)) is not None}
+        read: dict[str, list[Row]] = {}
+        for part in chunks([k for k in keys if k not in states], 2000):
+            read.update(facts_of(conn, self.tables, part))
+        views = {}
         for key in keys:
-            rows = histories.get(key)
-            if rows is None:
-                continue  # no facts at all (a company row without facts is not possible; be safe)
-            views[key] = self.rulebook.evaluate(key, rows)
-            if arriving:
-                self._pending_histories[key] = rows
+            state = states.get(key)
+            if state is None:
+                rows = read.get(key, [])
+                if not stored:
+                    rows = rows + arriving.get(key, [])
+                if not rows:
+                    continue  # no facts at all (a company row without facts is not possible; be safe)
+                state = CompanyState(key)
+            else:
+                rows = arriving.get(key, [])
+            views[key] = state.grow(rows, self.rulebook)
+            self._growing[key] = state
         return views
 
     def _replace_derived(self, conn: Connection, views: dict[str, CompanyView]) -> None:
-        """Replace the obligation and finding rows of the companies whose rows changed."""
+        """Rewrite the obligation and finding rows that changed: by id for a company whose committed rows
+        are kept, all of them for any other."""
         t = self.tables
-        keys = []
-        pending = getattr(self, "_pending", {})
+        whole: list[str] = []
+        ob_del: list[Row] = []
+        ob_ins: list[Row] = []
+        f_del: list[Row] = []
+        f_ins: list[Row] = []
         for k in sorted(views):
-            d = rows_digest(views[k])
-            pending[k] = d
-            if self._written.get(k) != d:
-                keys.append(k)
-        for part in chunks(keys):
+            view = views[k]
+            obs = {r["obligation_id"]: r for r in view.obligation_rows}
+            fs = {r["finding_id"]: r for r in view.finding_rows}
+            self._rows[k] = (obs, fs)
+            state = self._growing.get(k) or self.histories.get(k)
+            if state is None or state.obligations is None or state.findings is None:
+                whole.append(k)
+                ob_ins.extend(view.obligation_rows)
+                f_ins.extend(view.finding_rows)
+                continue
+            row_changes(k, state.obligations, obs, ob_del, ob_ins)
+            row_changes(k, state.findings, fs, f_del, f_ins)
+        for part in chunks(whole):
             conn.execute(t.obligations.delete().where(t.obligations.c.company_key.in_(part)))
             conn.execute(t.findings.delete().where(t.findings.c.company_key.in_(part)))
-        self.bulk(conn, t.obligations).run(conn, (row for k in keys for row in views[k].obligation_rows))
-        self.bulk(conn, t.findings).run(conn, (row for k in keys for row in views[k].finding_rows))
+        for table, id_column, deletes in ((t.obligations, "obligation_id", ob_del), (t.findings, "finding_id", f_del)):
+            if deletes:
+                conn.execute(table.delete().where(table.c.company_key == sa.bindparam("k"),
+                                                  table.c[id_column] == sa.bindparam("i")), deletes)
+        self.bulk(conn, t.obligations).run(conn, ob_ins)
+        self.bulk(conn, t.findings).run(conn, f_ins)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 from ledger_kernel.envelope import format_time
 from ledger_rules.calendar import Calendar
 from ledger_rules.evaluation import Evaluation
+from ledger_rules.history import History
 from ledger_rules.instants import local_date
 from ledger_rules.model import Finding, Obligation, RecordedFact, as_json, finding_open_at
 from ledger_rules.ruleset import RulePack
@@ -316,20 +317,41 @@ class Rulebook:
             self._packs[tenant] = pack
         return pack
 
-    def evaluate(self, key: str, rows: list[Mapping[str, Any]]) -> CompanyView:
+    def evaluate(self, key: str, rows: Sequence[Mapping[str, Any]]) -> CompanyView:
+        """One company's view over all its fact rows (folded afresh)."""
         tenant, company = key.split(".", 1)
-        pack = self.pack(tenant)
-        facts = [RecordedFact(r["event_id"], r["type"], company, r["effective_date"], r["recorded_at"], r["data"],
-                              r["ledger_sequence"], r["aggregate_id"]) for r in rows]
-        name = None
-        for r in rows:
-            if r["type"] == "company.registered":
-                name = r["data"].get("name") or name
-            elif r["type"] == "company.registration_changed" and r["data"].get("field") == "name":
-                name = r["data"].get("new") or name
+        name = company_name_in(rows)
         try:
-            evaluation = _fn("evaluate")(facts, pack, self.calendar)
-            return CompanyView(key, evaluation, pack, name=name)
-        except Exception as exc:  # one company's bad history must not stop the projector
-            log.exception("evaluating %s failed", key)
-            return CompanyView(key, None, pack, error=f"{type(exc).__name__}: {exc}", name=name)
+            history = History.from_facts(recorded_facts(company, rows), self.pack(tenant).licence["validity_years"])
+        except Exception as exc:
+            return self.failed(key, exc, name)
+        return self.view(key, history, name)
+
+    def view(self, key: str, history: History, name: str | None) -> CompanyView:
+        """One company's view over its facts already folded (with its pack's licence validity)."""
+        pack = self.pack(key.split(".", 1)[0])
+        try:
+            return CompanyView(key, _fn("evaluate_history")(history, pack, self.calendar), pack, name=name)
+        except Exception as exc:
+            return self.failed(key, exc, name)
+
+    def failed(self, key: str, exc: Exception, name: str | None) -> CompanyView:
+        """The view of a company whose evaluation raised: one company's bad history must not stop the projector."""
+        log.error("evaluating %s failed", key, exc_info=exc)
+        return CompanyView(key, None, self.pack(key.split(".", 1)[0]), error=f"{type(exc).__name__}: {exc}", name=name)
+
+
+def recorded_facts(company: str, rows: Sequence[Mapping[str, Any]]) -> list[RecordedFact]:
+    """Fact rows of the read model (or of a batch) as the rule pack's RecordedFact."""
+    return [RecordedFact(r["event_id"], r["type"], company, r["effective_date"], r["recorded_at"], r["data"],
+                         r["ledger_sequence"], r["aggregate_id"]) for r in rows]
+
+
+def company_name_in(rows: Sequence[Mapping[str, Any]], name: str | None = None) -> str | None:
+    """The company's name after these fact rows (``name``: the one before them)."""
+    for r in rows:
+        if r["type"] == "company.registered":
+            name = r["data"].get("name") or name
+        elif r["type"] == "company.registration_changed" and r["data"].get("field") == "name":
+            name = r["data"].get("new") or name
+    return name

@@ -1,0 +1,64 @@
+"""History.extend: a history kept and grown batch by batch evaluates as one folded from all the facts
+at once, whatever the batches and however the facts are dated (a fact dated among the folded ones is
+refused, and the caller folds again)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ledger_rules import Calendar, RecordedFact, RulePack, evaluate
+from ledger_rules.evaluation import evaluate_history
+from ledger_rules.history import History
+from test_rules_properties import build, fact_inputs
+
+PACK = RulePack.default()
+CAL = Calendar.official()
+VALIDITY = PACK.licence["validity_years"]
+
+
+def fact(i: int, type_: str, on: date, data: dict) -> RecordedFact:
+    return RecordedFact(f"e{i}", type_, "91440300MA5G7C1P90", on, datetime(2026, 1, 5, tzinfo=UTC), data, i, "a")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fact_inputs, st.lists(st.integers(1, 25), max_size=6))
+def test_a_history_grown_batch_by_batch_evaluates_as_one_folded_at_once(inputs, cuts):
+    facts = build(inputs)
+    ends = sorted({c for c in cuts if c < len(facts)} | {len(facts)})
+    kept, start = History(facts[0].company if facts else "", VALIDITY), 0
+    for end in ends:
+        if not kept.extend(facts[start:end]):
+            kept = History.from_facts(facts[:end], VALIDITY)
+        evaluate_history(kept, PACK, CAL)  # evaluating in between must leave nothing stale behind
+        start = end
+    assert evaluate_history(kept, PACK, CAL) == evaluate(facts, PACK, CAL)
+
+
+def test_a_fact_dated_among_the_folded_ones_is_refused_and_changes_nothing():
+    early = fact(1, "licence.issued", date(2024, 3, 1), {"licence_no": "B2-1", "category": "B24",
+                                                          "issued_on": "2024-03-01", "expires_on": "2029-03-01"})
+    late = fact(2, "workforce.seats_declared", date(2025, 6, 1), {"declared_seats": 10})
+    between = fact(3, "number.allocated", date(2024, 9, 1), {"number": "4006001234", "kind": "400"})
+    h = History.from_facts([early, late], VALIDITY)
+    before = evaluate_history(h, PACK, CAL)
+    assert h.extend([between]) is False
+    assert evaluate_history(h, PACK, CAL) == before
+    assert h.extend([fact(4, "number.allocated", date(2025, 6, 1), {"number": "4006001234", "kind": "400"})])
+    assert "4006001234" in h.numbers
+
+
+def test_answers_cached_by_an_evaluation_are_not_kept_past_new_facts():
+    """An evaluation caches which licences are held on which days; a licence folded in after it counts."""
+    facts = [fact(1, "number.allocated", date(2024, 1, 10), {"number": "4006001234", "kind": "400"}),
+             fact(2, "number.activated", date(2024, 1, 20), {"number": "4006001234"}),
+             fact(3, "licence.issued", date(2024, 6, 1), {"licence_no": "B2-1", "category": "B24",
+                                                          "issued_on": "2024-06-01", "expires_on": "2029-06-01"})]
+    h = History.from_facts(facts[:2], VALIDITY)
+    unlicensed = evaluate_history(h, PACK, CAL)
+    assert any(f.rule == "unlicensed-operation" and f.intervals[-1].resolved_at is None for f in unlicensed.findings)
+    assert h.extend(facts[2:])
+    grown = evaluate_history(h, PACK, CAL)
+    assert grown == evaluate(facts, PACK, CAL)
+    assert any(o.rule == "renewal" for o in grown.obligations)
