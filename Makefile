@@ -37,6 +37,7 @@ demo: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) $(TOOLS) var .pytest_cache
+	rm -rf $(VENV) $(TOOLS) var .pytest_cache .mypy_cache
