@@ -42,7 +42,7 @@ def types_of(service: str) -> tuple[str, ...]:
 
 def _item_fields(service: str) -> dict[str, Any]:
     models = tuple(fact_model(t) for t in types_of(service))
-    fact = Annotated[Union[models], Field(discriminator="type")]  # noqa: UP007
+    fact: Any = Annotated[Union[models], Field(discriminator="type")]  # noqa: UP007
     return {
         "fact": (fact, Field(description="The fact: type, company, effective_date, data")),
         "command_id": (str | None, Field(default=None, max_length=255,
@@ -86,7 +86,7 @@ def batch_model(service: str) -> type[WireRequest]:
                  "its own; items landing on one aggregate are applied in the order given. actor, correlation_id "
                  "and causation_id apply to every item that does not set its own."),
         tenant=_TENANT,
-        items=(list[item], Field(min_length=1, max_length=1000)),  # type: ignore[valid-type]
+        items=(list[item], Field(min_length=1, max_length=1000)),
         **_trace_fields(),
     )
 
@@ -134,17 +134,19 @@ def event_model(aggregate_type: str) -> type[BaseModel]:
     specs = [s for s in CATALOGUE.values() if s.aggregate_type == aggregate_type]
     data: Any = Union[tuple(s.payload for s in specs)]  # noqa: UP007
     types: Any = Literal[tuple(s.type for s in specs)]
+    spec_version: Any = Literal["1.0"]  # run-time type forms, as the two above: values for create_model
+    content_type: Any = Literal["application/json"]
     return create_model(
         f"{_title(aggregate_type)}Event",
         __doc__=(f"A CloudEvents 1.0 event (structured JSON) of the {aggregate_type} aggregate; "
                  "`data` is the payload of its `type` (contracts/schemas/<type>.v<version>.json)."),
-        specversion=(Literal["1.0"], ...),
+        specversion=(spec_version, ...),
         id=(str, Field(description="Event id, also the Nats-Msg-Id")),
         source=(str, Field(description="urn:ledger:{service}")),
         type=(types, ...),
         subject=(str, Field(description="The aggregate id")),
         time=(str, Field(description="When the ledger recorded it (UTC, RFC 3339)")),
-        datacontenttype=(Literal["application/json"], ...),
+        datacontenttype=(content_type, ...),
         dataschema=(str, Field(description="The payload's JSON Schema, with its version")),
         tenant=(str, ...),
         company=(str, Field(description="The company's USCC")),
