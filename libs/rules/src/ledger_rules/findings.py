@@ -15,19 +15,23 @@ effective date), not when it was recorded: the ledger tells the world's history.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
-from .history import RECENT_MONTHS, History, as_bool, as_int, as_number, as_text, month_of
+from .history import RECENT_MONTHS, Dated, Event, History, Site, as_bool, as_int, as_number, as_text, month_of
 from .instants import day_start
 from .model import Finding, Interval, Obligation, _build
 from .periods import add_months
 from .ruleset import Rule, RulePack
 
 Hit = tuple[dict[str, Any], tuple[str, ...]]  # (figures for the message and evidence, event ids)
+Params = Mapping[str, Any]  # a rule's parameters in the pack
+StateRule = Callable[["Context", date, Params], dict[str, Hit]]
+TrafficTest = Callable[[Mapping[str, Any], Params, str | None], dict[str, Any] | None]
+SiteTest = Callable[["Context", Site, date, Params], tuple[dict[str, Any], tuple[str, ...]] | None]
 
 
 @dataclass(slots=True)
@@ -63,7 +67,7 @@ def _fmt(n: float | None) -> str:
 # -- state rules -------------------------------------------------------------------------------
 
 
-def _unlicensed_operation(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _unlicensed_operation(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     h = ctx.h
     if h.licensed_on(day, ctx.pack.licence, operable=True):
         return {}
@@ -74,27 +78,27 @@ def _unlicensed_operation(ctx: Context, day: date, p) -> dict[str, Hit]:
                          "signs": [s[1] for s in signs]}, tuple(s[2] for s in signs))}
 
 
-def _number_without_licence(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _number_without_licence(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     h = ctx.h
     if h.licensed_on(day, ctx.pack.licence):
         return {}
-    out = {}
+    out: dict[str, Hit] = {}
     for n in h.numbers_held(day):
         if not h.licensed_on(n.allocated.on, ctx.pack.licence):
             out[f"number:{n.number}"] = ({"number": n.number, "allocated_on": n.allocated.on.isoformat()}, (n.allocated.id,))
     return out
 
 
-def _coverage_mismatch(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _coverage_mismatch(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     h = ctx.h
     active = h.licensed_on(day, ctx.pack.licence)
     if not active or any(lic.scope != "provincial" for lic in active):
         return {}
     covered = sorted({pr for lic in active for pr in lic.provinces})
     lic_ids = tuple(lic.issued.id for lic in active)
-    out = {}
+    out: dict[str, Hit] = {}
 
-    def hit(subject, item_zh, item_en, province, ev_id):
+    def hit(subject: str, item_zh: str, item_en: str, province: str | None, ev_id: str) -> None:
         if province and province not in covered:
             out[subject] = ({"item": item_zh, "item_en": item_en, "province": province, "covered": ",".join(covered),
                              "licences": [lic.no for lic in active]}, (ev_id, *lic_ids))
@@ -112,16 +116,18 @@ def _coverage_mismatch(ctx: Context, day: date, p) -> dict[str, Hit]:
     return out
 
 
-def _capital(ctx: Context, day: date):
-    c = ctx.h.capital.as_of(day)
-    return c if c is not None else (None, None)
+def _capital(ctx: Context, day: date) -> tuple[float, str] | None:
+    """(registered capital, id of the fact that set it) as of ``day``."""
+    capital: tuple[float, str] | None = ctx.h.capital.as_of(day)
+    return capital
 
 
-def _capital_below_threshold(ctx: Context, day: date, p) -> dict[str, Hit]:
-    capital, cap_ev = _capital(ctx, day)
-    if capital is None:
+def _capital_below_threshold(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
+    known = _capital(ctx, day)
+    if known is None:
         return {}
-    out = {}
+    capital, cap_ev = known
+    out: dict[str, Hit] = {}
     for lic in ctx.h.licences.values():
         if lic.scope not in ("nationwide", "provincial") or not lic.active_on(day):
             continue
@@ -132,11 +138,11 @@ def _capital_below_threshold(ctx: Context, day: date, p) -> dict[str, Hit]:
     return out
 
 
-def _latest(dated, day):
+def _latest(dated: Dated, day: date) -> Any:
     return dated.as_of(day)
 
 
-def _seat_inflation(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _seat_inflation(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     seats, ins = _latest(ctx.h.seats, day), _latest(ctx.h.insurance, day)
     if seats is None or ins is None:
         return {}
@@ -147,12 +153,13 @@ def _seat_inflation(ctx: Context, day: date, p) -> dict[str, Hit]:
                          "tolerance_pct": _fmt(p["tolerance"] * 100)}, (seats.id, ins.id))}
 
 
-def _three_way_mismatch(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _three_way_mismatch(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     check = _latest(ctx.h.three_way, day)
     if check is None:
         return {}
-    figures = [as_int(check.data.get(k)) for k in ("actual_seats", "system_registered_seats", "insured_headcount")]
-    if any(v is None for v in figures) or max(figures) <= 0:
+    read = [as_int(check.data.get(k)) for k in ("actual_seats", "system_registered_seats", "insured_headcount")]
+    figures = [v for v in read if v is not None]
+    if len(figures) < len(read) or max(figures) <= 0:
         return {}
     spread = (max(figures) - min(figures)) / max(figures)
     if spread <= p["tolerance"]:
@@ -163,7 +170,7 @@ def _three_way_mismatch(ctx: Context, day: date, p) -> dict[str, Hit]:
                          "explanation": as_text(check.data.get("explanation"))}, (check.id,))}
 
 
-def _social_insurance_thin(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _social_insurance_thin(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     if p["months"] <= RECENT_MONTHS:
         snapshot = ctx.h.insurance_recent.as_of(day) or ()
         recent = [ev for _, ev in snapshot[-p["months"]:]] if p["months"] else []
@@ -191,7 +198,7 @@ def _social_insurance_thin(ctx: Context, day: date, p) -> dict[str, Hit]:
                         tuple(dict.fromkeys(ids)))}
 
 
-def _insurance_report_parts(ev, p) -> tuple[tuple[str, str], ...]:
+def _insurance_report_parts(ev: Event, p: Params) -> tuple[tuple[str, str], ...]:
     """What is thin about one monthly social-insurance report: (zh, en) per problem."""
     out = []
     month = as_text(ev.data.get("month")) or month_of(ev.on)
@@ -206,13 +213,13 @@ def _insurance_report_parts(ev, p) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _latest_traffic(ctx: Context, day: date):
+def _latest_traffic(ctx: Context, day: date) -> tuple[str, Event] | None:
     """The report of the latest month known on `day` (a re-submitted month replaces the earlier one)."""
     return ctx.h.traffic_latest.as_of(day)
 
 
-def _traffic_rule(test: Callable[[dict, Any, Any], dict | None]):
-    def rule(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _traffic_rule(test: TrafficTest) -> StateRule:
+    def rule(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
         latest = _latest_traffic(ctx, day)
         if latest is None:
             return {}
@@ -225,14 +232,14 @@ def _traffic_rule(test: Callable[[dict, Any, Any], dict | None]):
     return rule
 
 
-def _revenue(d, p, _):
+def _revenue(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any] | None:
     rev, settle = as_number(d.get("revenue_95")), as_number(d.get("carrier_settlement_95"))
     if rev is None or not settle or rev >= p["min_ratio"] * settle:
         return None
     return {"revenue_95": _fmt(rev), "carrier_settlement_95": _fmt(settle), "min_ratio_pct": _fmt(p["min_ratio"] * 100)}
 
 
-def _retention(d, p, _):
+def _retention(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any] | None:
     days, consent = as_int(d.get("recordings_retained_days")), as_bool(d.get("consent_records"))
     zh, en = [], []
     if days is not None and days < p["min_days"]:
@@ -244,37 +251,38 @@ def _retention(d, p, _):
     return {"detail_zh": "，".join(zh), "detail_en": "; ".join(en), "recordings_retained_days": days} if zh else None
 
 
-def _marketing(d, p, _):
+def _marketing(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any] | None:
     calls = as_int(d.get("outbound_marketing_calls"))
     if not calls or calls <= 0 or as_bool(d.get("consent_records")) is not False:
         return None
     return {"outbound_marketing_calls": calls}
 
 
-def _hours(d, p, _):
+def _hours(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any] | None:
     calls = as_int(d.get("calls_outside_hours"))
     if not calls or calls <= 0:
         return None
     return {"calls_outside_hours": calls, "allowed_from": p["allowed_from"], "allowed_until": p["allowed_until"]}
 
 
-def _education(d, p, industry):
+def _education(d: Mapping[str, Any], p: Params, industry: str | None) -> dict[str, Any] | None:
     calls = as_int(d.get("marketing_calls_on_rest_days"))
     if industry not in p["industries"] or not calls or calls <= 0:
         return None
     return {"marketing_calls_on_rest_days": calls, "industry": industry}
 
 
-def _nine_x_capital(ctx: Context, day: date, p) -> dict[str, Hit]:
-    capital, cap_ev = _capital(ctx, day)
-    if capital is None or capital >= p["min_capital"]:
+def _nine_x_capital(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
+    known = _capital(ctx, day)
+    if known is None or known[0] >= p["min_capital"]:
         return {}
+    capital, cap_ev = known
     return {f"number:{n.number}": ({"number": n.number, "capital": _fmt(capital), "min_capital": _fmt(p["min_capital"])},
                                    (n.allocated.id, cap_ev))
             for n in ctx.h.numbers_held(day) if n.kind in p["kinds"]}
 
 
-def _fixed_number_quota(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _fixed_number_quota(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     seats_ev = ctx.h.seats.as_of(day)
     if seats_ev is None or (seats := as_int(seats_ev.data.get("declared_seats"))) is None:
         return {}
@@ -285,8 +293,8 @@ def _fixed_number_quota(ctx: Context, day: date, p) -> dict[str, Hit]:
                         (seats_ev.id, *(n.allocated.id for n in fixed)))}
 
 
-def _sites_where(test):
-    def rule(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _sites_where(test: SiteTest) -> StateRule:
+    def rule(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
         out = {}
         for s in ctx.h.sites.values():
             if s.held_on(day) and (figures := test(ctx, s, day, p)) is not None:
@@ -296,19 +304,19 @@ def _sites_where(test):
     return rule
 
 
-def _purpose(ctx, s, day, p):
+def _purpose(ctx: Context, s: Site, day: date, p: Params) -> tuple[dict[str, Any], tuple[str, ...]] | None:
     if s.purpose_text is None or p["required_text"] in s.purpose_text:
         return None
     return {"purpose_text": s.purpose_text, "required_text": p["required_text"]}, ()
 
 
-def _sublease(ctx, s, day, p):
+def _sublease(ctx: Context, s: Site, day: date, p: Params) -> tuple[dict[str, Any], tuple[str, ...]] | None:
     if s.sublease is True and s.owner_consent is not True:
         return {"owner_consent": s.owner_consent}, ()
     return None
 
 
-def _lease_short(ctx, s, day, p):
+def _lease_short(ctx: Context, s: Site, day: date, p: Params) -> tuple[dict[str, Any], tuple[str, ...]] | None:
     end = s.lease_end_as_of(day)
     active = [lic for lic in ctx.h.licensed_on(day, ctx.pack.licence)]
     if end is None or not active:
@@ -321,19 +329,19 @@ def _lease_short(ctx, s, day, p):
     return {"lease_end": end.isoformat(), "licence_no": lic.no, "expires_on": expiry.isoformat()}, (lic.issued.id, *renewal)
 
 
-def _premises_area(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _premises_area(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     if not any(lic.scope == "nationwide" for lic in ctx.h.licensed_on(day, ctx.pack.licence)):
         return {}
-    sites = [s for s in ctx.h.sites.values() if s.held_on(day) and s.area_m2 is not None]
+    sites = [(s.leased.id, s.area_m2) for s in ctx.h.sites.values() if s.held_on(day) and s.area_m2 is not None]
     if not sites:
         return {}
-    total = sum(s.area_m2 for s in sites)
+    total = sum(area for _, area in sites)
     if total >= p["min_area_m2"]:
         return {}
-    return {"company": ({"area_m2": _fmt(total), "min_area_m2": _fmt(p["min_area_m2"])}, tuple(s.leased.id for s in sites))}
+    return {"company": ({"area_m2": _fmt(total), "min_area_m2": _fmt(p["min_area_m2"])}, tuple(ev_id for ev_id, _ in sites))}
 
 
-def _mlps_missing(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _mlps_missing(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     h = ctx.h
     if any(ev.on <= day for s in h.systems.values() for ev, _ in s.filings):
         return {}
@@ -343,14 +351,14 @@ def _mlps_missing(ctx: Context, day: date, p) -> dict[str, Hit]:
     return {"company": ({}, ids)}
 
 
-def _ai_outbound(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _ai_outbound(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     cap = ctx.h.capabilities.as_of(day)
     if cap is None or as_bool(cap.data.get("ai_outbound")) is not True or as_text(cap.data.get("algorithm_filing_no")):
         return {}
     return {"company": ({}, (cap.id,))}
 
 
-def _cross_border(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _cross_border(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     cap, seats = ctx.h.capabilities.as_of(day), ctx.h.seats.as_of(day)
     if cap is not None and as_text(cap.data.get("data_export_filing_no")):
         return {}
@@ -369,7 +377,7 @@ def _cross_border(ctx: Context, day: date, p) -> dict[str, Hit]:
     return {"company": ({"what_zh": "、".join(zh), "what_en": " and ".join(en), "overseas_seats": overseas}, tuple(ids))}
 
 
-def _vendor_licence_invalid(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _vendor_licence_invalid(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     ok_categories = set(ctx.pack.licence["call_centre_categories"])
     out = {}
     for a in ctx.h.arrangements.values():
@@ -400,13 +408,13 @@ def _vendor_licence_invalid(ctx: Context, day: date, p) -> dict[str, Hit]:
     return out
 
 
-def _category_mislabel(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _category_mislabel(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     wrong = set(ctx.pack.licence["mislabel_categories"])
     return {f"licence:{lic.no}": ({"licence_no": lic.no, "category": lic.category}, (lic.issued.id,))
             for lic in ctx.h.licences.values() if lic.category in wrong and lic.active_on(day)}
 
 
-STATE_RULES: dict[str, tuple[frozenset[str], Callable[[Context, date, Any], dict[str, Hit]]]] = {
+STATE_RULES: dict[str, tuple[frozenset[str], StateRule]] = {
     "unlicensed-operation": (frozenset({"licence", "numbers", "workforce", "outsourcing"}), _unlicensed_operation),
     "number-without-licence": (frozenset({"licence", "numbers"}), _number_without_licence),
     "coverage-mismatch": (frozenset({"licence", "numbers", "sites", "outsourcing"}), _coverage_mismatch),
@@ -470,11 +478,11 @@ def _walk_state_rules(ctx: Context, tracks: dict[tuple[str, str], _Track]) -> No
             time_slices.setdefault(a.licence_expires_on + timedelta(days=1), set()).add("outsourcing")
     open_by_rule: dict[str, set[str]] = {r.id: set() for r, _, _ in rules}
     by_slice: dict[str, list[int]] = {}
-    for i, (_, reads, _) in enumerate(rules):
-        for s in reads:
+    for i, (_, slices, _) in enumerate(rules):
+        for s in slices:
             by_slice.setdefault(s, []).append(i)
     # which rules a set of dirty slices wakes, in pack order: the same few sets recur every day
-    woken: dict[frozenset[str], list[tuple[str, tuple[str, ...], Any, Any]]] = {}
+    woken: dict[frozenset[str], list[tuple[str, tuple[str, ...], StateRule, Params]]] = {}
     last_event_on = h.last_event_on
     empty: frozenset[str] = frozenset()
     for day in sorted(d for d in set(h.slices_on) | set(time_slices) if d <= ctx.horizon):
@@ -519,7 +527,7 @@ def _licence_expired(ctx: Context) -> Iterator[tuple[str, _Track]]:
                 track.open(day, {"licence_no": lic.no, "expires_on": expiry.isoformat()}, (lic.issued.id,))
             elif not lapsed and track.is_open:
                 by = next((ev.id for ev, _ in lic.renewals if ev.on == day), None)
-                by = by or (lic.ended.id if ended and lic.ended.on == day else None)
+                by = by or (lic.ended.id if lic.ended is not None and lic.ended.on == day else None)
                 track.close(day, by)
         if track.intervals:
             yield f"licence:{lic.no}", track
@@ -543,7 +551,8 @@ def _renewal_late(ctx: Context) -> Iterator[tuple[str, _Track]]:
                    "applied_on": applied.isoformat() if applied else None}
         track = _Track()
         track.open(opened, figures, tuple(x for x in (ob.created_by, ob.fulfilled_by) if x))
-        decided = [(ev.on, ev.id) for ev, new in lic.renewals if ev.on >= opened and new > expiry]
+        decided: list[tuple[date, str | None]] = [(ev.on, ev.id) for ev, new in lic.renewals
+                                                  if ev.on >= opened and new > expiry]
         decided += [(r.on, r.id) for r in lic.refusals if r.on >= opened]
         if lic.ended is not None:
             decided.append((lic.ended.on, lic.ended.id))
@@ -686,8 +695,8 @@ def derive(ctx: Context) -> list[Finding]:
     return out
 
 
-class _Blank(dict):
-    def __missing__(self, key):
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
         return "?"
 
 

@@ -10,11 +10,12 @@ payloads never raise: a field that cannot be read is treated as absent.
 from __future__ import annotations
 
 import bisect
+import builtins
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 from .instants import local_date
 from .model import RecordedFact
@@ -147,7 +148,7 @@ class Dated:
     def upto(self, day: date) -> list[Any]:
         return self.values[: bisect.bisect_right(self.days, day)]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[date, Any]]:
         return iter(zip(self.days, self.values, strict=True))
 
     def __bool__(self) -> bool:
@@ -338,8 +339,8 @@ class Restructuring:
 
 @dataclass
 class Listing:
-    list: str
-    periods: list[tuple[Event, Event | None]] = field(default_factory=list)  # (listed, removed)
+    list: str  # hides the builtin in this class body, hence builtins.list below
+    periods: builtins.list[tuple[Event, Event | None]] = field(default_factory=builtins.list)  # (listed, removed)
 
     def listed_on(self, day: date) -> Event | None:
         for listed, removed in self.periods:
@@ -479,7 +480,7 @@ class History:
         """Signs of call-centre operation (rules.md §3): (zh, en, event id)."""
         out = []
         for n in self.numbers.values():
-            if n.active_on(day):
+            if n.active_on(day) and n.activated is not None:
                 out.append((f"号码{n.number}已启用", f"number {n.number} activated", n.activated.id))
         seats = self.seats.as_of(day)
         if seats is not None and (as_int(seats.data.get("declared_seats")) or 0) > 0:
@@ -524,6 +525,10 @@ class History:
         return days
 
 
+Handler: TypeAlias = Callable[[History, Event, Mapping[str, Any]], None]
+"""Folds one fact's payload into the history."""
+
+
 def _on_company_registered(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (c := as_number(d.get("registered_capital"))) is not None:
         h.capital.add(ev.on, (c, ev.id))
@@ -551,31 +556,31 @@ def _restructuring(h: History, d: Mapping[str, Any]) -> Restructuring | None:
     return h.restructurings.setdefault(ref, Restructuring(ref))
 
 
-def _on_restructuring_decided(h, ev, d):
+def _on_restructuring_decided(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (r := _restructuring(h, d)) is not None and r.decided is None:
         r.decided, r.kind = ev, as_text(d.get("kind"))
 
 
-def _on_restructuring_approved(h, ev, d):
+def _on_restructuring_approved(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (r := _restructuring(h, d)) is not None and r.approved is None:
         r.approved = ev
 
 
-def _on_restructuring_completed(h, ev, d):
+def _on_restructuring_completed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (r := _restructuring(h, d)) is not None and r.completed is None:
         r.completed = ev
 
 
-def _on_capabilities(h, ev, d):
+def _on_capabilities(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.capabilities.add(ev.on, ev)
 
 
-def _on_waived(h, ev, d):
+def _on_waived(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (oid := as_text(d.get("obligation_id"))) is not None:
         h.waivers.setdefault(oid, []).append(ev)
 
 
-def _on_milestone(h, ev, d):
+def _on_milestone(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (oid := as_text(d.get("obligation_id"))) is not None:
         h.milestone_acks.setdefault(oid, []).append(ev)
 
@@ -610,35 +615,35 @@ def _on_licence_issued(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     )
 
 
-def _on_licence_applied(h, ev, d):
+def _on_licence_applied(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.applications.append(ev)
 
 
-def _on_licence_refused(h, ev, d):
+def _on_licence_refused(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.refusals.append(ev)
 
 
-def _on_change_filed(h, ev, d):
+def _on_change_filed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (lic := _licence(h, d)) is not None:
         lic.change_filings.append((ev, as_texts(d.get("fields"))))
 
 
-def _on_renewal_applied(h, ev, d):
+def _on_renewal_applied(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (lic := _licence(h, d)) is not None:
         lic.applications.append(ev)
 
 
-def _on_renewed(h, ev, d):
+def _on_renewed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (lic := _licence(h, d)) is not None and (new := as_date(d.get("new_expires_on"))) is not None:
         lic.renewals.append((ev, new))
 
 
-def _on_renewal_refused(h, ev, d):
+def _on_renewal_refused(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (lic := _licence(h, d)) is not None:
         lic.refusals.append(ev)
 
 
-def _on_annual_report(h, ev, d):
+def _on_annual_report(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     year = as_int(d.get("year"))
     if year is None:
         return
@@ -648,37 +653,37 @@ def _on_annual_report(h, ev, d):
             lic.reports.setdefault(year, []).append(ev)
 
 
-def _on_annual_report_returned(h, ev, d):
+def _on_annual_report_returned(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     year = as_int(d.get("year"))
     if year is not None and (lic := _licence(h, d)) is not None:
         lic.returns.setdefault(year, []).append((ev, as_date(d.get("correct_by"))))
 
 
-def _on_annual_report_accepted(h, ev, d):
+def _on_annual_report_accepted(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     year = as_int(d.get("year"))
     if year is not None and (lic := _licence(h, d)) is not None:
         lic.accepted.setdefault(year, ev)
 
 
-def _ender(kind):
-    def handler(h, ev, d):
+def _ender(kind: str) -> Handler:
+    def handler(h: History, ev: Event, d: Mapping[str, Any]) -> None:
         if (lic := _licence(h, d)) is not None and lic.ended is None:
             lic.ended, lic.ended_kind = ev, kind
 
     return handler
 
 
-def _on_suspended(h, ev, d):
+def _on_suspended(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (lic := _licence(h, d)) is not None:
         lic.suspensions.append(ev)
 
 
-def _on_reinstated(h, ev, d):
+def _on_reinstated(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (lic := _licence(h, d)) is not None:
         lic.reinstatements.append(ev)
 
 
-def _on_arranged(h, ev, d):
+def _on_arranged(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     uscc = as_text(d.get("vendor_uscc"))
     if uscc is None:
         return
@@ -700,12 +705,12 @@ def _on_arranged(h, ev, d):
     )
 
 
-def _on_vendor_verified(h, ev, d):
+def _on_vendor_verified(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (a := h.arrangements.get(as_text(d.get("vendor_uscc")) or "")) is not None:
         a.verifications.append(ev)
 
 
-def _on_outsourcing_ended(h, ev, d):
+def _on_outsourcing_ended(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (a := h.arrangements.get(as_text(d.get("vendor_uscc")) or "")) is not None and a.ended is None:
         a.ended = ev
 
@@ -715,7 +720,7 @@ def _number(h: History, d: Mapping[str, Any]) -> Number | None:
     return h.numbers.get(re.sub(r"\D", "", n) or n) if n else None
 
 
-def _on_number_allocated(h, ev, d):
+def _on_number_allocated(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     n = as_text(d.get("number"))
     if n is None:
         return
@@ -726,31 +731,31 @@ def _on_number_allocated(h, ev, d):
     h.numbers[key] = Number(key, (as_text(d.get("kind")) or "other").lower(), province_of(d.get("province")), ev)
 
 
-def _number_setter(attr):
-    def handler(h, ev, d):
+def _number_setter(attr: str) -> Handler:
+    def handler(h: History, ev: Event, d: Mapping[str, Any]) -> None:
         if (n := _number(h, d)) is not None and getattr(n, attr) is None:
             setattr(n, attr, ev)
 
     return handler
 
 
-def _on_contact_notified(h, ev, d):
+def _on_contact_notified(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (n := _number(h, d)) is not None:
         n.contact_notices.append(ev)
 
 
-def _on_fee_paid(h, ev, d):
+def _on_fee_paid(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (n := _number(h, d)) is not None:
         q = valid_quarter(d.get("quarter")) or quarter_of(ev.on)
         n.fees.setdefault(q, ev)
 
 
-def _on_number_report(h, ev, d):
+def _on_number_report(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (year := as_int(d.get("year"))) is not None:
         h.number_reports.setdefault(year, ev)
 
 
-def _on_traffic(h, ev, d):
+def _on_traffic(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     month = valid_month(d.get("month")) or month_of(ev.on)
     h.traffic_by_month[month] = ev
     h.traffic.add(ev.on, (month, ev))
@@ -761,15 +766,15 @@ def _on_traffic(h, ev, d):
     h.traffic_latest.add(ev.on, best)
 
 
-def _on_spot_check(h, ev, d):
+def _on_spot_check(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.spot_checks.append(ev)
 
 
-def _on_seats(h, ev, d):
+def _on_seats(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.seats.add(ev.on, ev)
 
 
-def _on_insurance(h, ev, d):
+def _on_insurance(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.insurance.add(ev.on, ev)
     # the latest RECENT_MONTHS reported months so far, each month's latest report
     recent = dict(h.insurance_recent.values[-1]) if h.insurance_recent else {}
@@ -778,17 +783,17 @@ def _on_insurance(h, ev, d):
     h.insurance_recent.add(ev.on, tuple((m, recent[m]) for m in keep))
 
 
-def _on_three_way(h, ev, d):
+def _on_three_way(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.three_way_checks.append(ev)
     h.three_way.add(ev.on, ev)
 
 
-def _site(h, d) -> Site | None:
+def _site(h: History, d: Mapping[str, Any]) -> Site | None:
     ref = as_text(d.get("site_ref"))
     return h.sites.get(ref) if ref else None
 
 
-def _on_site_leased(h, ev, d):
+def _on_site_leased(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     ref = as_text(d.get("site_ref"))
     if ref is None or (ref in h.sites and h.sites[ref].vacated is None):
         return
@@ -804,41 +809,41 @@ def _on_site_leased(h, ev, d):
     )
 
 
-def _on_lease_renewed(h, ev, d):
+def _on_lease_renewed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (s := _site(h, d)) is not None and (new := as_date(d.get("new_lease_end"))) is not None:
         s.renewals.append((ev, new))
 
 
-def _on_vacated(h, ev, d):
+def _on_vacated(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (s := _site(h, d)) is not None and s.vacated is None:
         s.vacated = ev
 
 
-def _system(h, d) -> System | None:
+def _system(h: History, d: Mapping[str, Any]) -> System | None:
     ref = as_text(d.get("system_ref"))
     return h.systems.setdefault(ref, System(ref)) if ref else None
 
 
-def _on_mlps_filed(h, ev, d):
+def _on_mlps_filed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (s := _system(h, d)) is not None:
         s.filings.append((ev, as_int(d.get("level"))))
 
 
-def _on_mlps_assessed(h, ev, d):
+def _on_mlps_assessed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (s := _system(h, d)) is not None:
         s.assessments.append((ev, as_int(d.get("level"))))
 
 
-def _on_plan_updated(h, ev, d):
+def _on_plan_updated(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.plan_updates.append(ev)
 
 
-def _penalty(h, d) -> Penalty | None:
+def _penalty(h: History, d: Mapping[str, Any]) -> Penalty | None:
     no = as_text(d.get("decision_no"))
     return h.penalties.get(no) if no else None
 
 
-def _on_penalty_imposed(h, ev, d):
+def _on_penalty_imposed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     no = as_text(d.get("decision_no"))
     if no is None or no in h.penalties:
         return
@@ -853,39 +858,39 @@ def _on_penalty_imposed(h, ev, d):
     )
 
 
-def _on_penalty_paid(h, ev, d):
+def _on_penalty_paid(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (p := _penalty(h, d)) is not None:
         p.payments.append((ev, as_number(d.get("amount"))))
 
 
-def _penalty_setter(attr):
-    def handler(h, ev, d):
+def _penalty_setter(attr: str) -> Handler:
+    def handler(h: History, ev: Event, d: Mapping[str, Any]) -> None:
         if (p := _penalty(h, d)) is not None and getattr(p, attr) is None:
             setattr(p, attr, ev)
 
     return handler
 
 
-def _on_deadline_recorded(h, ev, d):
+def _on_deadline_recorded(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (p := _penalty(h, d)) is not None and (due := as_date(d.get("rectification_due"))) is not None:
         p.rectification_due, p.deadline_recorded = due, ev
 
 
-def _on_listed(h, ev, d):
+def _on_listed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     kind = (as_text(d.get("list")) or "bad").lower()
     lst = h.listings.setdefault(kind, Listing(kind))
     if not lst.periods or lst.periods[-1][1] is not None:
         lst.periods.append((ev, None))
 
 
-def _on_unlisted(h, ev, d):
+def _on_unlisted(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     kind = (as_text(d.get("list")) or "bad").lower()
     lst = h.listings.get(kind)
     if lst and lst.periods and lst.periods[-1][1] is None:
         lst.periods[-1] = (lst.periods[-1][0], ev)
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Handler] = {
     "company.registered": _on_company_registered,
     "company.registration_changed": _on_registration_changed,
     "company.restructuring_decided": _on_restructuring_decided,

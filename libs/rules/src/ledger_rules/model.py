@@ -6,9 +6,10 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from .instants import local_date
+from .ruleset import RulePack
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,10 @@ class Milestone:
     acknowledged_by: str | None = None
 
 
-def _build(cls, values: dict[str, Any]):
+_Record = TypeVar("_Record")
+
+
+def _build(cls: type[_Record], values: dict[str, Any]) -> _Record:
     """Construct a frozen record from a complete field dict in one step.
 
     Frozen dataclass __init__ sets each field through object.__setattr__; the projector
@@ -92,7 +96,7 @@ class Obligation:
         """Time travel: an obligation exists from its triggering fact's effective date (rules.md §6)."""
         return self.born_on <= day
 
-    def status(self, at: datetime, pack) -> str:
+    def status(self, at: datetime, pack: RulePack) -> str:
         from .status import obligation_status
 
         return obligation_status(self, at, pack)
@@ -252,7 +256,7 @@ class Evaluation:
     findings: list[Finding]
     credit_inputs: CreditInputs
     horizon: date  # periodic obligations and time-driven findings are computed up to this day
-    pack: Any  # the RulePack used (statuses need its due_soon_days)
+    pack: RulePack  # the pack used (statuses need its due_soon_days)
     tracked_from: date | None = None  # the onboarding baseline (company.tracking_started), if recorded
 
     def obligation(self, obligation_id: str) -> Obligation | None:

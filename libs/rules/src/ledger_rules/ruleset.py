@@ -9,7 +9,7 @@ finding carries the parameter values it used.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
@@ -47,14 +47,16 @@ class Rule:
         return self.params["severity"]
 
 
-def _o(id, title_zh, title_en, trigger, outcome, fulfilled_by, source, confidence, severity, informational=False,
-       note="", reminders=DEFAULT_LADDER, **params) -> Rule:
+def _o(id: str, title_zh: str, title_en: str, trigger: str, outcome: str, fulfilled_by: str, source: str,
+       confidence: str, severity: str, informational: bool = False, note: str = "",
+       reminders: Iterable[int] = DEFAULT_LADDER, **params: Any) -> Rule:
     base = {"enabled": True, "severity": severity, "reminders": () if informational else tuple(reminders)}
     return Rule(id, "obligation", title_zh, title_en, trigger, outcome, source, confidence,
                 MappingProxyType({**base, **params}), fulfilled_by, informational, note=note)
 
 
-def _f(id, title_zh, title_en, trigger, source, confidence, severity, message_zh, message_en, note="", **params):
+def _f(id: str, title_zh: str, title_en: str, trigger: str, source: str, confidence: str, severity: str,
+       message_zh: str, message_en: str, note: str = "", **params: Any) -> Rule:
     return Rule(id, "finding", title_zh, title_en, trigger, trigger, source, confidence,
                 MappingProxyType({"enabled": True, "severity": severity, **params}),
                 message_zh=message_zh, message_en=message_en, note=note)
