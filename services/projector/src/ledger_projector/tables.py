@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from ledger_readmodel.mapped import table_of
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -282,19 +283,11 @@ class TableSet:
                 self.calendar_years, self.tenant_rules, self.chain_tips]
 
 
-def _table(model: type[SQLModel]) -> sa.Table:
-    """The table of a ``table=True`` model (its ``__table__``, which SQLModel does not declare to type checkers)."""
-    table = sa.inspect(model).local_table
-    if not isinstance(table, sa.Table):
-        raise TypeError(f"{model.__name__} is not a table model")
-    return table
-
-
 def _key(model: type[SQLModel]) -> str:
-    return _table(model).name.removeprefix(PREFIX)
+    return table_of(model).name.removeprefix(PREFIX)
 
 
-LIVE = TableSet(**{_key(m): _table(m) for m in (*DERIVED, *KEPT)})
+LIVE = TableSet(**{_key(m): table_of(m) for m in (*DERIVED, *KEPT)})
 
 
 def rebuild_tables(suffix: str) -> tuple[sa.MetaData, TableSet]:
@@ -303,10 +296,10 @@ def rebuild_tables(suffix: str) -> tuple[sa.MetaData, TableSet]:
     md = sa.MetaData()
     made: dict[str, sa.Table] = {}
     for model in DERIVED:
-        src = _table(model)
+        src = table_of(model)
         table = sa.Table(src.name + suffix, md, *[c._copy() for c in src.columns])
         if model is Fact:
             sa.Index(f"ix_{src.name}{suffix}_company", table.c.company_key, table.c.ledger_sequence)
         made[_key(model)] = table
-    live = {_key(m): _table(m) for m in KEPT}
+    live = {_key(m): table_of(m) for m in KEPT}
     return md, TableSet(**made, **live)
