@@ -16,11 +16,13 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Iterable
+from pathlib import Path
 
 import typer
 from ledger_kernel.connection import connect
 from ledger_kernel.embedded import EmbeddedNats, EmbeddedServerError
-from ledger_kernel.runtime import Mounted
+from ledger_kernel.runtime import Mounted, Service
 from ledger_kernel.settings import Settings, SettingsError
 from ledger_kernel.streams import provision
 from ledger_kernel.supervision import SUPERVISION_FILE
@@ -33,7 +35,7 @@ SERVICES = ("licences", "numbers", "personnel", "premises", "penalties", "projec
 console = Console(stderr=True)
 
 
-def build_services(names=SERVICES) -> list:
+def build_services(names: Iterable[str] = SERVICES) -> list[Service]:
     return [importlib.import_module(f"ledger_{name}.service").build() for name in names]
 
 
@@ -114,7 +116,7 @@ def _multi_process(settings: Settings) -> int:
     return code
 
 
-def _writable_home(home) -> None:
+def _writable_home(home: Path) -> None:
     """LEDGER_HOME must exist and take writes; say which path when it does not."""
     try:
         home.mkdir(parents=True, exist_ok=True)

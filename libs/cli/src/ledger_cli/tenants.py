@@ -21,13 +21,14 @@ from ledger_gateway.tenancy import (
 from ledger_kernel.settings import Settings
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
 
 tenant_app = typer.Typer(help="Tenants (each sees only its own companies). 租户。", no_args_is_help=True)
 key_app = typer.Typer(help="API keys (stored hashed; scopes read, write, admin). API 密钥。", no_args_is_help=True)
 console = Console(stderr=True)
 
 
-def _engine():
+def _engine() -> Engine:
     return migrate(Settings.from_env().database_url)
 
 

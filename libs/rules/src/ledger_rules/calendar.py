@@ -170,7 +170,7 @@ class Calendar:
 
     __slots__ = ("_schedules", "_holidays", "_workdays", "_cache", "memo")
 
-    def __init__(self, schedules: Iterable[YearSchedule] = ()):
+    def __init__(self, schedules: Iterable[YearSchedule] = ()) -> None:
         self._schedules: dict[int, YearSchedule] = {s.year: s for s in schedules}
         self._holidays: dict[date, str] = {}
         self._workdays: set[date] = set()

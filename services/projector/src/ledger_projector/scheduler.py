@@ -252,7 +252,8 @@ class Scheduler:
 
     # --- the clock -------------------------------------------------------------------------------
 
-    def due_companies(self, conn: Connection, tables: TableSet, now: datetime) -> list[str]:
+    @staticmethod
+    def due_companies(conn: Connection, tables: TableSet, now: datetime) -> list[str]:
         """Companies with a reminder step or a finding boundary between the last tick and ``now``."""
         ts = tables.scheduler
         last = conn.execute(sa.select(ts.c.last_tick_at).where(ts.c.name == TICK)).scalar()
