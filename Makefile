@@ -39,7 +39,8 @@ demo: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 clean:
-	rm -rf $(VENV) $(TOOLS) var .pytest_cache
+	rm -rf $(VENV) $(TOOLS) var .pytest_cache .mypy_cache

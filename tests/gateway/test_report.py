@@ -40,6 +40,7 @@ async def test_report_holds_the_company_its_due_dates_and_findings_on_a4(api, tm
 def pdf_to_text(pdf: bytes, folder: Path) -> str:
     """What poppler's pdftotext (a reader's copy and search) gets out of the PDF."""
     pdftotext = debian_tool("pdftotext", "poppler-utils")
+    debian_packages("poppler-data")  # the CJK CMaps: without them poppler reads no Chinese text (a recommends)
     path = folder / "report.pdf"
     path.write_bytes(pdf)
     return subprocess.run([pdftotext, "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
@@ -49,7 +50,7 @@ def pdf_to_images(pdf: bytes, folder: Path) -> list[Path]:
     """Each page drawn by pdftoppm at 100 dpi, with a Chinese font installed as on a client's machine
     (STSong-Light is not embedded: the viewer supplies the glyphs)."""
     pdftoppm = debian_tool("pdftoppm", "poppler-utils")
-    debian_packages("fonts-wqy-microhei")
+    debian_packages("fonts-wqy-microhei", "poppler-data")
     path = folder / "report.pdf"
     path.write_bytes(pdf)
     subprocess.run([pdftoppm, "-r", "100", "-png", str(path), str(folder / "page")], check=True, capture_output=True)

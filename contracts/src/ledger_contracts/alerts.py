@@ -8,6 +8,8 @@ the level of ``low`` — is accepted as a synonym, so findings keep their rule's
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 ALERT_TYPES = ("obligation.due_soon", "obligation.due_today", "obligation.overdue",
                "finding.opened", "finding.resolved", "credit.below_threshold", "company.backlog")
 ALERT_SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -19,5 +21,5 @@ def severity_rank(severity: str) -> int:
     return ALERT_SEVERITIES.index(SEVERITY_SYNONYMS.get(severity, severity))
 
 
-def is_severity(value: object) -> bool:
+def is_severity(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and (value in ALERT_SEVERITIES or value in SEVERITY_SYNONYMS)

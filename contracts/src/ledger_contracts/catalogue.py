@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from . import facts as f
 from .enums import Service
@@ -95,12 +95,16 @@ class AggregateKey:
         )
 
 
+# Named outside FactSpec, whose field ``type`` hides the builtin inside the class body.
+PayloadModel: TypeAlias = type[f.FactPayload]
+
+
 @dataclass(frozen=True, slots=True)
 class FactSpec:
     """Everything the system knows about one fact type."""
 
     type: str
-    payload: type[f.FactPayload]
+    payload: PayloadModel
     version: int
     owner: Service
     aggregate_type: str

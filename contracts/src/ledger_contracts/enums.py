@@ -67,7 +67,7 @@ class RestructuringKind(StrEnum):
     """A change that needs the licensing authority's prior approval (Order 42 Art. 28)."""
 
     merger = "merger"
-    split = "split"
+    split = "split"  # type: ignore[assignment]  # the wire value; hides str.split on members, which nothing calls
     shareholder_change = "shareholder_change"
     transfer_of_operations = "transfer_of_operations"
     coverage_change = "coverage_change"

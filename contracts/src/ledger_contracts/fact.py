@@ -257,7 +257,7 @@ def validate_fact(raw: Mapping[str, Any] | bytes | bytearray | str, *, today: da
         errors.append(
             FieldError("data", "invalid_type", "data must be a JSON object", "data 必须是 JSON 对象")
         )
-    elif spec is not None and "data" in obj:
+    elif spec is not None and isinstance(data, Mapping | FactPayload):
         raw_data = data.model_dump() if isinstance(data, FactPayload) else dict(data)
         try:
             payload = spec.payload.model_validate(raw_data)
@@ -306,7 +306,7 @@ def _typed_model(spec: FactSpec) -> type[FactModel]:
         _model_name(spec.type),
         __base__=FactModel,
         __doc__=f"{spec.meaning_en} {spec.meaning_zh}",
-        type=(Literal[spec.type], Field(description="Fact type")),  # type: ignore[valid-type]
+        type=(Literal[spec.type], Field(description="Fact type")),  # type: ignore[arg-type]  # a Literal made at run time
         company=(Uscc, Field(description="The company's 统一社会信用代码")),
         effective_date=(
             LocalDate,
@@ -331,7 +331,8 @@ def fact_model(fact_type: str) -> type[FactModel]:
     return _FACT_MODELS[fact_type]
 
 
-AnyFact = Annotated[Union[tuple(_FACT_MODELS.values())], Field(discriminator="type")]  # noqa: UP007
+# Built at run time from the catalogue, so a value for pydantic and FastAPI rather than a static type.
+AnyFact: Any = Annotated[Union[tuple(_FACT_MODELS.values())], Field(discriminator="type")]  # noqa: UP007
 """Any fact, discriminated by ``type``: use it as a FastAPI body type for OpenAPI docs.
 
 It checks shapes like validate_fact does, but its errors are pydantic's and

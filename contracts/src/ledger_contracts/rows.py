@@ -19,7 +19,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -44,7 +44,7 @@ class RowError(ValueError):
 @dataclass
 class Row:
     number: int  # the line of the file the row starts on (1 = the first line; a CSV header is line 1)
-    original: dict[str, Any]  # the row as read, for the refused-rows file
+    original: dict[str | None, Any]  # the row as read, for the refused-rows file
     fact: dict[str, Any] | None = None
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -181,7 +181,7 @@ def template_header(fact_type: str) -> list[str]:
     return [*ENVELOPE, *(f"data.{name}" for name in _payload_schema(fact_type).get("properties", {}))]
 
 
-def csv_fact(record: dict[str, str | None]) -> dict[str, Any]:
+def csv_fact(record: Mapping[str | None, Any]) -> dict[str, Any]:
     clean = {(k or "").strip(): (v or "") for k, v in record.items() if k is not None}
     fact_type = clean.get("type", "").strip()
     if not fact_type:
@@ -263,7 +263,7 @@ def parse_rows(text: str, fmt: str, name: str = "the file") -> tuple[str, list[s
     if "type" not in header or "company" not in header:
         raise RowError("a CSV file needs at least the columns type and company (and effective_date, data.<field>)")
     while True:
-        line = reader.line_num + 1  # where this record starts (a quoted cell may span lines)
+        start = reader.line_num + 1  # where this record starts (a quoted cell may span lines)
         try:
             values = next(reader)
         except StopIteration:
@@ -273,7 +273,7 @@ def parse_rows(text: str, fmt: str, name: str = "the file") -> tuple[str, list[s
         record: dict[str | None, Any] = {name: values[i] if i < len(values) else None for i, name in enumerate(header)}
         if len(values) > len(header):
             record[None] = values[len(header):]  # as csv.DictReader keeps them: ignored
-        row = Row(line, dict(record))
+        row = Row(start, dict(record))
         try:
             row.fact = csv_fact(record)
         except RowError as exc:

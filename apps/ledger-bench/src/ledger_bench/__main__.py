@@ -20,13 +20,13 @@ import json
 import platform
 import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from ledger_bench.env import BenchEnv
@@ -72,6 +72,7 @@ def write(out: Path, rows: list[Row]) -> None:
 async def run(sizes: Sizes, stages: list[str], keep: bool, out: Path | None = None) -> list[Row]:
     # SIGTERM (a timeout, Ctrl-C from make) cancels the run, so the finally below stops every child
     task = asyncio.current_task()
+    assert task is not None  # asyncio.run runs this coroutine as a task
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, task.cancel)
@@ -108,8 +109,10 @@ def fmt(value: float | None) -> str:
 
 def show(rows: list[Row], title: str) -> None:
     table = Table(title=title, show_lines=False)
-    for col, justify in (("measure", "left"), ("value", "right"), ("unit", "left"), ("baseline", "left"),
-                         ("baseline value", "right"), ("ratio", "right")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("measure", "left"), ("value", "right"), ("unit", "left"), ("baseline", "left"), ("baseline value", "right"),
+        ("ratio", "right"))
+    for col, justify in columns:
         table.add_column(col, justify=justify)
     for r in rows:
         table.add_row(r.name, fmt(r.value), r.unit, r.baseline_name, fmt(r.baseline_value),
@@ -141,7 +144,7 @@ def main(
 ) -> None:
     """Measure the ledger beside raw JetStream and raw SQL. 性能基准。"""
     preset = "tiny" if tiny else "quick" if quick else "full"
-    overrides = {k: v for k, v in dict(
+    overrides: dict[str, Any] = {k: v for k, v in dict(
         append_single=append, append_concurrent=append_concurrent, clients=clients, projection=projection,
         rebuild=rebuild, bulk=bulk, bulk_chunk=bulk_chunk, latency=latency, rate=rate,
         timeline_events=timeline_events, timeline_queries=timeline_queries, obligations=obligations).items()
@@ -168,4 +171,4 @@ def cli() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(cli())
+    cli()

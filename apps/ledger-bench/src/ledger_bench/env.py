@@ -20,7 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger_kernel.connection import connect
 from ledger_kernel.embedded import EmbeddedNats, free_port
@@ -28,6 +28,9 @@ from ledger_kernel.services import ServiceKind, discover, of_kind
 from ledger_kernel.streams import provision
 from nats.aio.client import Client
 from nats.js.api import StorageType, StreamConfig
+
+if TYPE_CHECKING:
+    import psycopg
 
 DOMAIN = tuple(s.name for s in of_kind(ServiceKind.domain))
 RAW_STREAM = "RAW"
@@ -82,7 +85,7 @@ class PgSchema:
         sep = "&" if "?" in self.base else "?"
         return f"{self.base}{sep}options=-csearch_path%3D{self.name}"
 
-    def dbapi(self):
+    def dbapi(self) -> psycopg.Connection[tuple[Any, ...]]:
         import psycopg
 
         conn = psycopg.connect(self.base.replace("+psycopg", ""), options=f"-csearch_path={self.name}")
@@ -135,7 +138,7 @@ class BenchEnv:
         self.keep = keep
         self.nats = EmbeddedNats(self.home, free_port(), server_name="ledger-bench")
         self.children: list[Child] = []
-        self.nc: Client | None = None
+        self._nc: Client | None = None
         atexit.register(self._last_resort)
 
     def _last_resort(self) -> None:
@@ -144,11 +147,18 @@ class BenchEnv:
             child.stop(timeout=5)
         self.nats.stop(timeout=5)
 
+    @property
+    def nc(self) -> Client:
+        """The bench's own NATS connection, once :meth:`start` made it."""
+        if self._nc is None:
+            raise RuntimeError("the bench environment is not started")
+        return self._nc
+
     async def start(self) -> BenchEnv:
         self.nats.start()
-        self.nc = await connect(self.nats.url, "ledger-bench", max_reconnect_attempts=5)
-        await provision(self.nc)
-        js = self.nc.jetstream()
+        self._nc = nc = await connect(self.nats.url, "ledger-bench", max_reconnect_attempts=5)
+        await provision(nc)
+        js = nc.jetstream()
         await js.add_stream(StreamConfig(name=RAW_STREAM, subjects=["raw.>"], storage=StorageType.FILE,
                                          max_msg_size=1024 * 1024, duplicate_window=120.0, allow_direct=True))
         return self
@@ -167,8 +177,8 @@ class BenchEnv:
         for child in reversed(self.children):
             child.stop()
         self.children.clear()
-        if self.nc is not None and not self.nc.is_closed:
-            await self.nc.close()
+        if self._nc is not None and not self._nc.is_closed:
+            await self._nc.close()
         self.nats.stop()
         if not self.keep:
             shutil.rmtree(self.home, ignore_errors=True)

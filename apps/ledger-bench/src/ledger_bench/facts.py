@@ -53,7 +53,7 @@ def company_facts(index: int, events: int) -> list[dict[str, Any]]:
     serial = f"20{(index % 6) + 18}{(index % 12) + 1:02d}{(index % 28) + 1:02d}"
     licence = f"B2-{serial}"
     issued = date(2000 + int(serial[2:4]), int(serial[4:6]), int(serial[6:8]))
-    head = [
+    head: list[tuple[str, date, dict[str, Any]]] = [
         ("company.registered", issued.replace(year=issued.year - 1),
          {"name": f"某客服外包有限公司{index}", "registered_capital": 12_000_000 + index, "province": province,
           "industry": "other", "business_scope": ["呼叫中心业务", "信息技术咨询"]}),

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger_kernel.settings import Settings
+from sqlalchemy import Engine
 
 
 async def run_rebuild(settings: Settings) -> int:
@@ -28,7 +29,7 @@ def create_tenant(database_url: str, name: str) -> tuple[str, str]:
     return tenant.id, issued.key
 
 
-def projector_engine(database_url: str):
+def projector_engine(database_url: str) -> Engine:
     """The projector's engine on ``database_url``, migrated to its newest tables."""
     from ledger_projector.database import make_engine, migrate
 
@@ -43,7 +44,7 @@ def due_companies(engine: Any, now: datetime) -> list[str]:
     from ledger_projector.tables import LIVE
 
     with engine.connect() as conn:
-        return Scheduler(None).due_companies(conn, LIVE, now)  # the query needs no rule book
+        return Scheduler.due_companies(conn, LIVE, now)
 
 
 def obligations_table() -> str:

@@ -11,11 +11,14 @@ import json
 import sqlite3
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nats.js.client import JetStreamContext
 
 from ledger_bench.env import RAW_STREAM
+
+if TYPE_CHECKING:
+    import psycopg
 
 Item = tuple[str, str, bytes]  # subject, msg id, payload
 
@@ -103,6 +106,7 @@ class FactSink:
     def __init__(self, url: str, table: str = "bench_raw_facts") -> None:
         self.table = table
         self.postgres = url.startswith(("postgresql", "postgres"))
+        self.conn: psycopg.Connection[tuple[Any, ...]] | sqlite3.Connection
         if self.postgres:
             import psycopg
 

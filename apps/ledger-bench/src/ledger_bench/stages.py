@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ledger_kernel.embedded import free_port
+from nats.aio.client import Client
 
 from ledger_bench import facts as F
 from ledger_bench import history as bench_history
@@ -179,7 +180,7 @@ async def start_domain(st: State) -> Child:
     return st.domain
 
 
-async def send_fact(nc, tenant: str, fact: dict[str, Any]) -> dict[str, Any]:
+async def send_fact(nc: Client, tenant: str, fact: dict[str, Any]) -> dict[str, Any]:
     body = json.dumps(F.request(tenant, fact)).encode()
     msg = await nc.request(f"cmd.{F.owner(fact['type'])}", body, timeout=30)
     return json.loads(msg.data)
@@ -430,7 +431,10 @@ async def stage_console(st: State) -> list[Row]:
                 httpx.AsyncClient(base_url=f"http://127.0.0.1:{st.http_port}", timeout=120,
                                   headers={"Authorization": f"Bearer {st.api_key}"}) as api:
             form = (await web.get("/app/login")).text
-            token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+            found = re.search(r'name="csrf" value="([^"]+)"', form)
+            if found is None:
+                raise RuntimeError("the console login page has no form token")
+            token = found.group(1)
             if (await web.post("/app/login", data={"api_key": st.api_key, "csrf": token})).status_code != 303:
                 raise RuntimeError("console login failed")
 
@@ -686,7 +690,7 @@ async def stage_rebuild(st: State) -> list[Row]:
 
 def obligation_rows(first: int, count: int, today: date) -> list[dict[str, Any]]:
     """Obligations ``first…first+count`` (ten per company), reminder windows spread over two years."""
-    out = []
+    out: list[dict[str, Any]] = []
     days = [today + timedelta(days=d - 365) for d in range(730 + 90)]
     companies = {k: F.uscc(k) for k in range(first // 10, (first + count) // 10 + 1)}
     for i in range(first, first + count):

@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 import typer
 from ledger_kernel.connection import connect
@@ -112,7 +113,7 @@ def _multi_process(settings: Settings) -> int:
     return code
 
 
-def _writable_home(home) -> None:
+def _writable_home(home: Path) -> None:
     """LEDGER_HOME must exist and take writes; say which path when it does not."""
     try:
         home.mkdir(parents=True, exist_ok=True)

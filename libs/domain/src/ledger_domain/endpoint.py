@@ -17,7 +17,8 @@ import weakref
 from collections import Counter, deque
 from collections.abc import Awaitable, Iterable, Mapping
 from datetime import date
-from typing import Any
+from enum import Enum
+from typing import Any, Final, Literal
 
 from faststream.nats import NatsRouter
 from ledger_contracts.catalogue import CATALOGUE, FactSpec
@@ -63,7 +64,11 @@ _meter.create_observable_counter("ledger.append.conflicts", callbacks=[_observe_
                                  description="Appends that lost an optimistic-concurrency race and were re-decided")
 
 
-_CURRENT = object()  # _prepare's default: read the current trace context
+class _Trace(Enum):
+    CURRENT = "current"
+
+
+_CURRENT: Final = _Trace.CURRENT  # _prepare's default: read the current trace context
 
 
 class CatalogueMismatch(RuntimeError):
@@ -123,9 +128,10 @@ class FactService:
             """
             return model.carrying(message.body, message.headers)
 
-        async def record_fact(request: WireRequest):  # no return annotation: faststream would cast the reply
+        async def record_fact(request: WireRequest) -> dict[str, Any]:
             return await self.handle(request._raw, request._headers)
 
+        # Replaced whole, which drops the return annotation too: faststream would cast the reply by it.
         record_fact.__annotations__ = {"request": model | batch_model(self.name)}
         router.subscriber(
             self.subject, queue=self.name, max_workers=max_workers, decoder=carry, title=self.subject,
@@ -250,7 +256,7 @@ class FactService:
         return results  # type: ignore[return-value]  # every index is filled above
 
     def _prepare(self, request: protocol.FactRequest, today: date | None = None,
-                 traceparent: str | None | object = _CURRENT) -> tuple[Command, AggregateAddress, ValidFact]:
+                 traceparent: str | None | Literal[_Trace.CURRENT] = _CURRENT) -> tuple[Command, AggregateAddress, ValidFact]:
         """Validate the fact and decide where it goes; raise a Problem if it cannot go anywhere.
 
         A batch passes ``today`` and ``traceparent`` once for all its items (they are the same).
@@ -272,7 +278,7 @@ class FactService:
             data=data, command_id=request.command_id or fact.idempotency_key or str(uuid.uuid4()),
             expected_sequence=request.expected_sequence, actor=request.actor,
             correlation_id=request.correlation_id, causation_id=request.causation_id,
-            traceparent=current_traceparent() if traceparent is _CURRENT else traceparent,  # type: ignore[arg-type]
+            traceparent=current_traceparent() if traceparent is _CURRENT else traceparent,
         )
         return command, address, fact
 

@@ -190,17 +190,19 @@ def event_model(aggregate_type: str) -> type[BaseModel]:
     specs = [s for s in CATALOGUE.values() if s.aggregate_type == aggregate_type]
     data: Any = Union[tuple(s.payload for s in specs)]  # noqa: UP007
     types: Any = Literal[tuple(s.type for s in specs)]
+    spec_version: Any = Literal["1.0"]  # run-time type forms, as the two above: values for create_model
+    content_type: Any = Literal["application/json"]
     return create_model(
         f"{_title(aggregate_type)}Event",
         __doc__=(f"A CloudEvents 1.0 event (structured JSON) of the {aggregate_type} aggregate; "
                  "`data` is the payload of its `type` (contracts/schemas/<type>.v<version>.json)."),
-        specversion=(Literal["1.0"], ...),
+        specversion=(spec_version, ...),
         id=(str, Field(description="Event id, also the Nats-Msg-Id")),
         source=(str, Field(description="urn:ledger:{service}")),
         type=(types, ...),
         subject=(str, Field(description="The aggregate id")),
         time=(str, Field(description="When the ledger recorded it (UTC, RFC 3339)")),
-        datacontenttype=(Literal["application/json"], ...),
+        datacontenttype=(content_type, ...),
         dataschema=(str, Field(description="The payload's JSON Schema, with its version")),
         tenant=(str, ...),
         company=(str, Field(description="The company's USCC")),

@@ -9,6 +9,7 @@ of ``ledger_kernel``.
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import nats
@@ -37,7 +38,7 @@ def split_servers(url: str) -> tuple[list[str], dict[str, str]]:
     return servers, credentials
 
 
-async def connect(url: str, name: str, **options) -> Client:
+async def connect(url: str, name: str, **options: Any) -> Client:
     client: Client | None = None
 
     async def disconnected() -> None:

@@ -44,5 +44,5 @@ def install() -> bool:
     """Use :func:`parse_header_lines` in nats-py; False (and nothing changed) on an unchecked version."""
     if version("nats-py") != CHECKED_WITH or not isinstance(ORIGINAL, staticmethod):
         return False
-    Client._parse_header_lines = staticmethod(parse_header_lines)  # type: ignore[method-assign]
+    Client._parse_header_lines = staticmethod(parse_header_lines)  # type: ignore[method-assign]  # the work-around
     return True

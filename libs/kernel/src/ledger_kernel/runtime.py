@@ -52,7 +52,7 @@ class Service(Protocol):
 def make_broker(settings: Settings, name: str) -> NatsBroker:
     servers, credentials = split_servers(settings.effective_nats_url)
     security = NatsUserPassword(credentials["user"], credentials["password"]) if credentials else None
-    return NatsBroker(servers, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.25,
+    return NatsBroker(servers, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.25,  # type: ignore[arg-type]  # typed int; nats-py sleeps any float
                       logger=None, graceful_timeout=10.0, security=security)
 
 

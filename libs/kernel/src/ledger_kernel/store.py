@@ -20,6 +20,7 @@ from typing import Any
 import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.js.api import RawStreamMsg
 from nats.js.errors import APIError, ServiceUnavailableError
 
 from ledger_kernel import envelope
@@ -65,6 +66,14 @@ class StoredMessage:
 
     def event(self) -> dict[str, Any]:
         return envelope.decode(self.data)
+
+
+def _stored(raw: RawStreamMsg) -> StoredMessage:
+    """A message read back by sequence or by subject (nats-py types its sequence and subject optional)."""
+    if raw.seq is None or raw.subject is None:
+        raise ValueError("the server answered a message read without its sequence or subject")
+    headers = raw.headers or {}
+    return StoredMessage(raw.seq, raw.subject, raw.data or b"", headers.get("Nats-Msg-Id"), None)
 
 
 @dataclass(frozen=True)
@@ -206,16 +215,14 @@ class LedgerStore:
             raw = await self.js.get_last_msg(self.stream, subject)
         except nats.js.errors.NotFoundError:
             return None
-        headers = raw.headers or {}
-        return StoredMessage(raw.seq, raw.subject, raw.data or b"", headers.get("Nats-Msg-Id"), None)
+        return _stored(raw)
 
     async def message_at(self, seq: int) -> StoredMessage | None:
         try:
             raw = await self.js.get_msg(self.stream, seq=seq, direct=True)
         except nats.js.errors.NotFoundError:
             return None
-        headers = raw.headers or {}
-        return StoredMessage(raw.seq, raw.subject, raw.data or b"", headers.get("Nats-Msg-Id"), None)
+        return _stored(raw)
 
     # --- appends -----------------------------------------------------------------------
 

@@ -97,6 +97,7 @@ async def provision(nc: Client, replicas: int = 1) -> None:
     check_server(nc)
     js = nc.jetstream()
     for config in (ledger_config(replicas), alerts_config(replicas), checkpoints_config(replicas)):
+        assert config.name is not None  # each config above names its stream
         try:
             info = await js.stream_info(config.name)
         except NotFoundError:

@@ -18,11 +18,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 BUSY_TIMEOUT_SECONDS = 30  # how long a writer of a shared SQLite file waits for the lock, then "database is locked"
 LOCK_WAIT_SECONDS = float(BUSY_TIMEOUT_SECONDS)  # the same limit for :func:`writing`
@@ -132,7 +135,8 @@ def make_engine(url: str, *, immediate: bool = True, foreign_keys: bool = False,
     engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
 
     @event.listens_for(engine, "do_connect")
-    def _sqlite_open(dialect, _record, cargs, cparams):  # noqa: ANN001, ANN202
+    def _sqlite_open(dialect: Dialect, _record: ConnectionPoolEntry, cargs: tuple[Any, ...],
+                     cparams: dict[str, Any]) -> DBAPIConnection:
         try:
             return dialect.loaded_dbapi.connect(*cargs, **cparams)
         except sqlite3.OperationalError as exc:  # e.g. permissions changed after the check above
@@ -141,7 +145,7 @@ def make_engine(url: str, *, immediate: bool = True, foreign_keys: bool = False,
             raise _unwritable(path, f"sqlite3 says {exc}", f"sqlite3 报告：{exc}") from exc
 
     @event.listens_for(engine, "connect")
-    def _sqlite_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
+    def _sqlite_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         cur = dbapi_conn.cursor()
         if immediate:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
@@ -154,7 +158,7 @@ def make_engine(url: str, *, immediate: bool = True, foreign_keys: bool = False,
 
     if immediate:
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn) -> None:  # noqa: ANN001
+        def _sqlite_begin(conn: Connection) -> None:
             # a reader's transaction (see ``reading``) is deferred: a WAL snapshot that takes no write lock
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READING) else "BEGIN IMMEDIATE")
 
@@ -194,6 +198,8 @@ def writing(engine: Engine) -> Iterator[Connection]:
         return
     with engine.connect() as conn:
         raw = conn.connection.dbapi_connection
+        if not isinstance(raw, sqlite3.Connection):  # make_engine's SQLite engines open sqlite3's own
+            raise TypeError(f"writing() expects a sqlite3 connection, got {type(raw).__name__}")
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         raw.execute("PRAGMA busy_timeout=0")
         try:

@@ -14,6 +14,7 @@ from typing import Any
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, MetaData
+from sqlalchemy.schema import SchemaItem
 
 from ledger_readmodel.engine import make_engine
 
@@ -42,9 +43,10 @@ def upgrade(database: Engine | Connection, migrations: Path, version_table: str,
 
 
 def _only_prefixed(prefix: str) -> Callable[..., bool]:
-    def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+    def include_object(obj: SchemaItem, name: str | None, type_: str, reflected: bool,
+                       compare_to: SchemaItem | None) -> bool:
         """Only this service's tables: the other services keep theirs in the same database."""
-        return type_ != "table" or name.startswith(prefix)
+        return type_ != "table" or (name or "").startswith(prefix)
 
     return include_object
 
@@ -67,7 +69,12 @@ def run_environment(version_table: str, metadata: MetaData | None = None, table_
     if connection is not None:
         _run_online(connection, options)
         return
-    engine = config.attributes.get("engine") or make_engine(config.get_main_option("sqlalchemy.url"))
+    engine = config.attributes.get("engine")
+    if engine is None:
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError(f"the migrations of {version_table} were given no engine and no sqlalchemy.url")
+        engine = make_engine(url)
     with engine.connect() as connection:
         _run_online(connection, options)
         connection.commit()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -79,6 +79,7 @@ class YearSchedule:
             problems.append(f"dates listed as both holiday and working day: {[d.isoformat() for d in both]}")
         if problems:
             raise ScheduleError("invalid year schedule: " + "; ".join(problems))
+        assert year is not None  # a missing or bad year is one of the problems above
         return cls(year, frozenset(lists["holidays"]), frozenset(lists["workdays"]), source)
 
 
@@ -156,11 +157,11 @@ def _fallback_holidays(year: int) -> dict[date, str]:
 class _StartsFromOfficial:
     """`Calendar.with_year(s)` on the class starts from the official calendar; on an instance, from it."""
 
-    def __init__(self, method):
+    def __init__(self, method: Callable[[Calendar, YearSchedule | Mapping[str, Any]], Calendar]) -> None:
         self.method = method
-        functools.update_wrapper(self, method)
+        functools.update_wrapper(self, method)  # type: ignore[arg-type]  # a descriptor, not a callable: name and doc
 
-    def __get__(self, obj, cls):
+    def __get__(self, obj: Calendar | None, cls: type[Calendar]) -> Callable[[YearSchedule | Mapping[str, Any]], Calendar]:
         return functools.partial(self.method, obj if obj is not None else cls.official())
 
 
@@ -169,7 +170,7 @@ class Calendar:
 
     __slots__ = ("_schedules", "_holidays", "_workdays", "_cache", "memo")
 
-    def __init__(self, schedules: Iterable[YearSchedule] = ()):
+    def __init__(self, schedules: Iterable[YearSchedule] = ()) -> None:
         self._schedules: dict[int, YearSchedule] = {s.year: s for s in schedules}
         self._holidays: dict[date, str] = {}
         self._workdays: set[date] = set()

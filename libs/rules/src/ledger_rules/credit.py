@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from typing import Any
 
 from .evaluation import Evaluation
 from .instants import local_date
 from .model import CreditComponent, CreditEstimate, finding_open_at
 from .periods import add_months
 from .registry import CREDIT_ESTIMATE, reads
+from .ruleset import RulePack
 from .status import status_on
 
 reads(CREDIT_ESTIMATE, facts=("company.tracking_started", "traffic.period_reported", "traffic.spot_check_recorded",
@@ -37,7 +39,7 @@ def _month_window(today: date, months: int) -> tuple[str, ...]:
     return tuple(f"{(m := add_months(first, i)).year:04d}-{m.month:02d}" for i in range(months))
 
 
-def credit_estimate(evaluation: Evaluation, at: datetime, pack=None) -> CreditEstimate:
+def credit_estimate(evaluation: Evaluation, at: datetime, pack: RulePack | None = None) -> CreditEstimate:
     pack = pack or evaluation.pack
     c = pack.credit
     today = local_date(at)
@@ -48,7 +50,7 @@ def credit_estimate(evaluation: Evaluation, at: datetime, pack=None) -> CreditEs
     traffic = [t for t in inputs.traffic if t.month in in_window]
     components: list[CreditComponent] = []
 
-    def component(name, zh, en, inputs_, deduction, cap):
+    def component(name: str, zh: str, en: str, inputs_: dict[str, Any], deduction: float, cap: float) -> None:
         components.append(CreditComponent(name, zh, en, inputs_, round(min(deduction, cap), 2), cap))
 
     calls = sum(t.calls_total or 0 for t in traffic)
@@ -80,7 +82,8 @@ def credit_estimate(evaluation: Evaluation, at: datetime, pack=None) -> CreditEs
     soon = pack.due_soon_days
     w = c["overdue_obligations"]
     counted = set(w["confidences"])  # statutory and notice: advisory agency practice costs nothing (§6)
-    overdue, other = [], []
+    overdue: list[str] = []
+    other: list[str] = []
     for o in evaluation.obligations:
         if not o.informational and status_on(o, today, soon) == "overdue":
             (overdue if o.confidence in counted else other).append(o.id)
@@ -126,7 +129,7 @@ def credit_estimate(evaluation: Evaluation, at: datetime, pack=None) -> CreditEs
     )
 
 
-def credit_alert(previous: CreditEstimate | None, current: CreditEstimate, pack) -> CreditAlert | None:
+def credit_alert(previous: CreditEstimate | None, current: CreditEstimate, pack: RulePack) -> CreditAlert | None:
     """Alert when the estimate falls below the threshold, or drops by the configured points."""
     a = pack.credit["alert"]
     if current.score is None:

@@ -16,13 +16,13 @@ effective date), not when it was recorded: the ledger tells the world's history.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
-from .history import RECENT_MONTHS, History, as_bool, as_int, as_number, as_text, month_of
+from .history import RECENT_MONTHS, Dated, Event, History, Site, as_bool, as_int, as_number, as_text, month_of
 from .instants import day_start
 from .model import Finding, Interval, Obligation, build_record
 from .periods import add_months
@@ -31,6 +31,10 @@ from .rule import Rule
 from .ruleset import RulePack
 
 Hit = tuple[dict[str, Any], tuple[str, ...]]  # (figures for the message and evidence, event ids)
+Params = Mapping[str, Any]  # a rule's parameters in the pack
+StateRule = Callable[["Context", date, Params], dict[str, Hit]]
+TrafficTest = Callable[[Mapping[str, Any], Params, str | None], dict[str, Any] | None]
+SiteTest = Callable[["Context", Site, date, Params], tuple[dict[str, Any], tuple[str, ...]] | None]
 
 
 @dataclass(slots=True)
@@ -105,7 +109,7 @@ def _number_without_licence(ctx: Context, day: date, p) -> dict[str, Hit]:
     h = ctx.h
     if h.licensed_on(day, ctx.pack.licence):
         return {}
-    out = {}
+    out: dict[str, Hit] = {}
     for n in h.numbers_held(day):
         if not h.licensed_on(n.allocated.on, ctx.pack.licence):
             out[f"number:{n.number}"] = ({"number": n.number, "allocated_on": n.allocated.on.isoformat()}, (n.allocated.id,))
@@ -128,9 +132,9 @@ def _coverage_mismatch(ctx: Context, day: date, p) -> dict[str, Hit]:
         return {}
     covered = sorted({pr for lic in active for pr in lic.provinces})
     lic_ids = tuple(lic.issued.id for lic in active)
-    out = {}
+    out: dict[str, Hit] = {}
 
-    def hit(subject, item_zh, item_en, province, ev_id):
+    def hit(subject: str, item_zh: str, item_en: str, province: str | None, ev_id: str) -> None:
         if province and province not in covered:
             out[subject] = ({"item": item_zh, "item_en": item_en, "province": province, "covered": ",".join(covered),
                              "licences": [lic.no for lic in active]}, (ev_id, *lic_ids))
@@ -148,9 +152,10 @@ def _coverage_mismatch(ctx: Context, day: date, p) -> dict[str, Hit]:
     return out
 
 
-def _capital(ctx: Context, day: date):
-    c = ctx.h.capital.as_of(day)
-    return c if c is not None else (None, None)
+def _capital(ctx: Context, day: date) -> tuple[float, str] | None:
+    """(registered capital, id of the fact that set it) as of ``day``."""
+    capital: tuple[float, str] | None = ctx.h.capital.as_of(day)
+    return capital
 
 
 @state_finding(
@@ -167,10 +172,11 @@ def _capital(ctx: Context, day: date):
     nationwide=10_000_000, provincial=1_000_000,
 )
 def _capital_below_threshold(ctx: Context, day: date, p) -> dict[str, Hit]:
-    capital, cap_ev = _capital(ctx, day)
-    if capital is None:
+    known = _capital(ctx, day)
+    if known is None:
         return {}
-    out = {}
+    capital, cap_ev = known
+    out: dict[str, Hit] = {}
     for lic in ctx.h.licences.values():
         if lic.scope not in ("nationwide", "provincial") or not lic.active_on(day):
             continue
@@ -181,7 +187,7 @@ def _capital_below_threshold(ctx: Context, day: date, p) -> dict[str, Hit]:
     return out
 
 
-def _latest(dated, day):
+def _latest(dated: Dated, day: date) -> Any:
     return dated.as_of(day)
 
 
@@ -227,8 +233,9 @@ def _three_way_mismatch(ctx: Context, day: date, p) -> dict[str, Hit]:
     check = _latest(ctx.h.three_way, day)
     if check is None:
         return {}
-    figures = [as_int(check.data.get(k)) for k in ("actual_seats", "system_registered_seats", "insured_headcount")]
-    if any(v is None for v in figures) or max(figures) <= 0:
+    read = [as_int(check.data.get(k)) for k in ("actual_seats", "system_registered_seats", "insured_headcount")]
+    figures = [v for v in read if v is not None]
+    if len(figures) < len(read) or max(figures) <= 0:
         return {}
     spread = (max(figures) - min(figures)) / max(figures)
     if spread <= p["tolerance"]:
@@ -278,7 +285,7 @@ def _social_insurance_thin(ctx: Context, day: date, p) -> dict[str, Hit]:
                         tuple(dict.fromkeys(ids)))}
 
 
-def _insurance_report_parts(ev, p) -> tuple[tuple[str, str], ...]:
+def _insurance_report_parts(ev: Event, p: Params) -> tuple[tuple[str, str], ...]:
     """What is thin about one monthly social-insurance report: (zh, en) per problem."""
     out = []
     month = as_text(ev.data.get("month")) or month_of(ev.on)
@@ -293,13 +300,13 @@ def _insurance_report_parts(ev, p) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _latest_traffic(ctx: Context, day: date):
+def _latest_traffic(ctx: Context, day: date) -> tuple[str, Event] | None:
     """The report of the latest month known on `day` (a re-submitted month replaces the earlier one)."""
     return ctx.h.traffic_latest.as_of(day)
 
 
-def _traffic_rule(test: Callable[[dict, Any, Any], dict | None]):
-    def rule(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _traffic_rule(test: TrafficTest) -> StateRule:
+    def rule(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
         latest = _latest_traffic(ctx, day)
         if latest is None:
             return {}
@@ -342,9 +349,10 @@ def _revenue(d, p, _):
     kinds=("95", "96"), min_capital=100_000_000,
 )
 def _nine_x_capital(ctx: Context, day: date, p) -> dict[str, Hit]:
-    capital, cap_ev = _capital(ctx, day)
-    if capital is None or capital >= p["min_capital"]:
+    known = _capital(ctx, day)
+    if known is None or known[0] >= p["min_capital"]:
         return {}
+    capital, cap_ev = known
     return {f"number:{n.number}": ({"number": n.number, "capital": _fmt(capital), "min_capital": _fmt(p["min_capital"])},
                                    (n.allocated.id, cap_ev))
             for n in ctx.h.numbers_held(day) if n.kind in p["kinds"]}
@@ -372,8 +380,8 @@ def _fixed_number_quota(ctx: Context, day: date, p) -> dict[str, Hit]:
                         (seats_ev.id, *(n.allocated.id for n in fixed)))}
 
 
-def _sites_where(test):
-    def rule(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _sites_where(test: SiteTest) -> StateRule:
+    def rule(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
         out = {}
         for s in ctx.h.sites.values():
             if s.held_on(day) and (figures := test(ctx, s, day, p)) is not None:
@@ -453,13 +461,13 @@ def _lease_short(ctx, s, day, p):
 def _premises_area(ctx: Context, day: date, p) -> dict[str, Hit]:
     if not any(lic.scope == "nationwide" for lic in ctx.h.licensed_on(day, ctx.pack.licence)):
         return {}
-    sites = [s for s in ctx.h.sites.values() if s.held_on(day) and s.area_m2 is not None]
+    sites = [(s.leased.id, s.area_m2) for s in ctx.h.sites.values() if s.held_on(day) and s.area_m2 is not None]
     if not sites:
         return {}
-    total = sum(s.area_m2 for s in sites)
+    total = sum(area for _, area in sites)
     if total >= p["min_area_m2"]:
         return {}
-    return {"company": ({"area_m2": _fmt(total), "min_area_m2": _fmt(p["min_area_m2"])}, tuple(s.leased.id for s in sites))}
+    return {"company": ({"area_m2": _fmt(total), "min_area_m2": _fmt(p["min_area_m2"])}, tuple(ev_id for ev_id, _ in sites))}
 
 
 @state_finding(
@@ -702,11 +710,11 @@ def _walk_state_rules(ctx: Context, tracks: dict[tuple[str, str], _Track]) -> No
             time_slices.setdefault(a.licence_expires_on + timedelta(days=1), set()).add("outsourcing")
     open_by_rule: dict[str, set[str]] = {r.id: set() for r, _, _ in rules}
     by_slice: dict[str, list[int]] = {}
-    for i, (_, reads, _) in enumerate(rules):
-        for s in reads:
+    for i, (_, slices, _) in enumerate(rules):
+        for s in slices:
             by_slice.setdefault(s, []).append(i)
     # which rules a set of dirty slices wakes, in pack order: the same few sets recur every day
-    woken: dict[frozenset[str], list[tuple[str, tuple[str, ...], Any, Any]]] = {}
+    woken: dict[frozenset[str], list[tuple[str, tuple[str, ...], StateRule, Params]]] = {}
     last_event_on = h.last_event_on
     empty: frozenset[str] = frozenset()
     for day in sorted(d for d in set(h.slices_on) | set(time_slices) if d <= ctx.horizon):
@@ -761,7 +769,7 @@ def _licence_expired(ctx: Context, rule: Rule) -> Iterator[tuple[str, _Track]]:
                 track.open(day, {"licence_no": lic.no, "expires_on": expiry.isoformat()}, (lic.issued.id,))
             elif not lapsed and track.is_open:
                 by = next((ev.id for ev, _ in lic.renewals if ev.on == day), None)
-                by = by or (lic.ended.id if ended and lic.ended.on == day else None)
+                by = by or (lic.ended.id if lic.ended is not None and lic.ended.on == day else None)
                 track.close(day, by)
         if track.intervals:
             yield f"licence:{lic.no}", track
@@ -794,7 +802,8 @@ def _renewal_late(ctx: Context, rule: Rule) -> Iterator[tuple[str, _Track]]:
                    "applied_on": applied.isoformat() if applied else None}
         track = _Track()
         track.open(opened, figures, tuple(x for x in (ob.created_by, ob.fulfilled_by) if x))
-        decided = [(ev.on, ev.id) for ev, new in lic.renewals if ev.on >= opened and new > expiry]
+        decided: list[tuple[date, str | None]] = [(ev.on, ev.id) for ev, new in lic.renewals
+                                                  if ev.on >= opened and new > expiry]
         decided += [(r.on, r.id) for r in lic.refusals if r.on >= opened]
         if lic.ended is not None:
             decided.append((lic.ended.on, lic.ended.id))
@@ -973,8 +982,8 @@ def derive(ctx: Context) -> list[Finding]:
     return out
 
 
-class _Blank(dict):
-    def __missing__(self, key):
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
         return "?"
 
 

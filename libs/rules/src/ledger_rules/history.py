@@ -10,11 +10,12 @@ payloads never raise: a field that cannot be read is treated as absent.
 from __future__ import annotations
 
 import bisect
+import builtins
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from ledger_contracts.catalogue import CATALOGUE
 
@@ -28,6 +29,7 @@ Fold = TypeVar("Fold", bound=Callable[..., None])
 RECENT_MONTHS = 12  # social insurance look-back kept per report (rule parameter `months` up to this)
 
 _FOLDS: dict[str, Callable[[History, Event, Mapping[str, Any]], None]] = {}
+Handler: TypeAlias = "Callable[[History, Event, Mapping[str, Any]], None]"  # folds one fact's payload in
 _OWN_DATE: dict[str, str] = {}  # fact type → the payload field that says when it happened
 
 
@@ -165,7 +167,7 @@ class Dated:
     def upto(self, day: date) -> list[Any]:
         return self.values[: bisect.bisect_right(self.days, day)]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[date, Any]]:
         return iter(zip(self.days, self.values, strict=True))
 
     def __bool__(self) -> bool:
@@ -356,8 +358,8 @@ class Restructuring:
 
 @dataclass
 class Listing:
-    list: str
-    periods: list[tuple[Event, Event | None]] = field(default_factory=list)  # (listed, removed)
+    list: str  # hides the builtin in this class body, hence builtins.list below
+    periods: builtins.list[tuple[Event, Event | None]] = field(default_factory=builtins.list)  # (listed, removed)
 
     def listed_on(self, day: date) -> Event | None:
         for listed, removed in self.periods:
@@ -499,7 +501,7 @@ class History:
         """Signs of call-centre operation (rules.md §3): (zh, en, event id)."""
         out = []
         for n in self.numbers.values():
-            if n.active_on(day):
+            if n.active_on(day) and n.activated is not None:
                 out.append((f"号码{n.number}已启用", f"number {n.number} activated", n.activated.id))
         seats = self.seats.as_of(day)
         if seats is not None and (as_int(seats.data.get("declared_seats")) or 0) > 0:
@@ -698,8 +700,8 @@ def _on_annual_report_accepted(h, ev, d):
         lic.accepted.setdefault(year, ev)
 
 
-def _ender(kind):
-    def handler(h, ev, d):
+def _ender(kind: str) -> Handler:
+    def handler(h: History, ev: Event, d: Mapping[str, Any]) -> None:
         if (lic := _licence(h, d)) is not None and lic.ended is None:
             lic.ended, lic.ended_kind = ev, kind
 
@@ -774,8 +776,8 @@ def _on_number_allocated(h, ev, d):
     h.numbers[key] = Number(key, (as_text(d.get("kind")) or "other").lower(), province_of(d.get("province")), ev)
 
 
-def _number_setter(attr):
-    def handler(h, ev, d):
+def _number_setter(attr: str) -> Handler:
+    def handler(h: History, ev: Event, d: Mapping[str, Any]) -> None:
         if (n := _number(h, d)) is not None and getattr(n, attr) is None:
             setattr(n, attr, ev)
 
@@ -845,7 +847,7 @@ def _on_three_way(h, ev, d):
     h.three_way.add(ev.on, ev)
 
 
-def _site(h, d) -> Site | None:
+def _site(h: History, d: Mapping[str, Any]) -> Site | None:
     ref = as_text(d.get("site_ref"))
     return h.sites.get(ref) if ref else None
 
@@ -879,7 +881,7 @@ def _on_vacated(h, ev, d):
         s.vacated = ev
 
 
-def _system(h, d) -> System | None:
+def _system(h: History, d: Mapping[str, Any]) -> System | None:
     ref = as_text(d.get("system_ref"))
     return h.systems.setdefault(ref, System(ref)) if ref else None
 
@@ -901,7 +903,7 @@ def _on_plan_updated(h, ev, d):
     h.plan_updates.append(ev)
 
 
-def _penalty(h, d) -> Penalty | None:
+def _penalty(h: History, d: Mapping[str, Any]) -> Penalty | None:
     no = as_text(d.get("decision_no"))
     return h.penalties.get(no) if no else None
 
@@ -928,8 +930,8 @@ def _on_penalty_paid(h, ev, d):
         p.payments.append((ev, as_number(d.get("amount"))))
 
 
-def _penalty_setter(attr):
-    def handler(h, ev, d):
+def _penalty_setter(attr: str) -> Handler:
+    def handler(h: History, ev: Event, d: Mapping[str, Any]) -> None:
         if (p := _penalty(h, d)) is not None and getattr(p, attr) is None:
             setattr(p, attr, ev)
 

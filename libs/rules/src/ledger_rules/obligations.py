@@ -9,7 +9,7 @@ waivers and freezes it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -85,7 +85,8 @@ def obligation_id(company: str, rule: str, about: str, key: str) -> str:
     return "ob_" + hashlib.sha256(f"{company}|{rule}|{about}|{key}".encode()).hexdigest()[:16]
 
 
-def _first(events, after: date, until: date | None = None, pred: Callable[[Event], bool] | None = None):
+def _first(events: Iterable[Event], after: date, until: date | None = None,
+           pred: Callable[[Event], bool] | None = None) -> Event | None:
     for ev in events:
         if ev.on >= after and (until is None or ev.on <= until) and (pred is None or pred(ev)):
             return ev
@@ -246,7 +247,7 @@ def _annual_report(ctx: Context, rule: Rule) -> Iterator[Draft]:
 
 def _match_report(d: Draft, lic: Licence, year: int) -> None:
     """Submissions for exactly this year; a return for correction reopens it until correct_by."""
-    timeline = [(ev.on, 0, ev, None) for ev in lic.reports.get(year, [])]
+    timeline: list[tuple[date, int, Event, date | None]] = [(ev.on, 0, ev, None) for ev in lic.reports.get(year, [])]
     timeline += [(ev.on, 1, ev, by) for ev, by in lic.returns.get(year, [])]
     fulfilled: Event | None = None
     for _, kind, ev, correct_by in sorted(timeline, key=lambda x: (x[0], x[1])):
@@ -305,6 +306,7 @@ def _annual_report_prep(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     company = ctx.h.company
     for report in ctx.annual_reports():
+        assert report.year is not None  # annual-report drafts always carry their year
         lic = ctx.h.licences[report.about]
         _, closes, _ = report_window(ctx, lic, report.year + 1)
         dues = [days_before(closes, n, ctx.cal, p["roll"]) for n in p["milestone_days"]]
@@ -320,8 +322,9 @@ def _annual_report_prep(ctx: Context, rule: Rule) -> Iterator[Draft]:
             milestones.append(Milestone(key, n, due.due, zh, en, ack.on if ack else None, ack.id if ack else None))
             matched.append(ack)
         d.milestones = tuple(milestones)
-        if matched and all(matched):
-            d.fulfil(max(matched, key=lambda a: (a.on, a.id)))
+        acked = [a for a in matched if a is not None]
+        if matched and len(acked) == len(matched):
+            d.fulfil(max(acked, key=lambda a: (a.on, a.id)))
         d.fulfil(report.fulfilled, report.fulfilled_on)
         d.cancel_if(lic.ended)
         yield d
@@ -475,7 +478,7 @@ def _number_fee(ctx: Context, rule: Rule) -> Iterator[Draft]:
             if q0 <= allocated_on:
                 continue
             released_first = released_on is not None and q0 >= released_on  # not n.held_on(q0)
-            if released_first and q.month_before > released_on:
+            if released_on is not None and released_first and q.month_before > released_on:
                 break  # never announced: released before its window opened
             due = roll(date(q0.year, q0.month, day), cal, how)
             d = Draft(rule.id, n.number, "number", q.name, due, n.allocated,

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from .instants import day_start, local_date
 from .model import Obligation, ReminderStep
+from .ruleset import RulePack
 from .status import obligation_status
 
 CLOSED = ("fulfilled_on_time", "fulfilled_late", "waived", "cancelled")
@@ -20,7 +21,7 @@ def _step(ob: Obligation, key: str, offset: int, fires_on: date, alert_type: str
     return ReminderStep(ob.id, key, offset, fires_on, day_start(fires_on), alert_type, f"{ob.id}-{key}")
 
 
-def reminder_schedule(ob: Obligation, pack) -> list[ReminderStep]:
+def reminder_schedule(ob: Obligation, pack: RulePack) -> list[ReminderStep]:
     """Every step that fires while the obligation is live (informational, or due before the onboarding
     baseline: none — that history is attested, rules.md §5)."""
     if ob.informational or ob.before_tracking:
@@ -38,13 +39,13 @@ def reminder_schedule(ob: Obligation, pack) -> list[ReminderStep]:
     acked = {f"m-{m.days_before_close}": m.acknowledged_on for m in ob.milestones}
     steps = [
         s for s in steps
-        if (closed is None or s.fires_on < closed) and (acked.get(s.step) is None or s.fires_on < acked[s.step])
+        if (closed is None or s.fires_on < closed) and ((ack := acked.get(s.step)) is None or s.fires_on < ack)
     ]
     steps.sort(key=lambda s: (s.fires_on, -s.offset_days, s.step))
     return steps
 
 
-def pending_steps(ob: Obligation, at: datetime, pack) -> list[ReminderStep]:
+def pending_steps(ob: Obligation, at: datetime, pack: RulePack) -> list[ReminderStep]:
     """The one step to send at `at` (the latest that applies), or none."""
     if ob.informational or ob.before_tracking or obligation_status(ob, at, pack) in CLOSED:
         return []

@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from .instants import local_date
 from .model import Obligation
+from .ruleset import RulePack
 
 STATUSES = (
     "scheduled", "open", "due_soon", "overdue", "fulfilled_on_time", "fulfilled_late", "waived", "cancelled",
@@ -18,7 +19,7 @@ STATUSES = (
 )
 
 
-def obligation_status(ob: Obligation, at: datetime, pack) -> str:
+def obligation_status(ob: Obligation, at: datetime, pack: RulePack) -> str:
     return status_on(ob, local_date(at), pack.due_soon_days)
 
 
@@ -32,13 +33,12 @@ def status_on(ob: Obligation, today: date, due_soon_days: int) -> str:
         waived = None
     if cancelled is not None and cancelled > today:
         cancelled = None
-    if fulfilled is not None or waived is not None or cancelled is not None:
-        kind, day = None, None
-        for k, d in (("fulfilled", fulfilled), ("waived", waived), ("cancelled", cancelled)):
-            if d is not None and (day is None or d < day):
-                kind, day = k, d
+    closing = [(d, k) for k, d in (("fulfilled", fulfilled), ("waived", waived), ("cancelled", cancelled))
+               if d is not None]
+    if closing:
+        day, kind = min(closing, key=lambda c: c[0])  # the first of equal days: fulfilled > waived > cancelled
         if kind == "fulfilled":
-            return "fulfilled_on_time" if ob.fulfilled_on <= ob.legal_due else "fulfilled_late"
+            return "fulfilled_on_time" if day <= ob.legal_due else "fulfilled_late"
         return kind
     if today > ob.due:
         # due before the onboarding baseline with nothing recorded: attested history, not a miss (rules.md §5)

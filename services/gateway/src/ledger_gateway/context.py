@@ -7,12 +7,11 @@ from datetime import timedelta
 
 from fastapi import Request
 from ledger_kernel.clock import Clock, SystemClock
-from ledger_kernel.settings import Settings
+from ledger_kernel.settings import DEFAULT_IDEMPOTENCY_TTL, Settings
 from sqlalchemy import Engine
 
 from ledger_gateway.bounds import MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES
 from ledger_gateway.bus import Bus
-from ledger_gateway.config import DEFAULT_IDEMPOTENCY_TTL
 
 
 @dataclass

@@ -206,12 +206,12 @@ def _parse_batch(request: Request, body: bytes) -> list[Any]:
                            "send a JSON array (application/json) or NDJSON (application/x-ndjson) "
                            "请发送 JSON 数组或 NDJSON")
     try:
-        items = loads(body, MAX_JSON_DEPTH + 1) if body.strip() else None  # the array, then each fact
+        parsed = loads(body, MAX_JSON_DEPTH + 1) if body.strip() else None  # the array, then each fact
     except (ValueError, UnicodeDecodeError):
         raise ProblemError("malformed-request", "the request body is not valid JSON 请求体不是有效的 JSON") from None
-    if not isinstance(items, list):
+    if not isinstance(parsed, list):
         raise ProblemError("malformed-request", "a batch is a JSON array of facts 批量请求必须是事实数组")
-    return items
+    return parsed
 
 
 class _Unreadable:
@@ -309,8 +309,8 @@ async def run_batch(gw: GatewayState, who: Principal, items: list[Any], correlat
             continue
         facts[i], keys[i] = fact, key
         if key is not None:
-            canonical[i] = canonical_json(fact)  # hashed here, and sent as is (one serialisation)
-            digests[i] = sha256_hex(canonical[i])  # = idempotency.body_hash(fact)
+            canonical[i] = serialised = canonical_json(fact)  # hashed here, and sent as is (one serialisation)
+            digests[i] = sha256_hex(serialised)  # = idempotency.body_hash(fact)
             if key in first_of:
                 repeats.append(i)
                 facts[i] = None
@@ -322,8 +322,8 @@ async def run_batch(gw: GatewayState, who: Principal, items: list[Any], correlat
     to_save: list[idempotency.Answer] = []
     by_service: dict[str, list[int]] = {}
     for i in range(n):
-        fact, key = facts[i], keys[i]
-        if fact is None:
+        submitted, key = facts[i], keys[i]
+        if submitted is None:
             continue
         found = None
         if key is not None:
@@ -339,7 +339,7 @@ async def run_batch(gw: GatewayState, who: Principal, items: list[Any], correlat
                               "event": found.response}
             continue
         try:
-            by_service.setdefault(route(fact), []).append(i)
+            by_service.setdefault(route(submitted), []).append(i)
         except ProblemError as err:
             results[i] = _item_problem(i, err)
 
@@ -350,8 +350,9 @@ async def run_batch(gw: GatewayState, who: Principal, items: list[Any], correlat
         event = recorded(reply)
         results[i] = {"index": i, "status": 201, "ok": True, "replayed": bool(reply.get("duplicate")),
                       "event": event}
-        if keys[i] is not None:
-            to_save.append(idempotency.Answer(keys[i], commands[i], digests[i], 201, event))  # type: ignore[arg-type]
+        key, command_id = keys[i], commands[i]
+        if key is not None and command_id is not None:  # a key's command id is the one it reserved
+            to_save.append(idempotency.Answer(key, command_id, digests[i], 201, event))
 
     envelope = batch_envelope(who, correlation_id)
     limit = min(gw.bus.max_payload, MAX_BATCH_BYTES) - len(envelope) - 16
@@ -393,20 +394,22 @@ async def run_batch(gw: GatewayState, who: Principal, items: list[Any], correlat
 
     await asyncio.gather(*(send(service, lane) for service, lane in lanes))
     for i in repeats:  # the same key again inside one batch: answer as its first occurrence was answered
-        first = first_of[keys[i]]  # type: ignore[index]
-        prior = results[first]
+        key = keys[i]
+        assert key is not None  # a repeat is a key met before
+        prior = results[first := first_of[key]]
         assert prior is not None
         if digests[i] != digests[first]:
             results[i] = _item_problem(i, ProblemError("idempotency-key-reused",
                                                        "this idempotency_key was used for a different fact "
                                                        "该幂等键已用于不同的事实"))
         else:
-            results[i] = {**prior, "index": i, "replayed": bool(prior.get("ok"))}
+            replay = {**prior, "index": i, "replayed": bool(prior.get("ok"))}
             if not prior.get("ok"):
-                results[i]["problem"] = {**prior["problem"], "instance": f"/v1/facts:batch#{i}"}
+                replay["problem"] = {**prior["problem"], "instance": f"/v1/facts:batch#{i}"}
+            results[i] = replay
     for i, key in enumerate(keys):
-        if key is not None and results[i] is not None:
-            results[i]["idempotency_key"] = key  # type: ignore[index]
+        if key is not None and (result := results[i]) is not None:
+            result["idempotency_key"] = key
     if to_save:
         await run_in_threadpool(idempotency.save, gw.engine, who.tenant, to_save, now=gw.clock.now())
     accepted = sum(1 for r in results if r and r["ok"])

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ledger_gateway.tables import FeedToken, Tenant
 
@@ -52,7 +52,7 @@ def create_feed_token(engine: Engine, tenant: str, label: str = "",
 
 def list_feed_tokens(engine: Engine, tenant: str) -> list[dict]:
     with Session(engine) as session:
-        rows = session.exec(select(FeedToken).where(FeedToken.tenant_id == tenant).order_by(FeedToken.created_at))
+        rows = session.exec(select(FeedToken).where(FeedToken.tenant_id == tenant).order_by(col(FeedToken.created_at)))
         return [view(r) for r in rows]
 
 

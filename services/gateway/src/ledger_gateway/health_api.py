@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from ledger_kernel.supervision import read_status
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 
 from ledger_gateway.context import state_of
@@ -25,7 +26,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _ping(engine) -> None:
+def _ping(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
 
@@ -42,7 +43,7 @@ async def readyz(request: Request) -> JSONResponse:
     started = time.perf_counter()
     try:
         await run_in_threadpool(_ping, gw.engine)
-        database = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
+        database: dict[str, Any] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
     except Exception as exc:  # the reason is logged by SQLAlchemy; answer only the kind
         database = {"ok": False, "error": type(exc).__name__}
     projection: dict = {"ok": False}

@@ -76,7 +76,7 @@ def _about(obligation: dict[str, Any]) -> str | None:
 def _summary(obligation: dict[str, Any]) -> str:
     title = _text(obligation.get("title"), "zh") or obligation.get("rule") or obligation["id"]
     about = _about(obligation)
-    prefix = {"overdue": "【逾期】", "fulfilled_on_time": "✓ ", "fulfilled_late": "✓ "}.get(obligation.get("status"), "")
+    prefix = {"overdue": "【逾期】", "fulfilled_on_time": "✓ ", "fulfilled_late": "✓ "}.get(obligation.get("status", ""), "")
     return f"{prefix}{title}" + (f"（{about}）" if about else "")
 
 

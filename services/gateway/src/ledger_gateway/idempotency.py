@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from ledger_kernel.canonical import canonical_json, sha256_hex
+from ledger_readmodel.mapped import table_of
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -52,7 +53,7 @@ PG_WRITE_CHUNK = 10_000  # rows per PostgreSQL statement (one JSON document): a 
 READ_CHUNK = 500
 PURGE_BATCH = 1000  # rows per DELETE: short statements, so writers never wait long behind a sweep
 
-_table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+_table = table_of(IdempotencyRecord)
 _COLUMNS = ("tenant_id", "key", "command_id", "body_sha256", "status", "response", "created_at")
 
 
@@ -122,11 +123,11 @@ def _upsert(conn: Connection, rows: list[dict[str, Any]], update: tuple[str, ...
                                                     set_={c: stmt.excluded[c] for c in update},
                                                     where=when(stmt.excluded)))
         return
-    stmt = sqlite.insert(_table)
-    stmt = stmt.on_conflict_do_update(index_elements=["tenant_id", "key"], set_={c: stmt.excluded[c] for c in update},
-                                      where=when(stmt.excluded))
+    new = sqlite.insert(_table)
+    upsert = new.on_conflict_do_update(index_elements=["tenant_id", "key"], set_={c: new.excluded[c] for c in update},
+                                       where=when(new.excluded))
     for start in range(0, len(rows), WRITE_CHUNK):
-        conn.execute(stmt, rows[start:start + WRITE_CHUNK])
+        conn.execute(upsert, rows[start:start + WRITE_CHUNK])
 
 
 def _iso(value: Any) -> str:

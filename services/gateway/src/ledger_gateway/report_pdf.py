@@ -24,7 +24,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -102,9 +102,13 @@ def evidence_lines(evidence: Any, limit: int = 600) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# One TableStyle command: (name, first cell, last cell, values...).
+_Command = tuple[str, tuple[int, int], tuple[int, int], *tuple[Any, ...]]
+
+
 def _grid(rows: list[list[Any]], widths: list[float], header: bool = True) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1 if header else 0)
-    style = [("FONT", (0, 0), (-1, -1), FONT, 8.5), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    style: list[_Command] = [("FONT", (0, 0), (-1, -1), FONT, 8.5), ("VALIGN", (0, 0), (-1, -1), "TOP"),
              ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#cccccc")),
              ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]
     if header:
@@ -133,7 +137,7 @@ def _summary(data: ReportData) -> list[Any]:
     credit = s.get("credit") or {}
     score = credit.get("score")
     findings = ", ".join(f"{labelled(k, SEVERITY)} {v}" for k, v in (s.get("open_findings") or {}).items() if v)
-    rows = [
+    rows: list[list[Any]] = [
         ["企业名称 Name", s.get("name") or "—"],
         ["统一社会信用代码 USCC", s.get("uscc")],
         ["许可证 Licence", _licence_text(data.licences)],
@@ -157,7 +161,7 @@ def _findings(findings: list[dict[str, Any]]) -> list[Any]:
         colour = SEVERITY_COLOUR.get(sev or "", colors.grey)
         head = (f'<font color="{colour.hexval()}">■ {escape(labelled(sev, SEVERITY))}</font>  '
                 f"{escape(bilingual(f.get('title')) or f.get('rule') or '')}")
-        block = [Paragraph(head, _style("finding-head", 10, spaceBefore=2 * mm))]
+        block: list[Flowable] = [Paragraph(head, _style("finding-head", 10, spaceBefore=2 * mm))]
         if f.get("message"):
             block.append(_p(bilingual({k: str(v).strip() for k, v in f["message"].items()}, "\n")
                             if isinstance(f["message"], dict) else f["message"], BODY))
@@ -176,7 +180,7 @@ def _obligations(items: list[dict[str, Any]], empty: str) -> list[Any]:
     rows: list[list[Any]] = [[_p("到期日 Due"), _p("义务 Obligation"), _p("状态 Status"),
                               _p("规则 | 依据 | 可信度 Rule | source | confidence")]]
     for o in items:
-        what = bilingual(o.get("title")) or o.get("rule")
+        what = bilingual(o.get("title")) or o.get("rule") or ""
         if o.get("about"):
             what += f"\n{o['about']}" + (f" | {o['year']}" if o.get("year") else "")
         rows.append([_p(o.get("due") or "—"), _p(what), _p(labelled(o.get("status"), STATUS)),
@@ -215,7 +219,7 @@ def _numbered(header: str, footer: str) -> type[Canvas]:
 
         def showPage(self) -> None:  # noqa: N802 (reportlab's name)
             self._pages.append(dict(self.__dict__))
-            self._startPage()
+            self._startPage()  # type: ignore[attr-defined]  # reportlab's own step, as its showPage takes
 
         def save(self) -> None:
             total = len(self._pages)

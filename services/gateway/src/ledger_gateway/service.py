@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterator
 
 import uvicorn
 from faststream.nats import NatsRouter
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
-    def capture_signals(self):  # the runtime (serve_forever / ledger up) handles SIGINT/SIGTERM
+    def capture_signals(self) -> Iterator[None]:  # the runtime (serve_forever / ledger up) handles SIGINT/SIGTERM
         yield
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ledger_gateway.tables import ApiKey, Tenant
 
@@ -105,12 +105,12 @@ def revoke_key(engine: Engine, key_id: str, *, now: datetime | None = None) -> b
 
 def list_tenants(engine: Engine) -> list[Tenant]:
     with Session(engine) as session:
-        return list(session.exec(select(Tenant).order_by(Tenant.created_at)))
+        return list(session.exec(select(Tenant).order_by(col(Tenant.created_at))))
 
 
 def list_keys(engine: Engine, tenant: str | None = None) -> list[ApiKey]:
     with Session(engine) as session:
-        query = select(ApiKey).order_by(ApiKey.created_at)
+        query = select(ApiKey).order_by(col(ApiKey.created_at))
         if tenant:
             query = query.where(ApiKey.tenant_id == tenant)
         return list(session.exec(query))

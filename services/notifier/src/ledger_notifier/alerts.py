@@ -61,6 +61,12 @@ def _severity_of(event_type: str, data: dict[str, Any]) -> str:
     return DEFAULT_SEVERITY[event_type]
 
 
+def _subject_token(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not TOKEN.match(value):
+        raise AlertError(f"{name} is missing or not a subject token")
+    return value
+
+
 def parse_alert(raw: bytes | dict[str, Any], subject: str | None = None) -> Alert:
     """The alert in a CloudEvent (structured JSON); AlertError says what is wrong."""
     if isinstance(raw, dict):
@@ -87,8 +93,6 @@ def parse_alert(raw: bytes | dict[str, Any], subject: str | None = None) -> Aler
     company = event.get("company") or data.get("company") or from_subject[1]
     if isinstance(company, dict):  # data.company may be {"uscc", "name"}
         company = company.get("uscc")
-    for name, value in (("tenant", tenant), ("company", company)):
-        if not isinstance(value, str) or not TOKEN.match(value):
-            raise AlertError(f"{name} is missing or not a subject token")
+    tenant, company = _subject_token("tenant", tenant), _subject_token("company", company)
     return Alert(id=alert_id, type=event_type, tenant=tenant, company=company,
                  severity=_severity_of(event_type, data), time=event.get("time"), data=data, event=event)

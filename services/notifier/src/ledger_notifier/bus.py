@@ -24,7 +24,7 @@ async def republish(nc: Client, tenant: str, suffix: str, event: dict, *, flush_
     try:
         await nc.publish(notify_subject(tenant, suffix), canonical_json(event),
                          headers=inject_headers({"Nats-Msg-Id": event["id"], "Content-Type": CONTENT_TYPE}))
-        await nc.flush(timeout=flush_timeout)
+        await nc.flush(timeout=flush_timeout)  # type: ignore[arg-type]  # typed int; any float waits as long
     except Exception as exc:  # any bus trouble is a failed attempt, retried on the schedule
         return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:500],
                        latency_ms=int((time.monotonic() - started) * 1000))

@@ -9,6 +9,7 @@ due dates first; alerts by severity, then by kind.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -141,17 +142,22 @@ def email_subject(alert: Alert) -> str:
     return f"【合规提醒】{day} 每日汇总：{n} 条 / [Compliance alert] Daily digest {day}: {n} alerts"
 
 
+def _named(names: Mapping[str, tuple[str, str]], key: Any) -> tuple[Any, Any]:
+    """(zh, en) of ``key``; the key itself, twice, when it has no name."""
+    return names.get(key, (key, key)) if isinstance(key, str) else (key, key)
+
+
 def _line(item: dict[str, Any], lang: str, catch_up: bool) -> str:
     zh = lang == "zh"
     if catch_up:
-        label = STATUS.get(item.get("status"), (item.get("status"), item.get("status")))[0 if zh else 1]
+        label = _named(STATUS, item.get("status"))[0 if zh else 1]
         title = _text(item.get("title"), lang) or item.get("rule") or item.get("id")
         about = item.get("about")
         about = ", ".join(str(v) for v in about.values()) if isinstance(about, dict) else about
         what = f"{title}（{about}）" if zh and about else f"{title} ({about})" if about else str(title)
     else:
-        label = KIND.get(item["type"], (item["type"], item["type"]))[0 if zh else 1]
-        sev = SEVERITY.get(item.get("severity"), (item.get("severity"), item.get("severity")))[0 if zh else 1]
+        label = _named(KIND, item["type"])[0 if zh else 1]
+        sev = _named(SEVERITY, item.get("severity"))[0 if zh else 1]
         label = f"{label}·{sev}" if zh else f"{label}, {sev}"
         what = item.get(f"message_{lang}") or _text(item.get("title"), lang) or item["alert_id"]
     due = item.get("due")

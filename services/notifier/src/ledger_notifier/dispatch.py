@@ -12,6 +12,7 @@ ordinary deliveries, so they are retried and logged like alerts.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from datetime import UTC
@@ -23,7 +24,7 @@ from nats.aio.client import Client
 from ledger_notifier import bus, current_work, digests, mail, measures, tracing, webhook
 from ledger_notifier.alerts import Alert, AlertError, parse_alert, severity_rank
 from ledger_notifier.config import NotifierConfig
-from ledger_notifier.records import Job, Records
+from ledger_notifier.records import Job, PendingCatchUp, Records
 from ledger_notifier.schedule import next_attempt
 from ledger_notifier.webhook import Outcome
 
@@ -78,7 +79,7 @@ class Dispatcher:
         for job in jobs:
             task = asyncio.create_task(self.attempt(job), name=f"delivery {job.delivery_id}")
             self.in_flight[job.delivery_id] = task
-            task.add_done_callback(lambda _t, i=job.delivery_id: self._done(i))
+            task.add_done_callback(functools.partial(self._done, job.delivery_id))
         return len(jobs)
 
     async def make_digests(self) -> int:
@@ -95,7 +96,7 @@ class Dispatcher:
         made += await asyncio.to_thread(self.records.compose_daily_digests, self.clock.now())
         return made
 
-    async def catch_up(self, pending) -> int:  # noqa: ANN001
+    async def catch_up(self, pending: PendingCatchUp) -> int:
         """What is due now for the subscription's companies, as one digest (none when nothing is due)."""
         items = await current_work.due_now(self.nc, pending.tenant, pending.companies)
         if pending.types is not None:  # the subscription's alert types say which of them it wants
@@ -108,7 +109,7 @@ class Dispatcher:
         self.catch_up_after.pop(pending.subscription_id, None)
         return int(made and event is not None)
 
-    def _done(self, delivery_id: str) -> None:
+    def _done(self, delivery_id: str, _task: asyncio.Task[str]) -> None:
         self.in_flight.pop(delivery_id, None)
         self.wake.set()  # a slot is free
 
@@ -131,7 +132,7 @@ class Dispatcher:
                  extra={"alert_id": job.alert_event.get("id")})
         return status
 
-    async def send(self, job: Job, alert) -> Outcome:  # noqa: ANN001
+    async def send(self, job: Job, alert: Alert) -> Outcome:
         wall_now = self.wall.now().astimezone(UTC)
         if job.channel == "webhook":
             if job.secret_error:  # retried on the schedule: a key may be configured meanwhile

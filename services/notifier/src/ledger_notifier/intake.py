@@ -16,6 +16,7 @@ from ledger_kernel.clock import Clock
 from ledger_kernel.streams import ALERTS
 from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
 
 from ledger_notifier.alerts import Alert, AlertError, parse_alert
 from ledger_notifier.config import NotifierConfig
@@ -34,7 +35,7 @@ class Intake:
         self.on_new = on_new
         self.stopping = False
 
-    async def subscribe(self):  # noqa: ANN201
+    async def subscribe(self) -> JetStreamContext.PullSubscription:
         js = self.nc.jetstream()
         return await js.pull_subscribe(
             self.config.subject_filter, durable=self.config.consumer, stream=ALERTS,

@@ -11,6 +11,7 @@ import smtplib
 import ssl
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -30,7 +31,7 @@ class SmtpSettings:
     timeout: float = 15.0
 
 
-def compose(alert: Alert, sender: str, recipients: list[str], wall_now) -> EmailMessage:  # noqa: ANN001
+def compose(alert: Alert, sender: str, recipients: list[str], wall_now: datetime) -> EmailMessage:
     """One message to every recipient (a team's list: they see each other in To:)."""
     wording = digests if alert.type in digests.DIGEST_TYPES else messages
     message = EmailMessage()
@@ -44,13 +45,12 @@ def compose(alert: Alert, sender: str, recipients: list[str], wall_now) -> Email
     return message
 
 
-def _send_blocking(settings: SmtpSettings, message: EmailMessage) -> dict:
+def _send_blocking(settings: SmtpSettings, host: str, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
     context = ssl.create_default_context()
     if settings.tls == "ssl":
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
-                                               context=context)
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, settings.port, timeout=settings.timeout, context=context)
     else:
-        smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        smtp = smtplib.SMTP(host, settings.port, timeout=settings.timeout)
     with smtp:
         smtp.ehlo()
         if settings.tls != "ssl":
@@ -64,7 +64,7 @@ def _send_blocking(settings: SmtpSettings, message: EmailMessage) -> dict:
         return smtp.send_message(message)  # the recipients refused, when some (not all) were
 
 
-async def send(settings: SmtpSettings, alert: Alert, recipients: list[str], wall_now) -> Outcome:  # noqa: ANN001
+async def send(settings: SmtpSettings, alert: Alert, recipients: list[str], wall_now: datetime) -> Outcome:
     """One SMTP attempt: one message to every recipient. Every recipient refused is final; connection
     trouble is retried. Some refused: delivered to the others, and the log says how many were refused
     (never who: the delivery log is no place for addresses)."""
@@ -72,7 +72,7 @@ async def send(settings: SmtpSettings, alert: Alert, recipients: list[str], wall
         return Outcome(False, error="LEDGER_SMTP_HOST is not set")
     started = time.monotonic()
     try:
-        refused = await asyncio.to_thread(_send_blocking, settings,
+        refused = await asyncio.to_thread(_send_blocking, settings, settings.host,
                                           compose(alert, settings.sender, recipients, wall_now))
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [c for c, _ in exc.recipients.values()]

@@ -109,7 +109,7 @@ class Operations:
         if spec is not None and spec.channel == "webhook" and not errors:
             errors = await check_webhook_target(spec.target, allow_loopback=self.config.allow_loopback,
                                                 allow_networks=self.config.allow_networks)
-        if errors:
+        if errors or spec is None:  # parse_spec gives a spec or its errors
             return problem(422, "invalid_subscription", "Invalid subscription 订阅无效",
                            "; ".join(e["reason_en"] for e in errors), errors)
         try:
@@ -156,7 +156,7 @@ class Operations:
                 errors.append(field_error("digest_hour", "invalid_hour",
                                           "digest_hour must be a whole hour from 0 to 23 (Asia/Shanghai)",
                                           "digest_hour 必须是 0–23 的整点（北京时间）"))
-        if errors:
+        if errors or not isinstance(body, dict):  # not an object is one of the errors
             return problem(422, "invalid_settings", "Invalid settings 设置无效",
                            "; ".join(e["reason_en"] for e in errors), errors)
         result = await asyncio.to_thread(self.records.set_tenant_settings, tenant, body["digest_hour"],

@@ -15,13 +15,13 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from ledger_kernel.clock import SHANGHAI
 from ledger_kernel.settings import DEFAULT_IDEMPOTENCY_TTL
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlalchemy.engine import CursorResult, Engine
+from sqlmodel import Session, col, select
 
 from ledger_notifier import digests
 from ledger_notifier.alerts import Alert, parse_alert
@@ -211,18 +211,21 @@ class Records:
         sealed, unopened = 0, {}
         with Session(self.engine) as s, s.begin():
             rows = s.exec(select(Subscription.id, Subscription.secret).where(
-                Subscription.secret.is_not(None),
-                sa.not_(Subscription.secret.startswith(self.box.current_prefix, autoescape=True)))).all()
+                col(Subscription.secret).is_not(None),
+                sa.not_(col(Subscription.secret).startswith(self.box.current_prefix, autoescape=True)))).all()
             for sub_id, stored in rows:
+                if stored is None:  # the query above asked for secrets only
+                    continue
                 try:
                     fresh = self.box.reseal(stored, sub_id)
                 except SealedSecretError as exc:
                     unopened[sub_id] = str(exc)
                     continue
                 if fresh is not None:
-                    sealed += s.execute(sa.update(Subscription).where(Subscription.id == sub_id,
-                                                                      Subscription.secret == stored)
-                                        .values(secret=fresh)).rowcount
+                    written = s.execute(sa.update(Subscription).where(col(Subscription.id) == sub_id,
+                                                                      col(Subscription.secret) == stored)
+                                        .values(secret=fresh))
+                    sealed += cast(CursorResult[Any], written).rowcount  # what an UPDATE returns
         return Resealed(sealed, unopened)
 
     def _visible(self, s: Session, tenant: str, subscription_id: str) -> Subscription:
@@ -240,9 +243,9 @@ class Records:
             q = select(Subscription).where(Subscription.tenant == tenant, Subscription.state != "deleted")
             if page_token:
                 at, ident = decode_token(page_token)
-                q = q.where(sa.or_(Subscription.created_at > at,
-                                   sa.and_(Subscription.created_at == at, Subscription.id > ident)))
-            rows = s.exec(q.order_by(Subscription.created_at, Subscription.id).limit(page_size + 1)).all()
+                q = q.where(sa.or_(col(Subscription.created_at) > at,
+                                   sa.and_(col(Subscription.created_at) == at, col(Subscription.id) > ident)))
+            rows = s.exec(q.order_by(col(Subscription.created_at), col(Subscription.id)).limit(page_size + 1)).all()
             more = len(rows) > page_size
             rows = rows[:page_size]
             return {"items": [subscription_view(r) for r in rows],
@@ -254,8 +257,8 @@ class Records:
             sub = self._visible(s, tenant, subscription_id)
             sub.state, sub.state_reason, sub.changed_at, sub.secret = "deleted", "deleted by the tenant", now, None
             s.add(sub)
-            s.execute(sa.update(Delivery).where(Delivery.subscription_id == sub.id,
-                                                Delivery.status.in_(("pending", "held")))
+            s.execute(sa.update(Delivery).where(col(Delivery.subscription_id) == sub.id,
+                                                col(Delivery.status).in_(("pending", "held")))
                    .values(status="cancelled", last_error="subscription deleted"))
             return {"id": sub.id, "deleted": True}
 
@@ -264,8 +267,8 @@ class Records:
     def _attempts(self, s: Session, delivery_ids: list[str]) -> dict[str, list[Attempt]]:
         out: dict[str, list[Attempt]] = {i: [] for i in delivery_ids}
         if delivery_ids:
-            for a in s.exec(select(Attempt).where(Attempt.delivery_id.in_(delivery_ids))
-                            .order_by(Attempt.delivery_id, Attempt.number)).all():
+            for a in s.exec(select(Attempt).where(col(Attempt.delivery_id).in_(delivery_ids))
+                            .order_by(col(Attempt.delivery_id), col(Attempt.number))).all():
                 out[a.delivery_id].append(a)
         return out
 
@@ -273,14 +276,14 @@ class Records:
                         status: str | None = None) -> dict[str, Any]:
         with Session(self.engine) as s:
             self._visible(s, tenant, subscription_id)
-            q = select(Delivery, ReceivedAlert).join(ReceivedAlert, ReceivedAlert.alert_id == Delivery.alert_id,
+            q = select(Delivery, ReceivedAlert).join(ReceivedAlert, col(ReceivedAlert.alert_id) == col(Delivery.alert_id),
                                                      isouter=True).where(Delivery.subscription_id == subscription_id)
             if status:
                 q = q.where(Delivery.status == status)
             if page_token:
                 at, ident = decode_token(page_token)
-                q = q.where(sa.or_(Delivery.created_at > at, sa.and_(Delivery.created_at == at, Delivery.id > ident)))
-            rows = s.exec(q.order_by(Delivery.created_at, Delivery.id).limit(page_size + 1)).all()
+                q = q.where(sa.or_(col(Delivery.created_at) > at, sa.and_(col(Delivery.created_at) == at, col(Delivery.id) > ident)))
+            rows = s.exec(q.order_by(col(Delivery.created_at), col(Delivery.id)).limit(page_size + 1)).all()
             more = len(rows) > page_size
             rows = rows[:page_size]
             logs = self._attempts(s, [d.id for d, _ in rows])
@@ -306,8 +309,8 @@ class Records:
         with Session(self.engine) as s, s.begin():
             d = self._visible_delivery(s, tenant, delivery_id)
             sub = s.get(Subscription, d.subscription_id)
-            if sub.state != "active":
-                raise Inactive(sub.state)
+            if sub is None or sub.state != "active":  # a delivery's subscription is only ever soft-deleted
+                raise Inactive(sub.state if sub is not None else "deleted")
             if d.status != "pending":
                 d.step = 0
             d.status, d.replays, d.next_attempt_at, d.lease_until = "pending", d.replays + 1, now, None
@@ -326,9 +329,9 @@ class Records:
         created = 0
         with Session(self.engine) as s, s.begin():
             ids = [a.id for a, _ in batch]
-            known = set(s.exec(select(ReceivedAlert.alert_id).where(ReceivedAlert.alert_id.in_(ids))).all())
+            known = set(s.exec(select(col(ReceivedAlert.alert_id)).where(col(ReceivedAlert.alert_id).in_(ids))).all())
             tenants = {a.tenant for a, _ in batch if a.id not in known}
-            subs = s.exec(select(Subscription).where(Subscription.tenant.in_(tenants),
+            subs = s.exec(select(Subscription).where(col(Subscription.tenant).in_(tenants),
                                                      Subscription.state == "active")).all() if tenants else []
             for alert, stream_seq in batch:
                 if alert.id in known:
@@ -356,9 +359,9 @@ class Records:
         if limit <= 0:
             return []
         with Session(self.engine) as s, s.begin():
-            q = (select(Delivery).where(Delivery.status == "pending", Delivery.next_attempt_at <= now,
-                                        sa.or_(Delivery.lease_until.is_(None), Delivery.lease_until < wall))
-                 .order_by(Delivery.next_attempt_at).limit(limit + len(exclude)))
+            q = (select(Delivery).where(col(Delivery.status) == "pending", col(Delivery.next_attempt_at) <= now,
+                                        sa.or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < wall))
+                 .order_by(col(Delivery.next_attempt_at)).limit(limit + len(exclude)))
             if s.get_bind().dialect.name == "postgresql":
                 q = q.with_for_update(skip_locked=True)
             jobs: list[Job] = []
@@ -415,8 +418,8 @@ class Records:
                 if sub is not None and sub.state == "active":
                     sub.state, sub.state_reason, sub.changed_at = "disabled", "endpoint answered 410 Gone", now
                     s.add(sub)
-                s.execute(sa.update(Delivery).where(Delivery.subscription_id == d.subscription_id,
-                                                 Delivery.status == "pending", Delivery.id != d.id)
+                s.execute(sa.update(Delivery).where(col(Delivery.subscription_id) == d.subscription_id,
+                                                 col(Delivery.status) == "pending", col(Delivery.id) != d.id)
                        .values(status="cancelled", last_error="subscription disabled (410 Gone)"))
             return status
 
@@ -426,7 +429,7 @@ class Records:
         with Session(self.engine) as s:
             rows = s.exec(select(Subscription).where(Subscription.catch_up == "pending",
                                                      Subscription.state == "active")
-                          .order_by(Subscription.created_at).limit(limit)).all()
+                          .order_by(col(Subscription.created_at)).limit(limit)).all()
             return [PendingCatchUp(r.id, r.tenant, list(r.companies), r.types, r.min_severity) for r in rows]
 
     def record_catch_up(self, subscription_id: str, event: dict[str, Any] | None, now: datetime) -> bool:
@@ -486,7 +489,7 @@ class Records:
         made = 0
         with Session(self.engine) as s, s.begin():
             held = s.exec(select(Delivery).where(Delivery.status == "held")
-                          .order_by(Delivery.subscription_id, Delivery.created_at)).all()
+                          .order_by(col(Delivery.subscription_id), col(Delivery.created_at))).all()
             by_sub: dict[str, list[Delivery]] = {}
             for d in held:
                 by_sub.setdefault(d.subscription_id, []).append(d)
@@ -510,7 +513,7 @@ class Records:
                 if not due or s.get(ReceivedAlert, event_id) is not None:
                     continue
                 alerts = {a.alert_id: a for a in s.exec(select(ReceivedAlert).where(
-                    ReceivedAlert.alert_id.in_([d.alert_id for d in due]))).all()}
+                    col(ReceivedAlert.alert_id).in_([d.alert_id for d in due]))).all()}
                 event = digests.daily_event(sub.tenant, sub.id, day.isoformat(),
                                             [parse_alert(alerts[d.alert_id].event) for d in due
                                              if d.alert_id in alerts], now)
@@ -524,7 +527,7 @@ class Records:
     def release(self, delivery_id: str) -> None:
         """Give a lease back (shutting down mid-attempt): another pass picks the delivery up."""
         with Session(self.engine) as s, s.begin():
-            s.execute(sa.update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "pending")
+            s.execute(sa.update(Delivery).where(col(Delivery.id) == delivery_id, col(Delivery.status) == "pending")
                    .values(lease_until=None))
 
     def counts(self, tenant: str | None = None) -> dict[str, int]:

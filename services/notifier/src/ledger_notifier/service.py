@@ -15,6 +15,8 @@ from ledger_kernel.clock import Clock
 from ledger_kernel.connection import connect
 from ledger_kernel.deadline import past_deadline
 from ledger_kernel.runtime import ServiceContext
+from nats.aio.client import Client
+from sqlalchemy.engine import Engine
 
 from ledger_notifier.config import NotifierConfig
 from ledger_notifier.database import make_engine, migrate
@@ -41,9 +43,9 @@ class NotifierService:
         self.dispatcher: Dispatcher | None = None
         self.records: Records | None = None
         self.tasks: list[asyncio.Task] = []
-        self.engine = None
+        self.engine: Engine | None = None
         self.intake: Intake | None = None
-        self.intake_nc = None
+        self.intake_nc: Client | None = None
 
         @self.router.subscriber("cmd.notifier", queue="notifier", title="cmd.notifier",
                                 description="Subscriptions: create, delete; deliveries: replay.")
@@ -67,9 +69,9 @@ class NotifierService:
         config = self.config or NotifierConfig.from_env()
         self.config = config
         self.box = self.box or secret_box(config, ctx.settings)  # before any I/O: a bad key stops the start
-        self.engine = make_engine(ctx.settings.database_url)
-        await asyncio.to_thread(migrate, self.engine)
-        self.records = Records(self.engine, self.box, idempotency_ttl=config.idempotency_ttl)
+        self.engine = engine = make_engine(ctx.settings.database_url)
+        await asyncio.to_thread(migrate, engine)
+        self.records = Records(engine, self.box, idempotency_ttl=config.idempotency_ttl)
         resealed = await asyncio.to_thread(self.records.reseal_secrets)
         if resealed.sealed:
             log.info("sealed %d webhook secrets under key %s", resealed.sealed, self.box.current_id,
@@ -80,8 +82,8 @@ class NotifierService:
         self.dispatcher = Dispatcher(self.records, config, ctx.clock, ctx.nc, wall=self.wall)
         # The intake pulls on a connection of its own: closing the broker's connection drains every
         # subscription on it, and a pull subscription's leftovers would hold that up for 30 s.
-        self.intake_nc = await connect(ctx.settings.effective_nats_url, "notifier-intake")
-        intake = Intake(self.records, config, ctx.clock, self.intake_nc, on_new=self.dispatcher.wake.set)
+        self.intake_nc = intake_nc = await connect(ctx.settings.effective_nats_url, "notifier-intake")
+        intake = Intake(self.records, config, ctx.clock, intake_nc, on_new=self.dispatcher.wake.set)
         self.ops = Operations(self.records, config, ctx.clock, on_change=self.dispatcher.wake.set)
         self.intake = intake
         self.tasks = [asyncio.create_task(intake.run(), name="notifier intake"),

@@ -39,7 +39,7 @@ class SubscriptionSpec:
     delivery: str = "immediate"  # immediate | daily
 
     def as_dict(self) -> dict[str, Any]:
-        out = {"channel": self.channel, "target": self.recipients or self.target, "companies": self.companies,
+        out: dict[str, Any] = {"channel": self.channel, "target": self.recipients or self.target, "companies": self.companies,
                "types": self.types, "min_severity": self.min_severity}
         if self.catch_up:  # only when asked: a request from before these options keeps its digest
             out["catch_up"] = True
@@ -131,6 +131,7 @@ def parse_spec(body: Any) -> tuple[SubscriptionSpec | None, list[dict[str, str]]
                                   "delivery 必须是 immediate（即时）或 daily（每日汇总）"))
     if errors:
         return None, errors
+    assert isinstance(channel, str) and isinstance(target, str)  # checked above, each with its error
     return SubscriptionSpec(channel, target, companies, types, min_severity, recipients, catch_up, delivery), []
 
 

@@ -156,7 +156,7 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
                             f"无法解析主机名 {host}") from exc
     out: list[IPAddress] = []
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])  # the host of an IP sockaddr
         if address not in out:
             out.append(address)
     if not out:

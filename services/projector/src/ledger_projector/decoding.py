@@ -89,7 +89,7 @@ def registry() -> EventRegistry:
     for spec in CATALOGUE.values():
         reg.register(EventSpec(spec.type, spec.version, spec.payload, str(spec.owner), spec.aggregate_type))
     try:  # contracts may publish upcasters for old payload versions
-        from ledger_contracts import upcasters  # type: ignore[attr-defined]
+        from ledger_contracts import upcasters
     except ImportError:
         pass
     else:

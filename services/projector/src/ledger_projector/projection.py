@@ -62,7 +62,8 @@ class BulkInsert:
         compiled = table.insert().compile(dialect=dialect)
         self.sql = str(compiled)
         self.positional = bool(compiled.positional)
-        names = list(compiled.positiontup) if self.positional else [c.key for c in table.columns]
+        positions = compiled.positiontup
+        names = list(positions) if self.positional and positions is not None else [c.key for c in table.columns]
         self.names = names
         self.procs = [(n, table.c[n].type._cached_bind_processor(dialect)) for n in names]
 

@@ -17,6 +17,7 @@ import threading
 from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from ledger_contracts.errors import FormatError
@@ -525,8 +526,11 @@ class Reader:
             rows = conn.execute(q.order_by(t.c.due, t.c.company, t.c.obligation_id).limit(chunk)).all()
             views.update(self._views(conn, sorted({r.company_key for r in rows} - set(views))))
             for r in rows:
-                row, view = views.get(r.company_key, (None, None))
-                ob = view.obligation(r.obligation_id) if view is not None else None
+                entry = views.get(r.company_key)
+                if entry is None:
+                    continue
+                row, view = entry
+                ob = view.obligation(r.obligation_id)
                 if ob is None or ob.born_on > today:
                     continue  # not there at that instant
                 status = view.status(r.obligation_id, at)
@@ -672,7 +676,7 @@ class Reader:
         return [i for _, i in items]
 
 
-def _shanghai():
+def _shanghai() -> ZoneInfo:
     from ledger_kernel.clock import SHANGHAI
 
     return SHANGHAI

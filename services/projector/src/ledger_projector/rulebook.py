@@ -15,7 +15,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from ledger_kernel.envelope import format_time
 from ledger_rules.calendar import Calendar
@@ -112,7 +112,7 @@ class CompanyView:
             hit = self._params[id(params)] = (params, _plain(params))
         return hit[1]
 
-    def latest_step(self, obligation_id: str, today: date) -> tuple[str, date, str] | None | bool:
+    def latest_step(self, obligation_id: str, today: date) -> tuple[str, date, str] | None | Literal[False]:
         """The ladder step that applies today for an open obligation without milestones — the same
         answer as the rule pack's ``pending_steps`` (its latest step), computed without building the
         whole schedule; ``False`` when the obligation has milestones (ask the rule pack)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from ledger_kernel.clock import SHANGHAI
+from ledger_kernel.envelope import format_time
 from ledger_rules import alert_severity as severity
 from sqlalchemy.engine import Connection
 
@@ -33,7 +34,7 @@ def local_day(at: datetime) -> date:
 
 
 def _iso(at: datetime) -> str:
-    return A.format_time(at)
+    return format_time(at)
 
 
 class Scheduler:
@@ -57,8 +58,8 @@ class Scheduler:
         watch: dict[str, Any] = {}
         tw = tables.company_watch
         for part in chunks(keys):
-            for r in conn.execute(sa.select(tw).where(tw.c.company_key.in_(part))).mappings():
-                watch[r["company_key"]] = r
+            for m in conn.execute(sa.select(tw).where(tw.c.company_key.in_(part))).mappings():
+                watch[m["company_key"]] = m
         rows: list[dict[str, Any]] = []  # to publish
         recorded: list[dict[str, Any]] = []  # folded into a backlog digest: done, never published
         summaries: dict[str, dict[str, Any]] = {}
@@ -195,10 +196,10 @@ class Scheduler:
         for fid, opened in sorted(opened_sent - resolved_sent):
             if current.get(fid) == opened:
                 continue  # still open
-            f = by_id.get(fid)
-            if f is not None:
-                public = view.finding_public(f)
-                rule = {"id": f["rule"], "source": f["source"], "confidence": f["confidence"]}
+            found = by_id.get(fid)
+            if found is not None:
+                public = view.finding_public(found)
+                rule = {"id": found["rule"], "source": found["source"], "confidence": found["confidence"]}
             else:  # gone from the evaluation: name it as the opening alert did
                 public, rule = self._opened_finding(conn, tables, view, fid, opened)
             data = {"finding": public, "opened_at": opened, "rule": rule,
@@ -251,7 +252,8 @@ class Scheduler:
 
     # --- the clock -------------------------------------------------------------------------------
 
-    def due_companies(self, conn: Connection, tables: TableSet, now: datetime) -> list[str]:
+    @staticmethod
+    def due_companies(conn: Connection, tables: TableSet, now: datetime) -> list[str]:
         """Companies with a reminder step or a finding boundary between the last tick and ``now``."""
         ts = tables.scheduler
         last = conn.execute(sa.select(ts.c.last_tick_at).where(ts.c.name == TICK)).scalar()

@@ -67,7 +67,7 @@ def _changes(view: CompanyView, kind: str, ref: str, before: str | None,
     if kind == "finding":
         row = next((f for f in view.finding_rows if f["finding_id"] == ref), None)
         details = {"finding": ref, "rule": row["rule"], "severity": row["severity"]} if row else {"finding": ref}
-        out = []
+        out: list[tuple[str, str | None, str | None, dict[str, Any]]] = []
         if before is not None:
             out.append(("finding.resolved", "open", "resolved", {**details, "opened_at": before}))
         if after is not None:
@@ -77,7 +77,7 @@ def _changes(view: CompanyView, kind: str, ref: str, before: str | None,
     ob = view.obligation(ref)
     details = {"obligation": ref}
     if ob is not None:
-        details.update(rule=ob.rule, about=ob.about, due=ob.due.isoformat() if ob.due else None,
+        details.update(rule=ob.rule, about=ob.about, due=ob.due.isoformat(),
                        confidence=ob.confidence)
     return [("obligation.status_changed", before, after, details)]
 

@@ -85,8 +85,8 @@ async def _record(settings: Settings, company: str, aggregate_cls: type[Aggregat
         repo = Repository(LedgerStore(nc), SOURCE, clock=clock)
         address = AggregateAddress(SYSTEM_TENANT, company, aggregate_cls.aggregate_type, aggregate_id)
         agg = await repo.load(address, aggregate_cls)
-        last = agg.events and max(agg.events.values(), key=lambda r: r.sequence)
-        if last:  # unchanged content: nothing new to record
+        last = max(agg.events.values(), key=lambda r: r.sequence, default=None)
+        if last is not None:  # unchanged content: nothing new to record
             stored = await LedgerStore(nc).last_on_subject(address.subject)
             if stored is not None and stored.event()["data"] == data:
                 return Recorded(stored.event()["id"], fact_type, address.subject, aggregate_id, last.sequence,

@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from ledger_readmodel.instants import UtcInstant as UtcDateTime  # the name the migrations import
+from ledger_readmodel.mapped import table_of
 from sqlmodel import Field, SQLModel
 
 PREFIX = "projector_"
@@ -263,10 +264,10 @@ class TableSet:
 
 
 def _key(model: type[SQLModel]) -> str:
-    return model.__tablename__.removeprefix(PREFIX)  # type: ignore[union-attr]
+    return table_of(model).name.removeprefix(PREFIX)
 
 
-LIVE = TableSet(**{_key(m): m.__table__ for m in (*DERIVED, *KEPT)})  # type: ignore[attr-defined]
+LIVE = TableSet(**{_key(m): table_of(m) for m in (*DERIVED, *KEPT)})
 
 
 def rebuild_tables(suffix: str) -> tuple[sa.MetaData, TableSet]:
@@ -275,10 +276,10 @@ def rebuild_tables(suffix: str) -> tuple[sa.MetaData, TableSet]:
     md = sa.MetaData()
     made: dict[str, sa.Table] = {}
     for model in DERIVED:
-        src: sa.Table = model.__table__  # type: ignore[attr-defined]
+        src = table_of(model)
         table = sa.Table(src.name + suffix, md, *[c._copy() for c in src.columns])
         if model is Fact:
             sa.Index(f"ix_{src.name}{suffix}_company", table.c.company_key, table.c.ledger_sequence)
         made[_key(model)] = table
-    live = {_key(m): m.__table__ for m in KEPT}  # type: ignore[attr-defined]
+    live = {_key(m): table_of(m) for m in KEPT}
     return md, TableSet(**made, **live)

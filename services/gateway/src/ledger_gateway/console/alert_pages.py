@@ -15,7 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger_gateway import feeds
 from ledger_gateway.alerts_api import _feed_urls, notifier
-from ledger_gateway.console.pages import ConsoleUser, forbidden, page, posted_form, user_of
+from ledger_gateway.console.pages import forbidden, page, posted_form, user_of
+from ledger_gateway.console.sessions import ConsoleUser
 from ledger_gateway.context import state_of
 from ledger_gateway.problems import ProblemError
 

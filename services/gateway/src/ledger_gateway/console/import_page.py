@@ -21,7 +21,8 @@ from ledger_contracts.rows import Row, RowError, baseline_fact, decode, iso_day,
 from starlette.datastructures import UploadFile
 
 from ledger_gateway.console import data
-from ledger_gateway.console.pages import MAX_UPLOAD, ConsoleUser, forbidden, page, posted_form, user_of
+from ledger_gateway.console.pages import MAX_UPLOAD, forbidden, page, posted_form, user_of
+from ledger_gateway.console.sessions import ConsoleUser
 from ledger_gateway.context import state_of
 from ledger_gateway.exports import disposition
 from ledger_gateway.facts_api import run_batch

@@ -83,7 +83,7 @@ class FormRefused(Exception):
 MAX_UPLOAD = 5 * 1024 * 1024  # one uploaded file (an import CSV)
 
 
-def _now(gw: GatewayState):
+def _now(gw: GatewayState) -> datetime:
     return gw.clock.now()
 
 
@@ -169,10 +169,10 @@ async def login(request: Request, api_key: str = Form("", max_length=300), csrf:
                             path="/app/login", max_age=3600)
         return response
     session_token, _ = opened
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(COOKIE, session_token, httponly=True, samesite="strict", secure=_secure(request), path="/")
-    response.delete_cookie(LOGIN_COOKIE, path="/app/login")
-    return response
+    redirect = RedirectResponse(_safe_next(next), status_code=303)
+    redirect.set_cookie(COOKIE, session_token, httponly=True, samesite="strict", secure=_secure(request), path="/")
+    redirect.delete_cookie(LOGIN_COOKIE, path="/app/login")
+    return redirect
 
 
 async def posted_form(request: Request) -> tuple[ConsoleUser, FormData]:
@@ -241,7 +241,7 @@ async def portfolio(request: Request, sort: str = "next_due", risk: str = "", pr
     rows.sort(key=keys[sort])
     for row in rows:
         row["province"] = PROVINCES.get(province_of(row["uscc"]), province_of(row["uscc"]))
-    totals = Counter()
+    totals: Counter[str] = Counter()
     for row in rows:
         totals["overdue"] += row.get("overdue") or 0
         totals["due_soon"] += row.get("due_soon") or 0
@@ -380,6 +380,7 @@ async def export_portfolio(request: Request, fmt: str, risk: str = "") -> Respon
     if fmt not in ("csv", "xlsx") or (risk and risk not in RISK_ORDER):
         return page(request, "error.html", {"status": 422, "user": user, "zh": "导出格式或筛选无效。",
                                             "en": "Unknown export format or filter."}, 422)
+    # fmt is a plain str, checked above to be csv or xlsx: hence the ignore of its Literal type
     answer = exports.as_file(fmt, exports.COMPANY_COLUMNS, "企业组合", "companies")  # type: ignore[arg-type]
     assert answer is not None
     return await answer(state_of(request), {"op": "portfolio", "tenant": user.tenant, "risk": risk or None})
@@ -409,6 +410,7 @@ async def export_obligations(request: Request, uscc: str, fmt: str, as_of: str =
     if fmt not in ("csv", "xlsx"):
         return page(request, "error.html", {"status": 422, "user": user, "zh": "导出格式无效（csv 或 xlsx）。",
                                             "en": "Unknown export format (csv or xlsx)."}, 422)
+    # fmt is a plain str, checked above to be csv or xlsx: hence the ignore of its Literal type
     answer = exports.as_file(fmt, exports.OBLIGATION_COLUMNS, "合规义务", "obligations",  # type: ignore[arg-type]
                              extra={"company": uscc})
     assert answer is not None

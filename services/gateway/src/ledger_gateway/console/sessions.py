@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ledger_gateway.tables import ApiKey, ConsoleSession
 from ledger_gateway.tenancy import Principal, authenticate
@@ -86,14 +86,14 @@ def find_session(engine: Engine, token: str | None, now: datetime) -> ConsoleUse
 def close_session(engine: Engine, token: str | None) -> None:
     if token:
         with Session(engine) as session:
-            session.exec(delete(ConsoleSession).where(ConsoleSession.token_sha256 == _hash(token)))  # type: ignore[call-overload]
+            session.exec(delete(ConsoleSession).where(col(ConsoleSession.token_sha256) == _hash(token)))
             session.commit()
 
 
 def forget_expired(engine: Engine, now: datetime) -> int:
     """Delete sessions past their lifetime (the retention sweep calls this)."""
     with Session(engine) as session:
-        result = session.exec(delete(ConsoleSession).where(ConsoleSession.expires_at <= now))  # type: ignore[call-overload]
+        result = session.exec(delete(ConsoleSession).where(col(ConsoleSession.expires_at) <= now))
         session.commit()
         return result.rowcount or 0
 
