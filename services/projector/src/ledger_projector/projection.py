@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from ledger_projector import decoding
 from ledger_projector.chain_guard import ChainGuard
 from ledger_projector.decoding import AppliedFact, Poison, SystemFact
+from ledger_projector.entries import write_entries
 from ledger_projector.histories import Histories
 from ledger_projector.rulebook import CompanyView, Rulebook
 from ledger_projector.tables import TableSet
@@ -327,3 +328,4 @@ class Projection:
             conn.execute(t.findings.delete().where(t.findings.c.company_key.in_(part)))
         self.bulk(conn, t.obligations).run(conn, (row for k in keys for row in views[k].obligation_rows))
         self.bulk(conn, t.findings).run(conn, (row for k in keys for row in views[k].finding_rows))
+        write_entries(conn, t, views, self.bulk, self._written, pending)  # the rows the reads read
