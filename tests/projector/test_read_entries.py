@@ -218,3 +218,28 @@ def test_a_token_not_issued_here_is_refused(tmp_path, token):
     with engine.connect() as conn, pytest.raises(pages.BadToken):
         pages.obligations(conn, LIVE, f"t.{COMPANY}", COMPANY, {"page_size": 3}, token, datetime.now(UTC),
                           Rulebook().pack("t"))
+
+
+def test_a_read_model_older_than_its_entries_gets_them_at_start(tmp_path):
+    """Upgraded by the migration, the entry tables start empty: the projector's start writes what a
+    rebuild would (each company evaluated once), and leaves a read model that has them alone."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'entries.db'}")
+    migrate(engine)
+    projection = Projection(engine, LIVE, Rulebook())
+    for n, facts in enumerate(SCENARIOS):
+        store(engine, projection, f"t{n}.{COMPANY}", rows_of(f"t{n}.{COMPANY}", facts, first=1000 * n + 1))
+    tables = (LIVE.obligation_entries, LIVE.finding_entries, LIVE.company_summaries)
+
+    def held() -> list[list[Any]]:
+        with engine.connect() as conn:
+            return [[tuple(r) for r in conn.execute(sa.select(t).order_by(*t.primary_key.columns))] for t in tables]
+
+    written = held()
+    assert all(written)
+    with engine.begin() as conn:
+        for t in tables:
+            conn.execute(t.delete())
+    Projection(engine, LIVE, Rulebook()).prepare()
+    assert held() == written
+    Projection(engine, LIVE, Rulebook()).prepare()
+    assert held() == written

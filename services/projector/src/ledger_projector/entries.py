@@ -132,3 +132,16 @@ def dated(conn: Connection, table: sa.Table, keys: list[str]) -> dict[str, Any]:
         out.update({r["company_key"]: r for r in conn.execute(
             sa.select(table).where(table.c.company_key.in_(keys[i:i + 500]))).mappings()})
     return out
+
+
+def backfill(conn: Connection, tables: TableSet, evaluate: Callable[..., Mapping[str, CompanyView]],
+             bulk: Callable[..., Any]) -> int:
+    """Write the entries of every company that has none (a read model migrated from before they existed:
+    they are derived from LEDGER, so evaluating each company once gives what a rebuild would); the
+    number of companies written. Nothing to do, and one cheap query, on a read model that has them."""
+    tc, ts = tables.companies, tables.company_summaries
+    missing = list(conn.execute(sa.select(tc.c.company_key).where(
+        ~sa.exists().where(ts.c.company_key == tc.c.company_key)).order_by(tc.c.company_key)).scalars())
+    for i in range(0, len(missing), 200):
+        write_entries(conn, tables, evaluate(conn, missing[i:i + 200]), bulk, {}, {})
+    return len(missing)

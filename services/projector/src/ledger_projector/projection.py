@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from ledger_projector import decoding
 from ledger_projector.chain_guard import ChainGuard
 from ledger_projector.decoding import AppliedFact, Poison, SystemFact
-from ledger_projector.entries import write_entries
+from ledger_projector.entries import backfill, write_entries
 from ledger_projector.histories import Histories
 from ledger_projector.rulebook import CompanyView, Rulebook
 from ledger_projector.tables import TableSet
@@ -161,6 +161,7 @@ class Projection:
             ensure_checkpoint(conn, self.tables)
             load_rules_state(conn, self.tables, self.rulebook)
             applied, self.generation = read_checkpoint(conn, self.tables)
+            backfill(conn, self.tables, self.evaluate, self.bulk)  # entries of a read model older than them
         return applied
 
     def applied(self) -> int:

@@ -434,10 +434,10 @@ class Reader:
     def _summary_row(self, conn: sa.Connection, key: str) -> Any:
         t = self.tables.company_summaries
         found = conn.execute(sa.select(t).where(t.c.company_key == key)).mappings().first()
-        if found is None:  # written with the company's first evaluation, in the same transaction
+        if found is None:  # written with the company's evaluation; an older read model gets it at start
             raise QueryError(503, "not_ready", "Not ready / 尚未就绪",
-                             f"company {key.split('.', 1)[1]} has no summary yet: the read model predates it; "
-                             "run `ledger rebuild` / 读模型尚无该企业的汇总，请重建读模型")
+                             f"company {key.split('.', 1)[1]} has no summary yet: the projector writes it when "
+                             "it starts; try again shortly / 该企业的汇总尚未写入（投影服务启动时写入），请稍后重试")
         return found
 
     def company_exists(self, tenant: str, company: str) -> bool:
