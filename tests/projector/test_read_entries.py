@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 from ledger_kernel.clock import SHANGHAI
 from ledger_projector import pages
 from ledger_projector.database import make_engine, migrate
-from ledger_projector.entries import write_entries
 from ledger_projector.projection import Projection
 from ledger_projector.queries import obligation_matches, timeline_matches
 from ledger_projector.rulebook import CompanyView, Rulebook
@@ -77,7 +76,7 @@ def store(engine: sa.Engine, projection: Projection, key: str, rows: list[dict[s
         projection.bulk(conn, LIVE.facts).run(conn, rows)
         conn.execute(LIVE.companies.insert().values(company_key=key, tenant=tenant, company=company, name=view.name,
                                                     first_sequence=1, last_sequence=len(rows), facts=len(rows)))
-        write_entries(conn, LIVE, {key: view}, projection.bulk, {}, {})
+        projection._replace_derived(conn, {key: view})  # its obligation, finding and entry rows
     return view
 
 

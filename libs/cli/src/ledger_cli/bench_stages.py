@@ -22,7 +22,7 @@ from typing import Any
 from ledger_kernel.embedded import free_port
 
 from ledger_cli import bench_facts as F
-from ledger_cli import bench_plug, bench_raw
+from ledger_cli import bench_plug, bench_raw, bench_reads
 from ledger_cli.bench_env import (
     DOMAIN,
     BenchEnv,
@@ -772,4 +772,5 @@ STAGES = {
     "latency": stage_latency,
     "rebuild": stage_rebuild,
     "scheduler": stage_scheduler,
+    "reads": bench_reads.stage_reads,
 }

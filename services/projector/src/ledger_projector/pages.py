@@ -24,7 +24,7 @@ from ledger_kernel.clock import SHANGHAI
 from ledger_kernel.envelope import format_time
 from ledger_rules.credit import credit_estimate
 from ledger_rules.instants import local_date
-from ledger_rules.model import as_json, finding_open_at
+from ledger_rules.model import CreditEstimate, as_json, finding_open_at
 from ledger_rules.ruleset import RulePack
 from ledger_rules.status import status_on
 from sqlalchemy.engine import Connection
@@ -77,16 +77,24 @@ def _after(columns: list[Any], values: Key) -> Any:
     return clause
 
 
-def scan(conn: Connection, query: Any, order: list[Any], after: Key | None) -> Iterator[Any]:
-    """The rows of ``query`` in ``order`` after the keyset ``after``, read a chunk at a time."""
+def scan(conn: Connection, query: Any, order: list[Any], after: Key | None, first: int = CHUNK) -> Iterator[Any]:
+    """The rows of ``query`` in ``order`` after the keyset ``after``, read a chunk at a time (the first
+    one of ``first`` rows: a page and one more is usually all that is read)."""
+    size = first
     while True:
         q = query.where(_after(order, after)) if after is not None else query
-        rows = conn.execute(q.order_by(*order).limit(CHUNK)).all()
+        rows = conn.execute(q.order_by(*order).limit(size)).all()
         yield from rows
-        if len(rows) < CHUNK:
+        if len(rows) < size:
             return
+        size = CHUNK
         last = rows[-1]
         after = tuple(last[i] for i in range(len(order)))
+
+
+def first_chunk(skip: int, size: int) -> int:
+    """Rows to read first for a page of ``size`` after ``skip`` items: the page and one more."""
+    return min(skip + size + 1, 100_000)
 
 
 def take(items: Iterator[tuple[Key, dict[str, Any]]], size: int, skip: int) -> tuple[list[dict[str, Any]], Key | None]:
@@ -164,7 +172,7 @@ def obligations(conn: Connection, tables: TableSet, key: str, company: str, req:
     wanted = req.get("status")
 
     def items() -> Iterator[tuple[Key, dict[str, Any]]]:
-        for r in scan(conn, query, order, after):
+        for r in scan(conn, query, order, after, first_chunk(skip, req["page_size"])):
             status = status_on(r, today, soon)
             if not wanted or status in wanted:
                 yield (r.due, r.rule, r.obligation_id), {**r.body, "status": status, "company": company}
@@ -198,7 +206,7 @@ def due(conn: Connection, tables: TableSet, req: dict[str, Any], token: Any, at:
         return names[key]
 
     def items() -> Iterator[tuple[Key, dict[str, Any]]]:
-        for r in scan(conn, query, order, after):
+        for r in scan(conn, query, order, after, first_chunk(skip, req["page_size"])):
             status = status_on(r, today, soon)
             if not wanted or status in wanted:
                 yield (r.due, r.company, r.obligation_id), {**r.body, "status": status, "company": r.company,
@@ -243,9 +251,9 @@ def timeline(conn: Connection, tables: TableSet, key: str, req: dict[str, Any], 
     first, last = req.get("date_from"), req.get("date_to")
     sources = []
     if "fact" in kinds and not wanted:  # facts have no status: a status filter leaves deadlines only
-        sources.append(_facts(conn, tables, key, first, last, after))
+        sources.append(_facts(conn, tables, key, first, last, after, first_chunk(skip, req["page_size"])))
     if "deadline" in kinds:
-        sources.append(_deadlines(conn, tables, key, req, at, pack, after))
+        sources.append(_deadlines(conn, tables, key, req, at, pack, after, first_chunk(skip, req["page_size"])))
     if "finding" in kinds and not wanted:
         sources.append(_findings(conn, tables, key, first, last, at, after))
     shown, last_key = take(heapq.merge(*sources, key=lambda x: x[0]), req["page_size"], skip)
@@ -269,20 +277,20 @@ def _range(col: Any, first: date | None, last: date | None) -> list[Any]:
 
 
 def _facts(conn: Connection, tables: TableSet, key: str, first: date | None, last: date | None,
-           after: Key | None) -> Iterator[tuple[Key, dict[str, Any]]]:
+           after: Key | None, page: int) -> Iterator[tuple[Key, dict[str, Any]]]:
     t = tables.facts
     seq = _text(conn, sa.cast(t.c.ledger_sequence, sa.String))  # the timeline orders ids as text
     query = sa.select(t.c.effective_date, seq.label("seq_text"), t.c.ledger_sequence, t.c.type, t.c.event_id,
                       t.c.aggregate_id).where(t.c.company_key == key, _from(t.c.effective_date, 0, seq, after),
                                               *_range(t.c.effective_date, first, last))
-    for f in scan(conn, query, [t.c.effective_date, seq], None):
+    for f in scan(conn, query, [t.c.effective_date, seq], None, page):
         yield (f.effective_date, 0, f.seq_text), {
             "date": f.effective_date.isoformat(), "kind": "fact", "type": f.type, "event_id": f.event_id,
             "aggregate_id": f.aggregate_id, "ledger_sequence": f.ledger_sequence}
 
 
 def _deadlines(conn: Connection, tables: TableSet, key: str, req: dict[str, Any], at: datetime, pack: RulePack,
-               after: Key | None) -> Iterator[tuple[Key, dict[str, Any]]]:
+               after: Key | None, page: int) -> Iterator[tuple[Key, dict[str, Any]]]:
     t = tables.obligation_entries
     today, soon = local_date(at), pack.due_soon_days
     oid = _text(conn, t.c.obligation_id)
@@ -291,7 +299,7 @@ def _deadlines(conn: Connection, tables: TableSet, key: str, req: dict[str, Any]
         t.c.company_key == key, t.c.born_on <= today, status_prefilter(t, req.get("status"), today, soon),
         _from(t.c.due, 1, oid, after), *_range(t.c.due, req.get("date_from"), req.get("date_to")))
     wanted = req.get("status")
-    for r in scan(conn, query, [t.c.due, oid], None):
+    for r in scan(conn, query, [t.c.due, oid], None, page):
         status = status_on(r, today, soon)
         if not wanted or status in wanted:
             yield (r.due, 1, r.obligation_id), {
@@ -301,13 +309,18 @@ def _deadlines(conn: Connection, tables: TableSet, key: str, req: dict[str, Any]
 
 def _findings(conn: Connection, tables: TableSet, key: str, first: date | None, last: date | None, at: datetime,
               after: Key | None) -> Iterator[tuple[Key, dict[str, Any]]]:
+    t = tables.findings  # id, rule, severity and intervals are all a timeline shows: not the public bodies
     out = []
-    for f in findings_at(conn, tables, key, at):
+    for r in conn.execute(sa.select(t.c.finding_id, t.c.rule, t.c.severity, t.c.intervals)
+                          .where(t.c.company_key == key)):
+        f = finding_at({"intervals": r.intervals}, at)
+        if f is None:
+            continue
         d = instant(f["opened_at"]).astimezone(SHANGHAI).date()
-        k = (d, 2, f["id"])
+        k = (d, 2, r.finding_id)
         if (after is None or k > after) and (first is None or d >= first) and (last is None or d <= last):
-            out.append((k, {"date": d.isoformat(), "kind": "finding", "finding_id": f["id"], "rule": f["rule"],
-                            "severity": f["severity"], "open": f["open"]}))
+            out.append((k, {"date": d.isoformat(), "kind": "finding", "finding_id": r.finding_id, "rule": r.rule,
+                            "severity": r.severity, "open": f["open"]}))
     out.sort(key=lambda x: x[0])
     yield from out
 
@@ -380,39 +393,58 @@ def brief(summary_row: Any, c: dict[str, Any], at: datetime, uscc: str, name: st
             "next_statutory_due": c["next_statutory_due"]}
 
 
-def credit(conn: Connection, tables: TableSet, summary_row: Any, at: datetime, pack: RulePack) -> dict[str, Any]:
-    """The credit estimate at ``at`` (``CompanyView.credit``): its inputs from the summary row, the findings
-    from their intervals, and of the obligations only those that can be overdue that day."""
-    if summary_row["error"] is not None:
-        return {"label": "estimate", "score": None, "band": None, "coverage_months": 0, "components": [],
-                "statement_en": f"not evaluated: {summary_row['error']}", "statement_zh": "未能评估"}
+def candidates(conn: Connection, tables: TableSet, keys: list[str], today: date) -> dict[str, list[Any]]:
+    """Per company, in evaluation order, the obligations that can be overdue on ``today`` (the only ones the
+    credit estimate counts): not informational, due before that day and not closed by it."""
     t = tables.obligation_entries
-    today = local_date(at)
-    candidates = conn.execute(
-        sa.select(t.c.obligation_id.label("id"), t.c.confidence, t.c.informational, t.c.due, *_dates(t))
-        .where(t.c.company_key == summary_row["company_key"], t.c.informational.is_(False), t.c.due < today,
-               sa.or_(t.c.closed_on.is_(None), t.c.closed_on > today))
-        .order_by(t.c.position)).all()
+    out: dict[str, list[Any]] = {k: [] for k in keys}
+    for r in conn.execute(
+            sa.select(t.c.company_key, t.c.obligation_id.label("id"), t.c.confidence, t.c.informational, t.c.due,
+                      *_dates(t))
+            .where(t.c.company_key.in_(keys), t.c.informational.is_(False), t.c.due < today,
+                   sa.or_(t.c.closed_on.is_(None), t.c.closed_on > today))
+            .order_by(t.c.company_key, t.c.position)):
+        out[r.company_key].append(r)
+    return out
+
+
+def estimate(summary_row: Any, overdue: list[Any], at: datetime, pack: RulePack) -> CreditEstimate:
+    """The rule pack's credit estimate at ``at`` from a summary row (inputs, findings' intervals) and the
+    company's :func:`candidates`."""
     findings: dict[str, SimpleNamespace] = {}
     for fid, severity, opened, resolved in summary_row["finding_intervals"]:
         f = findings.setdefault(fid, SimpleNamespace(id=fid, severity=severity, intervals=[]))
         f.intervals.append((instant(opened), instant(resolved), None))
-    evaluation = SimpleNamespace(obligations=candidates, findings=list(findings.values()),
+    evaluation = SimpleNamespace(obligations=overdue, findings=list(findings.values()),
                                  credit_inputs=credit_inputs(summary_row["credit_inputs"]), pack=pack)
-    return as_json(credit_estimate(evaluation, at, pack))  # type: ignore[arg-type]
+    return credit_estimate(evaluation, at, pack)  # type: ignore[arg-type]
+
+
+def credit(conn: Connection, tables: TableSet, summary_row: Any, at: datetime, pack: RulePack) -> dict[str, Any]:
+    """The credit estimate at ``at`` (``CompanyView.credit``)."""
+    if summary_row["error"] is not None:
+        return {"label": "estimate", "score": None, "band": None, "coverage_months": 0, "components": [],
+                "statement_en": f"not evaluated: {summary_row['error']}", "statement_zh": "未能评估"}
+    key = summary_row["company_key"]
+    return as_json(estimate(summary_row, candidates(conn, tables, [key], local_date(at))[key], at, pack))
 
 
 def summary(conn: Connection, tables: TableSet, summary_row: Any, c: dict[str, Any], at: datetime, uscc: str,
-            name: str | None, pack: RulePack) -> dict[str, Any]:
-    """The company's summary at ``at`` (``CompanyView.summary``)."""
+            name: str | None, pack: RulePack, overdue: list[Any] | None = None) -> dict[str, Any]:
+    """The company's summary at ``at`` (``CompanyView.summary``); ``overdue``: its :func:`candidates`, when
+    the caller read them for many companies at once."""
     base = {"uscc": uscc, "name": name, "as_of": format_time(at)}
-    estimate = credit(conn, tables, summary_row, at, pack)
     if summary_row["error"] is not None:
         return {**base, "risk": "none", "open_findings": {}, "overdue": 0, "due_soon": 0, "next_due": None,
                 "next_due_obligation": None, "tracked_from": None, "next_statutory_due": None,
-                "credit": estimate, "error": summary_row["error"]}
+                "credit": credit(conn, tables, summary_row, at, pack), "error": summary_row["error"]}
+    if overdue is None:
+        key = summary_row["company_key"]
+        overdue = candidates(conn, tables, [key], local_date(at))[key]
+    score = estimate(summary_row, overdue, at, pack)
     by = open_by_severity(summary_row["finding_intervals"], at)
     return {**base, "risk": risk_of(by, c), "open_findings": by, "overdue": c["overdue"], "due_soon": c["due_soon"],
             "next_due": c["next_due"], "next_due_obligation": c["next_due_obligation"],
             "tracked_from": _day(summary_row["tracked_from"]), "next_statutory_due": c["next_statutory_due"],
-            "credit": {k: estimate.get(k) for k in ("score", "band", "coverage_months", "label")}}
+            "credit": {"score": score.score, "band": score.band, "coverage_months": score.coverage_months,
+                       "label": score.label}}

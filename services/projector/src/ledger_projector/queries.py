@@ -488,8 +488,9 @@ class Reader:
             at_uscc = next((i for i, r in enumerate(rows) if r["uscc"] == after[0]), None)
             start = at_uscc + 1 if at_uscc is not None else min(after[1], len(rows))
         shown_rows = rows[start:start + req["page_size"]]
+        overdue = pages.candidates(conn, self.tables, [r["key"] for r in shown_rows], local_date(at))
         items = [pages.summary(conn, self.tables, summaries[r["key"]], counts.get(r["key"], pages.NO_COUNTS), at,
-                               r["uscc"], r["name"], pack) for r in shown_rows]
+                               r["uscc"], r["name"], pack, overdue[r["key"]]) for r in shown_rows]
         more = start + len(items) < len(rows)
         token = encode_token([items[-1]["uscc"], start + len(items)]) if more and items else None
         return {"items": items, "next_page_token": token}
