@@ -26,6 +26,7 @@ from ledger_rules.status import STATUSES as RULE_STATUSES
 from sqlalchemy.engine import Engine
 
 from ledger_projector import pages, state_feed
+from ledger_projector.entries import dated
 from ledger_projector.projection import read_checkpoint
 from ledger_projector.rulebook import Rulebook
 from ledger_projector.tables import TableSet
@@ -466,7 +467,8 @@ class Reader:
         pack = self.rulebook.pack(tenant)
         names = {r.company_key: (r.company, r.name) for r in conn.execute(
             sa.select(t.c.company_key, t.c.company, t.c.name).where(t.c.tenant == tenant))}
-        summaries = {r["company_key"]: r for r in conn.execute(sa.select(ts).where(ts.c.tenant == tenant)).mappings()}
+        summaries = {r["company_key"]: r for r in conn.execute(  # the credit inputs: for the page's companies only
+            sa.select(ts.c.company_key, ts.c.error, ts.c.finding_intervals).where(ts.c.tenant == tenant)).mappings()}
         counts = pages.counts(conn, self.tables, [self.tables.obligation_entries.c.tenant == tenant], local_date(at),
                               pack.due_soon_days)
         rows: list[dict[str, Any]] = []
@@ -488,8 +490,10 @@ class Reader:
             at_uscc = next((i for i, r in enumerate(rows) if r["uscc"] == after[0]), None)
             start = at_uscc + 1 if at_uscc is not None else min(after[1], len(rows))
         shown_rows = rows[start:start + req["page_size"]]
-        overdue = pages.candidates(conn, self.tables, [r["key"] for r in shown_rows], local_date(at))
-        items = [pages.summary(conn, self.tables, summaries[r["key"]], counts.get(r["key"], pages.NO_COUNTS), at,
+        keys = [r["key"] for r in shown_rows]
+        overdue = pages.candidates(conn, self.tables, keys, local_date(at))
+        full = dated(conn, ts, keys)
+        items = [pages.summary(conn, self.tables, full[r["key"]], counts.get(r["key"], pages.NO_COUNTS), at,
                                r["uscc"], r["name"], pack, overdue[r["key"]]) for r in shown_rows]
         more = start + len(items) < len(rows)
         token = encode_token([items[-1]["uscc"], start + len(items)]) if more and items else None

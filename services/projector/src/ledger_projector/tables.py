@@ -148,7 +148,11 @@ class ObligationEntry(SQLModel, table=True):
     __tablename__ = PREFIX + "obligation_entries"
     __table_args__ = (sa.Index("ix_projector_obligation_entries_list", "company_key", "due", "rule", "obligation_id"),
                       sa.Index("ix_projector_obligation_entries_dated", "company_key", "due", "obligation_id"),
-                      sa.Index("ix_projector_obligation_entries_queue", "tenant", "due", "company", "obligation_id"))
+                      sa.Index("ix_projector_obligation_entries_queue", "tenant", "due", "company", "obligation_id"),
+                      # covers the summary's grouped read, so it never touches the (large) bodies
+                      sa.Index("ix_projector_obligation_entries_summary", "tenant", "company_key", "closed_on",
+                               "due", "born_on", "informational", "confidence", "tracked_from", "window_opens",
+                               "obligation_id"))
     company_key: str = Field(primary_key=True)
     obligation_id: str = Field(primary_key=True)
     tenant: str

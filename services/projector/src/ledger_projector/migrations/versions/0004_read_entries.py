@@ -13,7 +13,6 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401  (autogenerate renders sqlmodel types)
 from alembic import op
 
-import ledger_projector.tables  # noqa: F401
 
 revision: str = 'read_entries'
 down_revision: str | None = '0003'
@@ -72,11 +71,13 @@ def upgrade() -> None:
         batch_op.create_index('ix_projector_obligation_entries_dated', ['company_key', 'due', 'obligation_id'], unique=False)
         batch_op.create_index('ix_projector_obligation_entries_list', ['company_key', 'due', 'rule', 'obligation_id'], unique=False)
         batch_op.create_index('ix_projector_obligation_entries_queue', ['tenant', 'due', 'company', 'obligation_id'], unique=False)
+        batch_op.create_index('ix_projector_obligation_entries_summary', ['tenant', 'company_key', 'closed_on', 'due', 'born_on', 'informational', 'confidence', 'tracked_from', 'window_opens', 'obligation_id'], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('projector_obligation_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_projector_obligation_entries_summary')
         batch_op.drop_index('ix_projector_obligation_entries_queue')
         batch_op.drop_index('ix_projector_obligation_entries_list')
         batch_op.drop_index('ix_projector_obligation_entries_dated')
