@@ -20,7 +20,7 @@ KEYS = {"name", "value", "unit", "baseline_name", "baseline_value", "ratio", "no
 # every measurement the brief asks for, by a word of its row name
 EXPECTED = ("append via cmd.<service>, 1 client", "append via cmd.<service>, 32 clients", "projection (SQLite)",
             "projection (PostgreSQL)", "rebuild of", "bulk import", "single fact via POST /v1/facts",
-            "timeline", "scheduler")
+            "timeline", "scheduler", "reads: timeline page", "reads: portfolio page")
 
 
 @pytest.mark.slow

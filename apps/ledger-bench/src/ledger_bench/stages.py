@@ -26,6 +26,7 @@ from ledger_bench import facts as F
 from ledger_bench import history as bench_history
 from ledger_bench import plug as bench_plug
 from ledger_bench import raw as bench_raw
+from ledger_bench import reads as bench_reads
 from ledger_bench.appends import stage_batch_append
 from ledger_bench.env import (
     DOMAIN,
@@ -781,4 +782,5 @@ STAGES = {
     "scheduler": stage_scheduler,
     "batch_append": stage_batch_append,
     "history": bench_history.stage_history,
+    "reads": bench_reads.stage_reads,
 }

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from ledger_projector import decoding
 from ledger_projector.chain_guard import ChainGuard
 from ledger_projector.decoding import AppliedFact, Poison, SystemFact
+from ledger_projector.entries import backfill, write_entries
 from ledger_projector.histories import CompanyState, Histories
 from ledger_projector.rulebook import CompanyView, Rulebook
 from ledger_projector.tables import TableSet
@@ -185,6 +186,8 @@ class Projection:
         self.histories = Histories()  # company → its state as committed (facts, fold, evaluation, rows)
         self._growing: dict[str, CompanyState] = {}  # states grown by the batch being applied
         self._rows: dict[str, tuple[dict[str, Row], dict[str, Row]]] = {}  # … and the rows it writes
+        self._entries: dict[str, bytes] = {}  # digests of the read entries as committed (see ``entries``)
+        self._entries_pending: dict[str, bytes] = {}  # … and as the batch being applied writes them
         self.guard = ChainGuard(tables)  # parks an event that does not chain onto its aggregate
 
     def bulk(self, conn: Connection, table: sa.Table) -> BulkInsert:
@@ -199,6 +202,7 @@ class Projection:
             ensure_checkpoint(conn, self.tables)
             load_rules_state(conn, self.tables, self.rulebook)
             applied, self.generation = read_checkpoint(conn, self.tables)
+            backfill(conn, self.tables, self.evaluate, self.bulk)  # entries of a read model older than them
         return applied
 
     def applied(self) -> int:
@@ -211,7 +215,7 @@ class Projection:
         """Apply ``messages`` (stored LEDGER messages following sequence ``after``); raise Stale if the
         checkpoint is no longer ``after``."""
         decoded = [decoding.decode(m) for m in messages]
-        self._growing, self._rows = {}, {}
+        self._growing, self._rows, self._entries_pending = {}, {}, {}
         try:
             with reading(self.engine) as conn:  # read and evaluate without the write lock
                 applied, generation = read_checkpoint(conn, self.tables)
@@ -244,13 +248,16 @@ class Projection:
             if key in self._rows:
                 state.obligations, state.findings = self._rows[key]
             self.histories.put(state)
-        self._growing, self._rows = {}, {}
+        self._entries.update(self._entries_pending)
+        self._growing, self._rows, self._entries_pending = {}, {}, {}
         return result
 
     def _forget(self) -> None:
         self.histories.clear()
         self.guard.forget()
         self._growing, self._rows = {}, {}
+        self._entries.clear()
+        self._entries_pending = {}
 
     def _apply(self, conn: Connection, decoded: list[decoding.Decoded], arriving: dict[str, list[Row]],
                views: dict[str, CompanyView] | None, now: datetime | None) -> BatchResult:
@@ -391,3 +398,4 @@ class Projection:
                                                   table.c[id_column] == sa.bindparam("i")), deletes)
         self.bulk(conn, t.obligations).run(conn, ob_ins)
         self.bulk(conn, t.findings).run(conn, f_ins)
+        write_entries(conn, t, views, self.bulk, self._entries, self._entries_pending)  # the rows the reads read

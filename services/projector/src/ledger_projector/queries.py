@@ -1,8 +1,8 @@
-"""Answers to ``query.projector``: the read model evaluated at now or at a given ``as_of``.
+"""Answers to ``query.projector``: the read model at now or at a given ``as_of``.
 
 Every answer is scoped by tenant: a company is visible only to a tenant that recorded
 a fact about it, and answers 404 otherwise (also when another tenant has). Statuses
-depend on the instant, so they are computed here from the stored evaluation inputs
+depend on the instant, so they are computed here from the stored dates and intervals
 rather than stored.
 
 A reply never echoes more than a short prefix of untrusted input: a request may be close
@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from collections import OrderedDict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from ledger_contracts.errors import FormatError
@@ -28,9 +25,10 @@ from ledger_rules.ruleset import CONFIDENCES, RulePack
 from ledger_rules.status import STATUSES as RULE_STATUSES
 from sqlalchemy.engine import Engine
 
-from ledger_projector import state_feed
-from ledger_projector.projection import chunks, facts_of, read_checkpoint
-from ledger_projector.rulebook import CompanyView, Rulebook
+from ledger_projector import pages, state_feed
+from ledger_projector.entries import dated
+from ledger_projector.projection import read_checkpoint
+from ledger_projector.rulebook import Rulebook
 from ledger_projector.tables import TableSet
 
 OPS = ("status", "portfolio", "company", "obligations", "due", "findings", "credit", "timeline", "events",
@@ -294,6 +292,12 @@ def page(items: list[Any], req: dict[str, Any]) -> dict[str, Any]:
     return {"items": chunk, "next_page_token": encode_token(offset + size) if more else None}
 
 
+def keyset(answer: dict[str, Any]) -> dict[str, Any]:
+    """A page of :mod:`ledger_projector.pages` with its next token encoded as ours are."""
+    token = answer["next_page_token"]
+    return {**answer, "next_page_token": encode_token(token) if token is not None else None}
+
+
 def parse_cursor(raw: Any) -> tuple[int, int]:
     """A change-feed cursor: ``"S"`` (a fact's LEDGER sequence) or ``"S.N"`` (a state change), as (S, N)."""
     if raw in (None, ""):
@@ -334,44 +338,7 @@ def timeline_matches(item: dict[str, Any], req: dict[str, Any]) -> bool:
             and (req.get("date_to") is None or d <= req["date_to"].isoformat()))
 
 
-def status_prefilter(t: sa.Table, statuses: list[str], today: date, soon: int) -> Any:
-    """What the asked statuses need of an obligation's stored columns on ``today`` (a necessary condition,
-    so the rows a status filter can keep are read, not the tenant's whole history); the exact status is
-    still computed from the evaluation."""
-    needs = []
-    for status in statuses:
-        if status == "overdue":
-            needs.append(t.c.due < today)
-        elif status == "due_soon":
-            needs.append(sa.and_(t.c.due >= today, t.c.due <= today + timedelta(days=soon)))
-        elif status in ("open", "scheduled"):
-            needs.append(t.c.due >= today)
-        elif status in ("fulfilled_on_time", "fulfilled_late"):
-            needs.append(t.c.fulfilled_on.is_not(None))
-        elif status == "waived":
-            needs.append(t.c.waived.is_(True))
-        elif status == "cancelled":
-            needs.append(t.c.cancelled.is_(True))
-        else:  # before_tracking, or a status the rule pack adds: no condition known here
-            return sa.true()
-    return sa.or_(*needs)
-
-
 RISK_ORDER = {r: i for i, r in enumerate(RISKS)}  # critical first
-
-
-def brief_summary(view: CompanyView, at: datetime, name: str | None) -> dict[str, Any]:
-    """The part of a company's summary the portfolio filters and sorts on (the full one, with its credit
-    estimate, is built for the companies of the page only)."""
-    if view.evaluation is None:
-        return view.summary(at, name=name)
-    s = view.evaluation.summary(at)
-    return {"uscc": view.company, "name": name or view.name, "risk": s.risk, "overdue": s.overdue,
-            "open_findings": dict(s.open_findings), "next_statutory_due": _day(view.next_statutory_due(at))}
-
-
-def _day(d: date | None) -> str | None:
-    return d.isoformat() if d is not None else None
 
 
 def sort_portfolio(rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
@@ -401,15 +368,13 @@ def sort_portfolio(rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]
 # --- the reader ----------------------------------------------------------------------------------
 
 class Reader:
-    """Synchronous query evaluation over the live tables (run in a worker thread)."""
+    """Synchronous answers over the live tables (run in a worker thread): read from the stored rows
+    (:mod:`ledger_projector.pages`), never by evaluating a company."""
 
-    def __init__(self, engine: Engine, tables: TableSet, rulebook: Rulebook, cache_size: int = 512) -> None:
+    def __init__(self, engine: Engine, tables: TableSet, rulebook: Rulebook) -> None:
         self.engine = engine
         self.tables = tables
-        self.rulebook = rulebook
-        self._cache: OrderedDict[str, tuple[tuple, CompanyView]] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        self.rulebook = rulebook  # each tenant's rule pack: due-soon days, credit weights
 
     def applied(self) -> int:
         with self.engine.connect() as conn:
@@ -423,28 +388,9 @@ class Reader:
                       .mappings()]
         return count, recent
 
-    def _view(self, conn: sa.Connection, row: Any, history: list[dict[str, Any]] | None = None) -> CompanyView:
-        """The company's evaluation, from the cache while its facts are unchanged (``history``: its facts,
-        when the caller has read them already)."""
-        key = row["company_key"]
-        stamp = (row["last_sequence"], self.rulebook.version)
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None and hit[0] == stamp:
-                self._cache.move_to_end(key)
-                return hit[1]
-        if history is None:
-            history = facts_of(conn, self.tables, [key]).get(key, [])
-        view = self.rulebook.evaluate(key, history)
-        with self._lock:
-            self._cache[key] = (stamp, view)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return view
-
     def forget(self) -> None:
-        with self._lock:
-            self._cache.clear()
+        """Nothing is cached here: every answer is read from the stored rows (kept for the service's call
+        after a rebuild swap)."""
 
     def _company_row(self, conn: sa.Connection, tenant: str, company: str, hint: FormatError | None = None) -> Any:
         t = self.tables.companies
@@ -456,119 +402,44 @@ class Reader:
     def answer(self, req: dict[str, Any], now: datetime) -> dict[str, Any]:
         at = req.get("as_of") or now
         op = req["op"]
-        with self.engine.connect() as conn:
-            if op == "portfolio":
-                return self.portfolio(conn, req, at)
-            if op == "due":
-                return self.due(conn, req, at)
-            if op == "changes":
-                return self._changes(conn, req)
-            row = self._company_row(conn, req["tenant"], req["company"], req.get("company_hint"))
-            view = self._view(conn, row)
-            if op == "company":
-                return view.summary(at, name=row["name"])
-            if op == "obligations":
-                return page([{**o, "company": view.company} for o in view.obligations_at(at)
-                             if obligation_matches(o, req)], req)
-            if op == "findings":
-                return page([f for f in view.findings_at(at) if finding_matches(f, req)], req)
-            if op == "credit":
-                return view.credit(at)
-            if op == "timeline":
-                return page([i for i in self._timeline(conn, row, view, at) if timeline_matches(i, req)], req)
+        token = decode_token(req.get("page_token")) if op in ("obligations", "timeline", "due") else None
+        pack = self.rulebook.pack(req["tenant"])
+        try:
+            with self.engine.connect() as conn:
+                if op == "portfolio":
+                    return self.portfolio(conn, req, at)
+                if op == "due":
+                    return keyset(pages.due(conn, self.tables, req, token, at, pack))
+                if op == "changes":
+                    return self._changes(conn, req)
+                row = self._company_row(conn, req["tenant"], req["company"], req.get("company_hint"))
+                key = row["company_key"]
+                if op == "obligations":
+                    return keyset(pages.obligations(conn, self.tables, key, row["company"], req, token, at, pack))
+                if op == "timeline":
+                    return keyset(pages.timeline(conn, self.tables, key, req, token, at, pack))
+                if op == "findings":
+                    return page([f for f in pages.findings_at(conn, self.tables, key, at)
+                                 if finding_matches(f, req)], req)
+                summary_row = self._summary_row(conn, key)
+                if op == "credit":
+                    return pages.credit(conn, self.tables, summary_row, at, pack)
+                if op == "company":
+                    c = pages.counts(conn, self.tables, [self.tables.obligation_entries.c.company_key == key],
+                                     local_date(at), pack.due_soon_days).get(key, pages.NO_COUNTS)
+                    return pages.summary(conn, self.tables, summary_row, c, at, row["company"], row["name"], pack)
+        except pages.BadToken:
+            raise bad("page_token is not one we issued") from None
         raise bad(f"op {op} is not answered here")
 
-    def due(self, conn: sa.Connection, req: dict[str, Any], at: datetime) -> dict[str, Any]:
-        """The tenant's obligations across companies (op ``due``), in (due, company, id) order.
-
-        One query over the stored obligation rows picks the candidates by what does not depend on the
-        instant (tenant, company, rule, confidence, due dates, and what each asked status needs of the
-        stored dates), in order, a chunk at a time from where the last chunk ended. Statuses are then
-        computed at ``at`` by each company's view (evaluated once per company and cached) exactly as the
-        company's own list computes them; only the items shown are built. An obligation whose triggering
-        fact is later than that day does not exist yet. The page token is the last item's (due, company,
-        id), so paging neither repeats nor skips an item when others change in between.
-        """
-        t = self.tables.obligations
-        today = local_date(at)
-        base = [t.c.tenant == req["tenant"], t.c.due.is_not(None)]
-        if req.get("companies"):
-            base.append(t.c.company.in_(req["companies"]))
-        if req.get("rule"):
-            base.append(t.c.rule.in_(req["rule"]))
-        if req.get("confidence"):
-            base.append(t.c.confidence.in_(req["confidence"]))
-        if req.get("due_from") is not None:
-            base.append(t.c.due >= req["due_from"])
-        if req.get("due_to") is not None:
-            base.append(t.c.due <= req["due_to"])
-        if req.get("status"):
-            soon = self.rulebook.pack(req["tenant"]).due_soon_days
-            base.append(status_prefilter(t, req["status"], today, soon))
-        after = decode_token(req.get("page_token"))
-        if after is not None:
-            if not (isinstance(after, list) and len(after) == 3 and all(isinstance(a, str) for a in after)):
-                raise bad("page_token is not one we issued")
-            try:
-                after[0] = date.fromisoformat(after[0])
-            except ValueError:
-                raise bad("page_token is not one we issued") from None
-        size = req["page_size"]
-        items: list[dict[str, Any]] = []
-        views: dict[str, tuple[Any, CompanyView]] = {}
-        chunk = max(4 * size, 500)
-        while len(items) <= size:
-            q = sa.select(t.c.company_key, t.c.company, t.c.obligation_id, t.c.due).where(*base)
-            if after is not None:
-                d, co, oid = after
-                q = q.where(sa.or_(t.c.due > d, sa.and_(t.c.due == d, t.c.company > co),
-                                   sa.and_(t.c.due == d, t.c.company == co, t.c.obligation_id > oid)))
-            rows = conn.execute(q.order_by(t.c.due, t.c.company, t.c.obligation_id).limit(chunk)).all()
-            views.update(self._views(conn, sorted({r.company_key for r in rows} - set(views))))
-            for r in rows:
-                entry = views.get(r.company_key)
-                if entry is None:
-                    continue
-                row, view = entry
-                ob = view.obligation(r.obligation_id)
-                if ob is None or ob.born_on > today:
-                    continue  # not there at that instant
-                status = view.status(r.obligation_id, at)
-                if req.get("status") and status not in req["status"]:
-                    continue
-                item = {**view.obligation_public({"obligation_id": r.obligation_id}), "status": status,
-                        "company": r.company, "company_name": row["name"]}
-                if obligation_matches(item, req):
-                    items.append(item)
-                if len(items) > size:
-                    break
-            if len(rows) < chunk:
-                break
-            after = [rows[-1].due, rows[-1].company, rows[-1].obligation_id]
-        more = len(items) > size
-        items = items[:size]
-        token = encode_token([items[-1]["due"], items[-1]["company"], items[-1]["id"]]) if more else None
-        return {"items": items, "next_page_token": token}
-
-    def _views(self, conn: sa.Connection, keys: list[str]) -> dict[str, tuple[Any, CompanyView]]:
-        """These companies' rows and views: the cached ones as they are, the others evaluated from one
-        read of their facts."""
-        t = self.tables.companies
-        rows = {}
-        for part in chunks(keys):
-            rows.update({r["company_key"]: r for r in conn.execute(
-                sa.select(t).where(t.c.company_key.in_(part))).mappings()})
-        stale = []
-        with self._lock:
-            for key, row in rows.items():
-                hit = self._cache.get(key)
-                if hit is None or hit[0] != (row["last_sequence"], self.rulebook.version):
-                    stale.append(key)
-        histories = facts_of(conn, self.tables, stale) if stale else {}
-        out = {}
-        for key, row in rows.items():
-            out[key] = (row, self._view(conn, row, histories.get(key)))
-        return out
+    def _summary_row(self, conn: sa.Connection, key: str) -> Any:
+        t = self.tables.company_summaries
+        found = conn.execute(sa.select(t).where(t.c.company_key == key)).mappings().first()
+        if found is None:  # written with the company's evaluation; an older read model gets it at start
+            raise QueryError(503, "not_ready", "Not ready / 尚未就绪",
+                             f"company {key.split('.', 1)[1]} has no summary yet: the projector writes it when "
+                             "it starts; try again shortly / 该企业的汇总尚未写入（投影服务启动时写入），请稍后重试")
+        return found
 
     def company_exists(self, tenant: str, company: str) -> bool:
         with self.engine.connect() as conn:
@@ -581,21 +452,31 @@ class Reader:
     def portfolio(self, conn: sa.Connection, req: dict[str, Any], at: datetime) -> dict[str, Any]:
         """Every company's summary at ``at``, filtered and sorted (``next_statutory_due`` first by default).
 
-        A sort by a value of the instant needs every summary, so the whole tenant is evaluated (from the
-        view cache once warm); the page token is the last company shown and its position, so the next
-        page continues after that company even when the order moved between calls.
+        One summary row per company (the findings' intervals) and one grouped read of the obligations still
+        open that day give what the filters and sorts need; the full summary, with its credit estimate, is
+        built for the companies of the page only. The page token is the last company shown and its
+        position, so the next page continues after that company even when the order moved between calls.
         """
-        t = self.tables.companies
+        t, ts = self.tables.companies, self.tables.company_summaries
         after = decode_token(req.get("page_token"))
         if after is not None and not (isinstance(after, list) and len(after) == 2 and isinstance(after[0], str)
                                       and isinstance(after[1], int) and not isinstance(after[1], bool)
                                       and 0 <= after[1] <= MAX_CURSOR):
             raise bad("page_token is not one we issued")
-        keys = list(conn.execute(sa.select(t.c.company_key).where(t.c.tenant == req["tenant"])).scalars())
+        tenant = req["tenant"]
+        pack = self.rulebook.pack(tenant)
+        names = {r.company_key: (r.company, r.name) for r in conn.execute(
+            sa.select(t.c.company_key, t.c.company, t.c.name).where(t.c.tenant == tenant))}
+        summaries = {r["company_key"]: r for r in conn.execute(  # the credit inputs: for the page's companies only
+            sa.select(ts.c.company_key, ts.c.error, ts.c.finding_intervals).where(ts.c.tenant == tenant)).mappings()}
+        counts = pages.counts(conn, self.tables, [self.tables.obligation_entries.c.tenant == tenant], local_date(at),
+                              pack.due_soon_days)
         rows: list[dict[str, Any]] = []
-        views = self._views(conn, keys)
-        for key, (row, view) in sorted(views.items()):
-            brief = brief_summary(view, at, row["name"])  # what filters and sorts need; no credit estimate
+        for key in sorted(names):
+            if key not in summaries:
+                continue  # not evaluated yet (a read model older than its summaries: see _summary_row)
+            uscc, name = names[key]
+            brief = pages.brief(summaries[key], counts.get(key, pages.NO_COUNTS), at, uscc, name)
             if req.get("risk") and brief["risk"] not in req["risk"]:
                 continue
             if req.get("overdue") is not None and (brief["overdue"] > 0) != req["overdue"]:
@@ -609,7 +490,11 @@ class Reader:
             at_uscc = next((i for i, r in enumerate(rows) if r["uscc"] == after[0]), None)
             start = at_uscc + 1 if at_uscc is not None else min(after[1], len(rows))
         shown_rows = rows[start:start + req["page_size"]]
-        items = [views[r["key"]][1].summary(at, name=r["name"]) for r in shown_rows]
+        keys = [r["key"] for r in shown_rows]
+        overdue = pages.candidates(conn, self.tables, keys, local_date(at))
+        full = dated(conn, ts, keys)
+        items = [pages.summary(conn, self.tables, full[r["key"]], counts.get(r["key"], pages.NO_COUNTS), at,
+                               r["uscc"], r["name"], pack, overdue[r["key"]]) for r in shown_rows]
         more = start + len(items) < len(rows)
         token = encode_token([items[-1]["uscc"], start + len(items)]) if more and items else None
         return {"items": items, "next_page_token": token}
@@ -653,30 +538,3 @@ class Reader:
         items = [item for _, item in feed[:size]]
         shown_after = f"{after[0]}.{after[1]}" if after[1] else str(after[0])
         return {"items": items, "next_cursor": items[-1]["cursor"] if items else shown_after}
-
-    def _timeline(self, conn: sa.Connection, row: Any, view: CompanyView, at: datetime) -> list[dict[str, Any]]:
-        items: list[tuple[tuple, dict[str, Any]]] = []
-        t = self.tables.facts
-        for f in conn.execute(sa.select(t.c.ledger_sequence, t.c.effective_date, t.c.type, t.c.event_id,
-                                        t.c.aggregate_id).where(t.c.company_key == row["company_key"])):
-            d = f.effective_date
-            items.append(((d, 0, f.ledger_sequence), {
-                "date": d.isoformat(), "kind": "fact", "type": f.type, "event_id": f.event_id,
-                "aggregate_id": f.aggregate_id, "ledger_sequence": f.ledger_sequence}))
-        for entry in view.deadlines_at(at):
-            items.append(((date.fromisoformat(entry["date"]), 1, entry["obligation_id"]), entry))
-        for fi in view.findings_at(at):
-            if fi.get("opened_at"):
-                d = datetime.fromisoformat(fi["opened_at"].replace("Z", "+00:00")).astimezone(
-                    _shanghai()).date()
-                items.append(((d, 2, fi["id"]), {"date": d.isoformat(), "kind": "finding", "finding_id": fi["id"],
-                                                 "rule": fi["rule"], "severity": fi["severity"],
-                                                 "open": fi["open"]}))
-        items.sort(key=lambda x: (x[0][0], x[0][1], str(x[0][2])))
-        return [i for _, i in items]
-
-
-def _shanghai() -> ZoneInfo:
-    from ledger_kernel.clock import SHANGHAI
-
-    return SHANGHAI

@@ -24,6 +24,7 @@ from ledger_projector import decoding
 from ledger_projector import digest as digest_mod
 from ledger_projector.database import make_engine, migrate
 from ledger_projector.decoding import AppliedFact, Poison, SystemFact
+from ledger_projector.entries import entry_params
 from ledger_projector.projection import (
     CHECKPOINT,
     Projection,
@@ -144,9 +145,11 @@ class Loader:
         self.companies = {}
         for part in by_facts(sizes, self.chunk, self.facts_per_chunk):
             with self.engine.begin() as conn:
-                obligations, findings = _rows(p, conn, list(part))
+                obligations, findings, entries = _rows(p, conn, list(part))
                 p.bulk(conn, t.obligations).run(conn, (), ready=obligations)
                 p.bulk(conn, t.findings).run(conn, (), ready=findings)
+                for insert, ready in entries:
+                    insert.run(conn, (), ready=ready)
         with self.engine.begin() as conn:
             conn.execute(t.checkpoint.update().where(t.checkpoint.c.name == CHECKPOINT).values(applied_sequence=last))
 
@@ -170,11 +173,13 @@ def by_facts(sizes: dict[str, int], most: int, budget: int) -> list[list[str]]:
     return runs
 
 
-def _rows(p: Projection, conn: Connection, keys: list[str]) -> tuple[list, list]:
-    """These companies' evaluations as ready DB-API parameters for the obligation and finding inserts."""
+def _rows(p: Projection, conn: Connection, keys: list[str]) -> tuple[list, list, list]:
+    """These companies' evaluations as ready DB-API parameters for the obligation and finding inserts,
+    and the entries the reads read (:mod:`ledger_projector.entries`)."""
     views = p.evaluate(conn, keys)
     return (p.bulk(conn, p.tables.obligations).params(r for k in keys for r in views[k].obligation_rows),
-            p.bulk(conn, p.tables.findings).params(r for k in keys for r in views[k].finding_rows))
+            p.bulk(conn, p.tables.findings).params(r for k in keys for r in views[k].finding_rows),
+            entry_params(conn, p.tables, views, keys, p.bulk))
 
 
 async def replay(engine: Engine, store: LedgerStore, tables: TableSet, *, batch: int = 20000,

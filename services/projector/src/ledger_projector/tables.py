@@ -122,6 +122,69 @@ class Finding(SQLModel, table=True):
     confidence: str = ""
 
 
+class ObligationEntry(SQLModel, table=True):
+    """An obligation as the lists and the timeline show it: its public form and the dates its status at any
+    instant is computed from (never the status itself), so a page is read, not evaluated."""
+
+    __tablename__ = PREFIX + "obligation_entries"
+    __table_args__ = (sa.Index("ix_projector_obligation_entries_list", "company_key", "due", "rule", "obligation_id"),
+                      sa.Index("ix_projector_obligation_entries_dated", "company_key", "due", "obligation_id"),
+                      sa.Index("ix_projector_obligation_entries_queue", "tenant", "due", "company", "obligation_id"),
+                      # covers the summary's grouped read, so it never touches the (large) bodies
+                      sa.Index("ix_projector_obligation_entries_summary", "tenant", "company_key", "closed_on",
+                               "due", "born_on", "informational", "confidence", "tracked_from", "window_opens",
+                               "obligation_id"))
+    company_key: str = Field(primary_key=True)
+    obligation_id: str = Field(primary_key=True)
+    tenant: str
+    company: str
+    position: int  # its place in the rule pack's evaluation (the credit estimate lists ids in that order)
+    rule: str
+    confidence: str
+    informational: bool
+    due: date
+    legal_due: date
+    born_on: date  # it exists from this day (time travel never shows it earlier)
+    window_opens: date | None = None
+    fulfilled_on: date | None = None
+    waived_on: date | None = None
+    cancelled_on: date | None = None
+    closed_on: date | None = None  # the earliest of the three: open (to do or overdue) before it
+    tracked_from: date | None = None
+    title_zh: str
+    title_en: str
+    about: str | None = None
+    body: dict = _json()  # the public form without status and company
+
+
+class FindingEntry(SQLModel, table=True):
+    """A finding's public form with its open/resolve intervals (whether it is open is asked at an instant)."""
+
+    __tablename__ = PREFIX + "finding_entries"
+    company_key: str = Field(primary_key=True)
+    finding_id: str = Field(primary_key=True)
+    tenant: str
+    position: int  # its place in the evaluation (the credit estimate lists ids in that order)
+    severity: str
+    body: dict = _json()
+
+
+class CompanySummary(SQLModel, table=True):
+    """What a company's summary needs beyond its obligation entries, all of it time-independent: the
+    onboarding baseline, the credit estimate's inputs, every finding's open intervals by severity
+    (so a portfolio reads one row per company for them), and why an evaluation failed, if it did."""
+
+    __tablename__ = PREFIX + "company_summaries"
+    __table_args__ = (sa.Index("ix_projector_company_summaries_tenant", "tenant", "company"),)
+    company_key: str = Field(primary_key=True)
+    tenant: str
+    company: str
+    tracked_from: date | None = None
+    error: str | None = None
+    credit_inputs: dict = _json()
+    finding_intervals: list = _json()  # [[finding id, severity, "opened ISO", "resolved ISO" | null], …]
+
+
 class Parked(SQLModel, table=True):
     """A poison event the projector could not apply: kept, counted and shown to operators."""
 
@@ -235,7 +298,8 @@ class StateChange(SQLModel, table=True):
     data: dict = _json()
 
 
-DERIVED = (Checkpoint, Fact, Company, Obligation, Finding, Parked, CalendarYear, TenantRules, ChainTip)
+DERIVED = (Checkpoint, Fact, Company, Obligation, Finding, Parked, CalendarYear, TenantRules, ChainTip, ObligationEntry,
+           FindingEntry, CompanySummary)
 KEPT = (Alert, CompanyWatch, SchedulerState, StateSeen, StateChange)
 
 
@@ -252,6 +316,9 @@ class TableSet:
     calendar_years: sa.Table
     tenant_rules: sa.Table
     chain_tips: sa.Table
+    obligation_entries: sa.Table
+    finding_entries: sa.Table
+    company_summaries: sa.Table
     alerts: sa.Table
     company_watch: sa.Table
     scheduler: sa.Table
@@ -260,7 +327,8 @@ class TableSet:
 
     def derived(self) -> list[sa.Table]:
         return [self.checkpoint, self.facts, self.companies, self.obligations, self.findings, self.parked,
-                self.calendar_years, self.tenant_rules, self.chain_tips]
+                self.calendar_years, self.tenant_rules, self.chain_tips, self.obligation_entries,
+                self.finding_entries, self.company_summaries]
 
 
 def _key(model: type[SQLModel]) -> str:
