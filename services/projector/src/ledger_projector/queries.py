@@ -15,9 +15,8 @@ import base64
 import json
 import threading
 from collections import OrderedDict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from ledger_contracts.errors import FormatError
@@ -676,7 +675,7 @@ class Reader:
         return [i for _, i in items]
 
 
-def _shanghai() -> ZoneInfo:
+def _shanghai() -> timezone:
     from ledger_kernel.clock import SHANGHAI
 
     return SHANGHAI
