@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from ledger_contracts.catalogue import CATALOGUE
 from ledger_contracts.fact import fact_model
@@ -109,11 +109,32 @@ def _item_fields(fact: Any) -> dict[str, Any]:
 _FORBID = ConfigDict(extra="forbid")
 # The envelopes as parsed: the fact is any object (validate_fact judges it next), a batch's items anything (each
 # is parsed on its own, so a wrong item refuses only itself). The published models below differ in nothing else.
-ItemEnvelope = create_model("ItemEnvelope", __config__=_FORBID, **_item_fields(RawFact))
-RequestEnvelope = create_model("RequestEnvelope", __config__=_FORBID, tenant=(Tenant, ...), **_item_fields(RawFact))
-BatchEnvelope = create_model("BatchEnvelope", __config__=_FORBID, tenant=(Tenant, ...),
-                             items=(list[Any], Field(strict=True, min_length=1, max_length=MAX_ITEMS)),
-                             **_trace_fields())
+if TYPE_CHECKING:
+    # What a type checker sees of the envelopes built at run time below (create_model's result is only a
+    # BaseModel to it): the same fields, their value types after validation.
+    class _Traced(BaseModel):
+        actor: str | None
+        correlation_id: str | None
+        causation_id: str | None
+
+    class ItemEnvelope(_Traced):
+        fact: dict[str, Any]
+        command_id: str | None
+        expected_sequence: int | None
+
+    class RequestEnvelope(ItemEnvelope):
+        tenant: str
+
+    class BatchEnvelope(_Traced):
+        tenant: str
+        items: list[Any]
+else:
+    ItemEnvelope = create_model("ItemEnvelope", __config__=_FORBID, **_item_fields(RawFact))
+    RequestEnvelope = create_model("RequestEnvelope", __config__=_FORBID, tenant=(Tenant, ...),
+                                   **_item_fields(RawFact))
+    BatchEnvelope = create_model("BatchEnvelope", __config__=_FORBID, tenant=(Tenant, ...),
+                                 items=(list[Any], Field(strict=True, min_length=1, max_length=MAX_ITEMS)),
+                                 **_trace_fields())
 
 
 def _fact_union(service: str) -> Any:
@@ -142,7 +163,7 @@ def batch_model(service: str) -> type[WireRequest]:
                  "judged on its own; items landing on one aggregate are applied in the order given. actor, "
                  "correlation_id and causation_id apply to every item that does not set its own."),
         tenant=(Tenant, ...),
-        items=(list[item], Field(min_length=1, max_length=MAX_ITEMS)),  # type: ignore[valid-type]
+        items=(list[item], Field(min_length=1, max_length=MAX_ITEMS)),
         **_trace_fields(),
     )
 

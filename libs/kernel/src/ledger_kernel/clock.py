@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
-from ledger_contracts.zone import SHANGHAI  # the one zone (re-exported: services import it from here)
+# the one zone, re-exported (services import it from here)
+from ledger_contracts.zone import SHANGHAI as SHANGHAI
 
 
 class Clock(Protocol):

@@ -104,6 +104,11 @@ class _GivenEnvironment(EnvSettingsSource):
 S = TypeVar("S", bound="Settings")
 
 
+def _sqlite_at_home(validated: dict[str, Any]) -> str:
+    """The default read model: SQLite in LEDGER_HOME (``home`` is validated before ``database_url``)."""
+    return f"sqlite:///{validated['home'] / 'ledger.db'}"
+
+
 class Settings(BaseSettings):
     """Where the stack keeps its data and how its parts find each other: read by every process."""
 
@@ -120,8 +125,8 @@ class Settings(BaseSettings):
         DEFAULT_NATS_USER, description="the embedded server's user this process connects as (default: a "
                                        "service's own name, cli for the command line); its password is read "
                                        "from LEDGER_HOME/keys/nats/<user>.password")
-    database_url: Annotated[str | None, Expect("an SQLAlchemy URL (sqlite:///..., postgresql://...)")] = Field(
-        None, description="the read-model database; default SQLite at LEDGER_HOME/ledger.db")
+    database_url: Annotated[str, Expect("an SQLAlchemy URL (sqlite:///..., postgresql://...)")] = Field(
+        default_factory=_sqlite_at_home, description="the read-model database; default SQLite at LEDGER_HOME/ledger.db")
     http_port: Port = Field(DEFAULT_HTTP_PORT, description="the gateway's port (the command line calls it there)")
     http_host: Annotated[str, Expect("an address or host name")] = Field(
         DEFAULT_HTTP_HOST, description="the address the gateway listens on: this machine only unless told "
@@ -175,8 +180,6 @@ class Settings(BaseSettings):
         if self.clock and self.environment == "production":
             raise ValueError("LEDGER_CLOCK (a fixed clock) is refused when LEDGER_ENV=production "
                              "生产环境不允许固定时钟")
-        if self.database_url is None:
-            self.__dict__["database_url"] = f"sqlite:///{self.home / 'ledger.db'}"  # frozen: set once, here
         return self
 
     @classmethod
@@ -258,6 +261,8 @@ def describe(model: type[BaseSettings], exc: ValidationError) -> str:
         by_key[name] = by_key[var] = by_key[var.lower()] = (var, field)
     lines = []
     for error in exc.errors(include_url=False):
+        if error["type"] == "default_factory_not_called":
+            continue  # a default made from a refused variable (LEDGER_HOME): that variable's line says it
         reason = error["msg"].removeprefix("Value error, ")
         found = by_key.get(str(error["loc"][0])) if error["loc"] else None
         if found is None:

@@ -9,11 +9,13 @@ is written (`registry`: `@obligation` in `obligations`, `@state_finding` / `@tim
 `findings`); importing the package imports those modules, so `RulePack.default()` holds them all.
 """
 
+from ledger_contracts.zone import SHANGHAI
+
 from .calendar import Calendar, ScheduleError, YearSchedule
 from .credit import CreditAlert, credit_alert, credit_estimate
 from .evaluation import Evaluation, Summary, evaluate
 from .history import SUPPORTED_FACT_TYPES
-from .instants import SHANGHAI, day_start, local_date
+from .instants import day_start, local_date
 from .model import (
     CreditComponent,
     CreditEstimate,

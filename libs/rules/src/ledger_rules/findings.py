@@ -84,7 +84,7 @@ def _fmt(n: float | None) -> str:
     message_en=("The company operates call-centre business ({indicators}) without an active B24 licence "
                 "of its own."),
 )
-def _unlicensed_operation(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _unlicensed_operation(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     h = ctx.h
     if h.licensed_on(day, ctx.pack.licence, operable=True):
         return {}
@@ -105,7 +105,7 @@ def _unlicensed_operation(ctx: Context, day: date, p) -> dict[str, Hit]:
     message_en=("Number {number} was allocated on {allocated_on} while the company held no active "
                 "call-centre licence."),
 )
-def _number_without_licence(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _number_without_licence(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     h = ctx.h
     if h.licensed_on(day, ctx.pack.licence):
         return {}
@@ -125,7 +125,7 @@ def _number_without_licence(ctx: Context, day: date, p) -> dict[str, Hit]:
     message_zh="{item} 位于省份 {province}，超出省内许可证覆盖范围（{covered}）。",
     message_en="{item} is in province {province}, outside the provincial licence coverage ({covered}).",
 )
-def _coverage_mismatch(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _coverage_mismatch(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     h = ctx.h
     active = h.licensed_on(day, ctx.pack.licence)
     if not active or any(lic.scope != "provincial" for lic in active):
@@ -171,7 +171,7 @@ def _capital(ctx: Context, day: date) -> tuple[float, str] | None:
     note="Seed 004 says the capital must be paid in: advisory only, not raised.",
     nationwide=10_000_000, provincial=1_000_000,
 )
-def _capital_below_threshold(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _capital_below_threshold(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     known = _capital(ctx, day)
     if known is None:
         return {}
@@ -204,7 +204,7 @@ def _latest(dated: Dated, day: date) -> Any:
     note="The 10% tolerance is our default; no source states one.",
     tolerance=0.1,
 )
-def _seat_inflation(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _seat_inflation(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     seats, ins = _latest(ctx.h.seats, day), _latest(ctx.h.insurance, day)
     if seats is None or ins is None:
         return {}
@@ -229,7 +229,7 @@ def _seat_inflation(ctx: Context, day: date, p) -> dict[str, Hit]:
                 "{system_registered_seats}, insured {insured_headcount} differ by {spread_pct}%."),
     tolerance=0.05,
 )
-def _three_way_mismatch(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _three_way_mismatch(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     check = _latest(ctx.h.three_way, day)
     if check is None:
         return {}
@@ -257,7 +257,7 @@ def _three_way_mismatch(ctx: Context, day: date, p) -> dict[str, Hit]:
     message_en="Social insurance in the last {months} reported months: {detail_en}.",
     min_insured=3, months=3, min_base_ratio=0.6,
 )
-def _social_insurance_thin(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _social_insurance_thin(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     if p["months"] <= RECENT_MONTHS:
         snapshot = ctx.h.insurance_recent.as_of(day) or ()
         recent = [ev for _, ev in snapshot[-p["months"]:]] if p["months"] else []
@@ -331,7 +331,7 @@ def _traffic_rule(test: TrafficTest) -> StateRule:
     min_ratio=0.8,
 )
 @_traffic_rule
-def _revenue(d, p, _):
+def _revenue(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any] | None:
     rev, settle = as_number(d.get("revenue_95")), as_number(d.get("carrier_settlement_95"))
     if rev is None or not settle or rev >= p["min_ratio"] * settle:
         return None
@@ -348,7 +348,7 @@ def _revenue(d, p, _):
     message_en="Holds {number} with registered capital {capital} CNY, under {min_capital} CNY.",
     kinds=("95", "96"), min_capital=100_000_000,
 )
-def _nine_x_capital(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _nine_x_capital(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     known = _capital(ctx, day)
     if known is None or known[0] >= p["min_capital"]:
         return {}
@@ -369,7 +369,7 @@ def _nine_x_capital(ctx: Context, day: date, p) -> dict[str, Hit]:
                 "10 seats."),
     max_per_10_seats=10,
 )
-def _fixed_number_quota(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _fixed_number_quota(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     seats_ev = ctx.h.seats.as_of(day)
     if seats_ev is None or (seats := as_int(seats_ev.data.get("declared_seats"))) is None:
         return {}
@@ -402,7 +402,7 @@ def _sites_where(test: SiteTest) -> StateRule:
     required_text="呼叫中心",
 )
 @_sites_where
-def _purpose(ctx, s, day, p):
+def _purpose(ctx: Context, s: Site, day: date, p: Params) -> tuple[dict[str, Any], tuple[str, ...]] | None:
     if s.purpose_text is None or p["required_text"] in s.purpose_text:
         return None
     return {"purpose_text": s.purpose_text, "required_text": p["required_text"]}, ()
@@ -418,7 +418,7 @@ def _purpose(ctx, s, day, p):
     message_en="Site {site_ref} is sublet without the owner's consent.",
 )
 @_sites_where
-def _sublease(ctx, s, day, p):
+def _sublease(ctx: Context, s: Site, day: date, p: Params) -> tuple[dict[str, Any], tuple[str, ...]] | None:
     if s.sublease is True and s.owner_consent is not True:
         return {"owner_consent": s.owner_consent}, ()
     return None
@@ -435,7 +435,7 @@ def _sublease(ctx, s, day, p):
                 "{expires_on}."),
 )
 @_sites_where
-def _lease_short(ctx, s, day, p):
+def _lease_short(ctx: Context, s: Site, day: date, p: Params) -> tuple[dict[str, Any], tuple[str, ...]] | None:
     end = s.lease_end_as_of(day)
     active = [lic for lic in ctx.h.licensed_on(day, ctx.pack.licence)]
     if end is None or not active:
@@ -458,7 +458,7 @@ def _lease_short(ctx, s, day, p):
     message_en="Nationwide licensee's sites total {area_m2} m², under {min_area_m2} m².",
     min_area_m2=100,
 )
-def _premises_area(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _premises_area(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     if not any(lic.scope == "nationwide" for lic in ctx.h.licensed_on(day, ctx.pack.licence)):
         return {}
     sites = [(s.leased.id, s.area_m2) for s in ctx.h.sites.values() if s.held_on(day) and s.area_m2 is not None]
@@ -480,7 +480,7 @@ def _premises_area(ctx: Context, day: date, p) -> dict[str, Hit]:
     message_zh="公司在经营呼叫中心业务，但没有等级保护备案记录。",
     message_en="The company operates call-centre business with no MLPS (等保) filing recorded.",
 )
-def _mlps_missing(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _mlps_missing(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     h = ctx.h
     if any(ev.on <= day for s in h.systems.values() for ev, _ in s.filings):
         return {}
@@ -499,7 +499,7 @@ def _mlps_missing(ctx: Context, day: date, p) -> dict[str, Hit]:
     message_zh="已声明AI/合成语音外呼，但没有算法备案号。",
     message_en="AI / synthesised-voice outbound is declared with no algorithm filing number.",
 )
-def _ai_outbound(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _ai_outbound(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     cap = ctx.h.capabilities.as_of(day)
     if cap is None or as_bool(cap.data.get("ai_outbound")) is not True or as_text(cap.data.get("algorithm_filing_no")):
         return {}
@@ -515,7 +515,7 @@ def _ai_outbound(ctx: Context, day: date, p) -> dict[str, Hit]:
     message_zh="存在{what_zh}，但没有数据出境备案编号。",
     message_en="{what_en} with no data-export filing number.",
 )
-def _cross_border(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _cross_border(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     cap, seats = ctx.h.capabilities.as_of(day), ctx.h.seats.as_of(day)
     if cap is not None and as_text(cap.data.get("data_export_filing_no")):
         return {}
@@ -545,7 +545,7 @@ def _cross_border(ctx: Context, day: date, p) -> dict[str, Hit]:
     min_days=30,
 )
 @_traffic_rule
-def _retention(d, p, _):
+def _retention(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any] | None:
     days, consent = as_int(d.get("recordings_retained_days")), as_bool(d.get("consent_records"))
     zh, en = [], []
     if days is not None and days < p["min_days"]:
@@ -568,7 +568,7 @@ def _retention(d, p, _):
                 "records."),
 )
 @_traffic_rule
-def _marketing(d, p, _):
+def _marketing(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any] | None:
     calls = as_int(d.get("outbound_marketing_calls"))
     if not calls or calls <= 0 or as_bool(d.get("consent_records")) is not False:
         return None
@@ -587,7 +587,7 @@ def _marketing(d, p, _):
     allowed_from="08:00", allowed_until="21:00",
 )
 @_traffic_rule
-def _hours(d, p, _):
+def _hours(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any] | None:
     calls = as_int(d.get("calls_outside_hours"))
     if not calls or calls <= 0:
         return None
@@ -606,7 +606,7 @@ def _hours(d, p, _):
     industries=("education",),
 )
 @_traffic_rule
-def _education(d, p, industry):
+def _education(d: Mapping[str, Any], p: Params, industry: str | None) -> dict[str, Any] | None:
     calls = as_int(d.get("marketing_calls_on_rest_days"))
     if industry not in p["industries"] or not calls or calls <= 0:
         return None
@@ -623,7 +623,7 @@ def _education(d, p, industry):
     message_zh="外包服务商 {vendor_name}（{vendor_uscc}）资质问题：{reasons_zh}。",
     message_en="BPO vendor {vendor_name} ({vendor_uscc}): {reasons_en}.",
 )
-def _vendor_licence_invalid(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _vendor_licence_invalid(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     ok_categories = set(ctx.pack.licence["call_centre_categories"])
     out = {}
     for a in ctx.h.arrangements.values():
@@ -666,7 +666,7 @@ def _vendor_licence_invalid(ctx: Context, day: date, p) -> dict[str, Hit]:
                 "online data processing). Check it: if it really is B21, the call-centre operation is "
                 "unlicensed."),
 )
-def _category_mislabel(ctx: Context, day: date, p) -> dict[str, Hit]:
+def _category_mislabel(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     wrong = set(ctx.pack.licence["mislabel_categories"])
     return {f"licence:{lic.no}": ({"licence_no": lic.no, "category": lic.category}, (lic.issued.id,))
             for lic in ctx.h.licences.values() if lic.category in wrong and lic.active_on(day)}

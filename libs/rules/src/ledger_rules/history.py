@@ -576,36 +576,36 @@ def _restructuring(h: History, d: Mapping[str, Any]) -> Restructuring | None:
 
 
 @folds("company.restructuring_decided")
-def _on_restructuring_decided(h, ev, d):
+def _on_restructuring_decided(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (r := _restructuring(h, d)) is not None and r.decided is None:
         r.decided, r.kind = ev, as_text(d.get("kind"))
 
 
 @folds("company.restructuring_approved")
-def _on_restructuring_approved(h, ev, d):
+def _on_restructuring_approved(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (r := _restructuring(h, d)) is not None and r.approved is None:
         r.approved = ev
 
 
 @folds("company.restructuring_completed")
-def _on_restructuring_completed(h, ev, d):
+def _on_restructuring_completed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (r := _restructuring(h, d)) is not None and r.completed is None:
         r.completed = ev
 
 
 @folds("company.capabilities_declared")
-def _on_capabilities(h, ev, d):
+def _on_capabilities(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.capabilities.add(ev.on, ev)
 
 
 @folds("company.obligation_waived")
-def _on_waived(h, ev, d):
+def _on_waived(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (oid := as_text(d.get("obligation_id"))) is not None:
         h.waivers.setdefault(oid, []).append(ev)
 
 
 @folds("company.milestone_acknowledged")
-def _on_milestone(h, ev, d):
+def _on_milestone(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (oid := as_text(d.get("obligation_id"))) is not None:
         h.milestone_acks.setdefault(oid, []).append(ev)
 
@@ -642,41 +642,41 @@ def _on_licence_issued(h: History, ev: Event, d: Mapping[str, Any]) -> None:
 
 
 @folds("licence.applied")
-def _on_licence_applied(h, ev, d):
+def _on_licence_applied(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.applications.append(ev)
 
 
 @folds("licence.refused")
-def _on_licence_refused(h, ev, d):
+def _on_licence_refused(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.refusals.append(ev)
 
 
 @folds("licence.change_filed", own_date="filed_on")
-def _on_change_filed(h, ev, d):
+def _on_change_filed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (lic := _licence(h, d)) is not None:
         lic.change_filings.append((ev, as_texts(d.get("fields"))))
 
 
 @folds("licence.renewal_applied", own_date="applied_on")
-def _on_renewal_applied(h, ev, d):
+def _on_renewal_applied(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (lic := _licence(h, d)) is not None:
         lic.applications.append(ev)
 
 
 @folds("licence.renewed")
-def _on_renewed(h, ev, d):
+def _on_renewed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (lic := _licence(h, d)) is not None and (new := as_date(d.get("new_expires_on"))) is not None:
         lic.renewals.append((ev, new))
 
 
 @folds("licence.renewal_refused")
-def _on_renewal_refused(h, ev, d):
+def _on_renewal_refused(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (lic := _licence(h, d)) is not None:
         lic.refusals.append(ev)
 
 
 @folds("licence.annual_report_submitted", own_date="submitted_on")
-def _on_annual_report(h, ev, d):
+def _on_annual_report(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     year = as_int(d.get("year"))
     if year is None:
         return
@@ -687,14 +687,14 @@ def _on_annual_report(h, ev, d):
 
 
 @folds("licence.annual_report_returned")
-def _on_annual_report_returned(h, ev, d):
+def _on_annual_report_returned(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     year = as_int(d.get("year"))
     if year is not None and (lic := _licence(h, d)) is not None:
         lic.returns.setdefault(year, []).append((ev, as_date(d.get("correct_by"))))
 
 
 @folds("licence.annual_report_accepted")
-def _on_annual_report_accepted(h, ev, d):
+def _on_annual_report_accepted(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     year = as_int(d.get("year"))
     if year is not None and (lic := _licence(h, d)) is not None:
         lic.accepted.setdefault(year, ev)
@@ -713,19 +713,19 @@ folds("licence.cancelled")(_ender("cancelled"))
 
 
 @folds("licence.suspended")
-def _on_suspended(h, ev, d):
+def _on_suspended(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (lic := _licence(h, d)) is not None:
         lic.suspensions.append(ev)
 
 
 @folds("licence.reinstated")
-def _on_reinstated(h, ev, d):
+def _on_reinstated(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (lic := _licence(h, d)) is not None:
         lic.reinstatements.append(ev)
 
 
 @folds("outsourcing.arranged")
-def _on_arranged(h, ev, d):
+def _on_arranged(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     uscc = as_text(d.get("vendor_uscc"))
     if uscc is None:
         return
@@ -748,13 +748,13 @@ def _on_arranged(h, ev, d):
 
 
 @folds("outsourcing.vendor_verified", own_date="verified_on")
-def _on_vendor_verified(h, ev, d):
+def _on_vendor_verified(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (a := h.arrangements.get(as_text(d.get("vendor_uscc")) or "")) is not None:
         a.verifications.append(ev)
 
 
 @folds("outsourcing.ended")
-def _on_outsourcing_ended(h, ev, d):
+def _on_outsourcing_ended(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (a := h.arrangements.get(as_text(d.get("vendor_uscc")) or "")) is not None and a.ended is None:
         a.ended = ev
 
@@ -765,7 +765,7 @@ def _number(h: History, d: Mapping[str, Any]) -> Number | None:
 
 
 @folds("number.allocated")
-def _on_number_allocated(h, ev, d):
+def _on_number_allocated(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     n = as_text(d.get("number"))
     if n is None:
         return
@@ -791,26 +791,26 @@ folds("number.activation_reported")(_number_setter("activation_reported"))
 
 
 @folds("number.contact_change_notified")
-def _on_contact_notified(h, ev, d):
+def _on_contact_notified(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (n := _number(h, d)) is not None:
         n.contact_notices.append(ev)
 
 
 @folds("number.fee_paid")
-def _on_fee_paid(h, ev, d):
+def _on_fee_paid(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (n := _number(h, d)) is not None:
         q = valid_quarter(d.get("quarter")) or quarter_of(ev.on)
         n.fees.setdefault(q, ev)
 
 
 @folds("numbering.annual_report_submitted")
-def _on_number_report(h, ev, d):
+def _on_number_report(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (year := as_int(d.get("year"))) is not None:
         h.number_reports.setdefault(year, ev)
 
 
 @folds("traffic.period_reported")
-def _on_traffic(h, ev, d):
+def _on_traffic(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     month = valid_month(d.get("month")) or month_of(ev.on)
     h.traffic_by_month[month] = ev
     h.traffic.add(ev.on, (month, ev))
@@ -822,17 +822,17 @@ def _on_traffic(h, ev, d):
 
 
 @folds("traffic.spot_check_recorded")
-def _on_spot_check(h, ev, d):
+def _on_spot_check(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.spot_checks.append(ev)
 
 
 @folds("workforce.seats_declared")
-def _on_seats(h, ev, d):
+def _on_seats(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.seats.add(ev.on, ev)
 
 
 @folds("workforce.social_insurance_reported")
-def _on_insurance(h, ev, d):
+def _on_insurance(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.insurance.add(ev.on, ev)
     # the latest RECENT_MONTHS reported months so far, each month's latest report
     recent = dict(h.insurance_recent.values[-1]) if h.insurance_recent else {}
@@ -842,7 +842,7 @@ def _on_insurance(h, ev, d):
 
 
 @folds("workforce.three_way_check_recorded")
-def _on_three_way(h, ev, d):
+def _on_three_way(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.three_way_checks.append(ev)
     h.three_way.add(ev.on, ev)
 
@@ -853,7 +853,7 @@ def _site(h: History, d: Mapping[str, Any]) -> Site | None:
 
 
 @folds("site.leased")
-def _on_site_leased(h, ev, d):
+def _on_site_leased(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     ref = as_text(d.get("site_ref"))
     if ref is None or (ref in h.sites and h.sites[ref].vacated is None):
         return
@@ -870,13 +870,13 @@ def _on_site_leased(h, ev, d):
 
 
 @folds("site.lease_renewed")
-def _on_lease_renewed(h, ev, d):
+def _on_lease_renewed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (s := _site(h, d)) is not None and (new := as_date(d.get("new_lease_end"))) is not None:
         s.renewals.append((ev, new))
 
 
 @folds("site.vacated")
-def _on_vacated(h, ev, d):
+def _on_vacated(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (s := _site(h, d)) is not None and s.vacated is None:
         s.vacated = ev
 
@@ -887,19 +887,19 @@ def _system(h: History, d: Mapping[str, Any]) -> System | None:
 
 
 @folds("facility.mlps_filed")
-def _on_mlps_filed(h, ev, d):
+def _on_mlps_filed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (s := _system(h, d)) is not None:
         s.filings.append((ev, as_int(d.get("level"))))
 
 
 @folds("facility.mlps_assessed")
-def _on_mlps_assessed(h, ev, d):
+def _on_mlps_assessed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (s := _system(h, d)) is not None:
         s.assessments.append((ev, as_int(d.get("level"))))
 
 
 @folds("facility.emergency_plan_updated")
-def _on_plan_updated(h, ev, d):
+def _on_plan_updated(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.plan_updates.append(ev)
 
 
@@ -909,7 +909,7 @@ def _penalty(h: History, d: Mapping[str, Any]) -> Penalty | None:
 
 
 @folds("penalty.imposed")
-def _on_penalty_imposed(h, ev, d):
+def _on_penalty_imposed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     no = as_text(d.get("decision_no"))
     if no is None or no in h.penalties:
         return
@@ -925,7 +925,7 @@ def _on_penalty_imposed(h, ev, d):
 
 
 @folds("penalty.paid")
-def _on_penalty_paid(h, ev, d):
+def _on_penalty_paid(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (p := _penalty(h, d)) is not None:
         p.payments.append((ev, as_number(d.get("amount"))))
 
@@ -944,13 +944,13 @@ folds("penalty.revoked")(_penalty_setter("revoked"))
 
 
 @folds("penalty.rectification_deadline_recorded")
-def _on_deadline_recorded(h, ev, d):
+def _on_deadline_recorded(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     if (p := _penalty(h, d)) is not None and (due := as_date(d.get("rectification_due"))) is not None:
         p.rectification_due, p.deadline_recorded = due, ev
 
 
 @folds("listing.listed")
-def _on_listed(h, ev, d):
+def _on_listed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     kind = (as_text(d.get("list")) or "bad").lower()
     lst = h.listings.setdefault(kind, Listing(kind))
     if not lst.periods or lst.periods[-1][1] is not None:
@@ -958,7 +958,7 @@ def _on_listed(h, ev, d):
 
 
 @folds("listing.removed")
-def _on_unlisted(h, ev, d):
+def _on_unlisted(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     kind = (as_text(d.get("list")) or "bad").lower()
     lst = h.listings.get(kind)
     if lst and lst.periods and lst.periods[-1][1] is None:

@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,10 @@ class Milestone:
     acknowledged_by: str | None = None
 
 
-def build_record(cls, values: dict[str, Any]):
+_R = TypeVar("_R")
+
+
+def build_record(cls: type[_R], values: dict[str, Any]) -> _R:
     """Construct a frozen record from a complete field dict in one step.
 
     Frozen dataclass __init__ sets each field through object.__setattr__; the projector

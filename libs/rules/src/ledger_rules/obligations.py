@@ -740,6 +740,11 @@ def _vendor_reverification(ctx: Context, rule: Rule) -> Iterator[Draft]:
             anchor = nxt
 
 
+def _refusal_of(ref: str) -> Callable[[Event], bool]:
+    """A licence.refused fact about the application ``ref`` (or naming no licence)."""
+    return lambda r: as_text(r.data.get("licence_no")) in (None, ref)
+
+
 @obligation(
     "licence-decision", "许可审批结果", "Licence decision",
     facts=("licence.applied", "licence.refused", "licence.issued"),
@@ -764,7 +769,7 @@ def _licence_decision(ctx: Context, rule: Rule) -> Iterator[Draft]:
         if issued is not None:
             used.add(issued.no)
             d.fulfil(issued.issued)
-        d.fulfil(_first(ctx.h.refusals, ev.on, pred=lambda r, ref=ref: as_text(r.data.get("licence_no")) in (None, ref)))
+        d.fulfil(_first(ctx.h.refusals, ev.on, pred=_refusal_of(ref)))
         yield d
 
 

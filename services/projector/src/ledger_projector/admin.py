@@ -8,9 +8,11 @@ projector's own and may change.
 
 from __future__ import annotations
 
+from ledger_kernel.repository import Recorded
+
 from ledger_projector.chain_guard import ParkedReport, parked_report
 from ledger_projector.rebuild import RebuildReport, read_model_digest, rebuild
-from ledger_projector.system_facts import Loaded, Recorded, load_calendar, set_rule_overrides
+from ledger_projector.system_facts import Loaded, load_calendar, set_rule_overrides
 
 __all__ = ["Loaded", "ParkedReport", "RebuildReport", "Recorded", "load_calendar", "parked_report",
            "read_model_digest", "rebuild", "set_rule_overrides"]

@@ -17,14 +17,14 @@ import heapq
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from ledger_kernel.clock import SHANGHAI
 from ledger_kernel.envelope import format_time
 from ledger_rules.credit import credit_estimate
 from ledger_rules.instants import local_date
-from ledger_rules.model import CreditEstimate, as_json, finding_open_at
+from ledger_rules.model import CreditEstimate, Finding, as_json, finding_open_at
 from ledger_rules.ruleset import RulePack
 from ledger_rules.status import status_on
 from sqlalchemy.engine import Connection
@@ -218,14 +218,23 @@ def due(conn: Connection, tables: TableSet, req: dict[str, Any], token: Any, at:
 
 # --- findings -------------------------------------------------------------------------------------
 
+def stored_instant(value: Any) -> datetime:
+    """An instant the entries always hold (an opening, a resolution that happened)."""
+    found = instant(value)
+    if found is None:
+        raise ValueError(f"a stored entry holds no instant where one is required: {value!r}")
+    return found
+
+
 def finding_at(body: dict[str, Any], at: datetime) -> dict[str, Any] | None:
     """A finding entry as ``CompanyView.findings_at`` shows it at ``at`` (None: not raised yet)."""
-    intervals = [(instant(o), instant(r), None) for o, r in body["intervals"]]
+    intervals = [(stored_instant(o), instant(r), None) for o, r in body["intervals"]]
     if not intervals or intervals[0][0] > at:
         return None
     past = [i for i in intervals if i[0] <= at]
     resolved = past[-1][1]
-    return {**body, "open": finding_open_at(SimpleNamespace(intervals=intervals), at),
+    only_intervals = cast("Finding", SimpleNamespace(intervals=intervals))  # finding_open_at reads .intervals only
+    return {**body, "open": finding_open_at(only_intervals, at),
             "opened_at": format_time(past[-1][0]),
             "resolved_at": format_time(resolved) if resolved is not None and resolved <= at else None}
 
@@ -316,7 +325,7 @@ def _findings(conn: Connection, tables: TableSet, key: str, first: date | None, 
         f = finding_at({"intervals": r.intervals}, at)
         if f is None:
             continue
-        d = instant(f["opened_at"]).astimezone(SHANGHAI).date()
+        d = stored_instant(f["opened_at"]).astimezone(SHANGHAI).date()
         k = (d, 2, r.finding_id)
         if (after is None or k > after) and (first is None or d >= first) and (last is None or d <= last):
             out.append((k, {"date": d.isoformat(), "kind": "finding", "finding_id": r.finding_id, "rule": r.rule,
@@ -366,7 +375,7 @@ def open_by_severity(intervals: list[list[Any]], at: datetime) -> dict[str, int]
     by = dict.fromkeys(SEVERITY_ORDER, 0)
     seen = set()
     for fid, severity, opened, resolved in intervals:
-        if fid not in seen and instant(opened) <= at and (resolved is None or at < instant(resolved)):
+        if fid not in seen and stored_instant(opened) <= at and (resolved is None or at < stored_instant(resolved)):
             seen.add(fid)
             by[severity] = by.get(severity, 0) + 1
     return by
