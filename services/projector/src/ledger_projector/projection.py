@@ -149,11 +149,13 @@ def load_rules_state(conn: Connection, tables: TableSet, rulebook: Rulebook) -> 
 
 
 def company_name(fact: AppliedFact) -> str | None:
+    """The name a fact gives the company, as text (as the evaluation shows it), or None."""
+    value = None
     if fact.type == "company.registered":
-        return fact.data.get("name")
-    if fact.type == "company.registration_changed" and fact.data.get("field") == "name":
-        return fact.data.get("new")
-    return None
+        value = fact.data.get("name")
+    elif fact.type == "company.registration_changed" and fact.data.get("field") == "name":
+        value = fact.data.get("new")
+    return None if value is None else str(value)
 
 
 

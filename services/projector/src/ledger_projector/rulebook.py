@@ -354,4 +354,4 @@ def company_name_in(rows: Sequence[Mapping[str, Any]], name: str | None = None) 
             name = r["data"].get("name") or name
         elif r["type"] == "company.registration_changed" and r["data"].get("field") == "name":
             name = r["data"].get("new") or name
-    return name
+    return None if name is None else str(name)  # text, as the companies table holds it
