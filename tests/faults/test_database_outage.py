@@ -95,7 +95,7 @@ async def test_postgres_closed_mid_batch_then_back(fresh_nats, settings_for, clo
     js = nc.jetstream()
     sealer = F.Sealer(tenant)
     settings = settings_for(fresh_nats, LEDGER_DATABASE_URL=url)
-    projector = ProjectorService(tick_interval=0, poll_interval=0.02, batch_size=50)
+    projector = ProjectorService(tick_interval=0, alert_settle=0, poll_interval=0.02, batch_size=50)
     try:
         async with Mounted([projector], settings, clock=clock, name="fault-pg"):
             first = await publish(js, tenant, sealer, range(0, 6), 20)
@@ -138,7 +138,7 @@ async def test_sqlite_locked_by_another_process_then_released(fresh_nats, settin
     js = nc.jetstream()
     sealer = F.Sealer(tenant)
     settings = settings_for(fresh_nats, LEDGER_DATABASE_URL=url)
-    projector = ProjectorService(tick_interval=0, poll_interval=0.02, batch_size=50)
+    projector = ProjectorService(tick_interval=0, alert_settle=0, poll_interval=0.02, batch_size=50)
     try:
         async with Mounted([projector], settings, clock=clock, name="fault-sqlite"):
             first = await publish(js, tenant, sealer, range(0, 4), 20)

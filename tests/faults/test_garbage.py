@@ -58,7 +58,7 @@ async def stack(fresh_nats, settings_for, clock, tmp_path):
 
     admin = await provisioned_client(fresh_nats)
     await admin.close()
-    projector = ProjectorService(tick_interval=0)
+    projector = ProjectorService(tick_interval=0, alert_settle=0)
     settings = settings_for(fresh_nats, LEDGER_DATABASE_URL=f"sqlite:///{tmp_path / 'read.db'}")
     async with Mounted([*build(*DOMAIN), projector], settings, clock=clock, name="fault-garbage"):
         nc = await connect(fresh_nats.url, "fault-garbage-client")

@@ -69,7 +69,7 @@ async def test_projector_on_a_read_only_sqlite_directory_names_the_path(fresh_na
     db = read_only_dir / "ledger.db"
     settings = settings_for(fresh_nats, LEDGER_DATABASE_URL=f"sqlite:///{db}")
     with pytest.raises(DatabaseUnwritable) as raised:
-        async with Mounted([ProjectorService(tick_interval=0)], settings, clock=clock, name="fault-ro"):
+        async with Mounted([ProjectorService(tick_interval=0, alert_settle=0)], settings, clock=clock, name="fault-ro"):
             pass
     message = str(raised.value)
     assert str(db) in message and str(read_only_dir) in message, message

@@ -108,6 +108,9 @@ async def own_ledger(fresh_nats: Any) -> Any:
 
 @asynccontextmanager
 async def projector_stack(settings: Any, clock: Any, *extra: Any, **kw: Any) -> AsyncIterator[ProjectorService]:
+    """A projector that ticks by hand and, unless ``alert_settle`` says otherwise, decides alerts in each
+    batch (test_alert_settle.py covers the settle window the product runs with)."""
+    kw.setdefault("alert_settle", 0)
     svc = ProjectorService(tick_interval=0, poll_interval=0.02, **kw)
     async with Mounted([*extra, svc], settings, clock=clock):
         yield svc

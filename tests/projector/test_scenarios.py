@@ -28,7 +28,7 @@ async def domain_stack(provisioned, tmp_path_factory):
     settings = Settings.from_env({"LEDGER_HOME": str(home), "LEDGER_ENV": "test", "LEDGER_NATS_URL": provisioned.url})
     clock = FixedClock(datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
     services = [importlib.import_module(f"ledger_{name}.service").build() for name in SERVICES]
-    projector = ProjectorService(tick_interval=0, poll_interval=0.02)
+    projector = ProjectorService(tick_interval=0, alert_settle=0, poll_interval=0.02)
     async with Mounted([*services, projector], settings, clock=clock) as mounted:
         yield mounted, projector, clock
 

@@ -178,11 +178,13 @@ def store_system_fact(conn: Connection, t: TableSet, fact: SystemFact) -> str | 
 class Projection:
     """The read model's writer for one table set (the live tables, or a rebuild's)."""
 
-    def __init__(self, engine: Engine, tables: TableSet, rulebook: Rulebook, *, scheduler: Any | None = None) -> None:
+    def __init__(self, engine: Engine, tables: TableSet, rulebook: Rulebook, *, scheduler: Any | None = None,
+                 settle: bool = False) -> None:
         self.engine = engine
         self.tables = tables
         self.rulebook = rulebook
         self.scheduler = scheduler  # decides alerts in the same transaction (None during a rebuild)
+        self.settle = settle  # True: a batch defers its companies' alerts until they are quiet (the service decides)
         self.generation: int | None = None
         self._inserts: dict[str, BulkInsert] = {}
         self.histories = Histories()  # company → its state as committed (facts, fold, evaluation, rows)
@@ -288,7 +290,10 @@ class Projection:
                 views = self._grow(conn, result.touched, arriving, stored=True)
             self._replace_derived(conn, views)
             if self.scheduler is not None and now is not None:
-                result.alerts, result.summaries = self.scheduler.decide(conn, self.tables, views, now)
+                if self.settle:
+                    result.summaries = self.scheduler.defer(conn, self.tables, views, now)
+                else:
+                    result.alerts, result.summaries = self.scheduler.decide(conn, self.tables, views, now)
                 self.scheduler.observe(conn, self.tables, views, result.summaries, now, last)
         return result
 

@@ -80,7 +80,8 @@ class Scheduler:
             rows += self._credit_alert(view, now, score, prev_score, done)
             summaries[key] = view.summary(now)
             watch_rows.append({"company_key": key, "tenant": view.tenant, "company": view.company,
-                               "credit_score": score, "summary_pending": True, "_exists": previous is not None})
+                               "credit_score": score, "summary_pending": True, "alerts_pending": False,
+                               "_exists": previous is not None})
         if rows or recorded:
             conn.execute(ta.insert(), rows + recorded)
         new = [{k: v for k, v in w.items() if k != "_exists"} for w in watch_rows if not w["_exists"]]
@@ -89,8 +90,41 @@ class Scheduler:
             conn.execute(tw.insert(), new)
         if old:
             conn.execute(tw.update().where(tw.c.company_key == sa.bindparam("k"))
-                         .values(credit_score=sa.bindparam("s"), summary_pending=True), old)
+                         .values(credit_score=sa.bindparam("s"), summary_pending=True, alerts_pending=False), old)
         return rows, summaries
+
+    def defer(self, conn: Connection, tables: TableSet, views: dict[str, CompanyView],
+              now: datetime) -> dict[str, dict[str, Any]]:
+        """Mark these companies' alerts as waiting for their facts to settle, in the caller's transaction;
+        each company's summary at ``now`` (published at once: only the alerts wait).
+
+        Facts recorded together reach the projector in whatever batches the bus makes of them: an
+        onboarding file's licence in one batch and its renewal in the next would otherwise alert an
+        expiry that never was. A deferred company is decided by :meth:`decide` once quiet; the flag
+        survives a restart, so a deferred alert is late at worst, never lost."""
+        keys = sorted(k for k, v in views.items() if not v.error)
+        if not keys:
+            return {}
+        tw = tables.company_watch
+        existing: set[str] = set()
+        for part in chunks(keys):
+            existing.update(conn.execute(sa.select(tw.c.company_key).where(tw.c.company_key.in_(part))).scalars())
+        new = [{"company_key": k, "tenant": views[k].tenant, "company": views[k].company, "credit_score": None,
+                "summary_pending": True, "alerts_pending": True} for k in keys if k not in existing]
+        if new:
+            conn.execute(tw.insert(), new)
+        old = [{"k": k} for k in keys if k in existing]
+        if old:
+            conn.execute(tw.update().where(tw.c.company_key == sa.bindparam("k"))
+                         .values(summary_pending=True, alerts_pending=True), old)
+        return {k: views[k].summary(now) for k in keys}
+
+    @staticmethod
+    def deferred_companies(conn: Connection, tables: TableSet) -> list[str]:
+        """Companies whose alerts wait for their facts to settle (what a restart must still decide)."""
+        tw = tables.company_watch
+        return list(conn.execute(sa.select(tw.c.company_key).where(tw.c.alerts_pending.is_(True))
+                                 .order_by(tw.c.company_key)).scalars())
 
     def _row(self, view: CompanyView, alert_type: str, ref: str, step: str, now: datetime,
              data: dict[str, Any]) -> dict[str, Any]:

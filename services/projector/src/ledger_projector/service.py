@@ -56,13 +56,16 @@ class ProjectorService:
     name = "projector"
 
     def __init__(self, *, batch_size: int | None = None, tick_interval: float | None = None,
-                 poll_interval: float = 0.1, checkpoint_interval: float | None = None) -> None:
+                 poll_interval: float = 0.1, checkpoint_interval: float | None = None,
+                 alert_settle: float | None = None) -> None:
         configured = ProjectorSettings.from_env()
         self.batch_size = batch_size or configured.projector_batch
         self.batch_max = max(self.batch_size, configured.projector_batch_max)
         self._next_batch = self.batch_size
         self.tick_interval = tick_interval if tick_interval is not None else configured.scheduler_interval
         self.poll_interval = poll_interval
+        self.alert_settle = alert_settle if alert_settle is not None else configured.projector_alert_settle
+        self._unsettled: dict[str, float] = {}  # company key → loop time once its facts count as settled
         self.checkpoint_interval = (checkpoint_interval if checkpoint_interval is not None
                                     else configured.checkpoint_interval)
         self.router = NatsRouter()
@@ -85,7 +88,8 @@ class ProjectorService:
         await asyncio.to_thread(migrate, self.engine)
         self.rulebook = Rulebook()
         self.scheduler = Scheduler(self.rulebook)
-        self.projection = Projection(self.engine, LIVE, self.rulebook, scheduler=self.scheduler)
+        self.projection = Projection(self.engine, LIVE, self.rulebook, scheduler=self.scheduler,
+                                     settle=self.alert_settle > 0)
         self.reader = Reader(self.engine, LIVE, self.rulebook)
         self.applied = await asyncio.to_thread(self.projection.prepare)
         self.store: LedgerStore = ctx.ledger()
@@ -104,8 +108,15 @@ class ProjectorService:
         await self.outbox.flush()  # what a crash left unpublished
         await self._flush_summaries()
         self.lag = measures.LagWatch(lambda: self.applied, self.store.last_sequence)
+        self._unsettled = {}
+        if self.alert_settle > 0:  # what a stop or a crash left undecided: decided once settled again
+            with self.engine.connect() as conn:
+                left = self.scheduler.deferred_companies(conn, LIVE)
+            self._defer(left)
         self._tasks = [asyncio.create_task(self._follow(), name="projector-follow"),
                        asyncio.create_task(self.lag.run(), name="projector-lag")]
+        if self.alert_settle > 0:
+            self._tasks.append(asyncio.create_task(self._settling(), name="projector-settle"))
         if self.tick_interval > 0:
             self._tasks.append(asyncio.create_task(self._ticks(), name="projector-scheduler"))
 
@@ -179,6 +190,7 @@ class ProjectorService:
         applying.end()
         self.parked += result.parked
         measures.parked(result.parked)
+        self._defer(result.touched if self.alert_settle > 0 else ())
         await self.outbox.publish(result.alerts)
         await self.outbox.put_summaries(result.summaries)
         self.applied = result.applied_sequence  # announced once its alerts and summaries are out
@@ -270,6 +282,48 @@ class ProjectorService:
             ChainGuard.seed(conn, LIVE, heads)
         log.warning("learned the chain tips of %d aggregates up to ledger sequence %d", len(heads), self.applied)
 
+    # --- alerts once a company's facts settle -----------------------------------------------------------
+
+    def _defer(self, keys: Any) -> None:
+        """These companies just changed: their alerts wait until ``alert_settle`` seconds pass without more."""
+        due = asyncio.get_running_loop().time() + self.alert_settle
+        for key in keys:
+            self._unsettled[key] = due
+
+    async def _settling(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(min(0.25, self.alert_settle))
+            try:
+                await self.settle()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("deciding settled alerts failed; will retry")
+
+    async def settle(self, *, everything: bool = False) -> int:
+        """Decide the alerts of the companies whose facts are quiet (``everything``: of all that wait);
+        the number of new alerts."""
+        if not self._unsettled:
+            return 0
+        now = self.clock.now()
+        async with self._write:  # a batch cannot slip in between choosing the companies and deciding them
+            at = asyncio.get_running_loop().time()
+            keys = sorted(k for k, due in self._unsettled.items() if everything or due <= at)
+            if not keys:
+                return 0
+            rows, summaries = await asyncio.to_thread(self._settle_sync, keys, now)
+            for key in keys:
+                self._unsettled.pop(key, None)
+        await self.outbox.publish(rows)
+        await self.outbox.put_summaries(summaries)
+        return len(rows)
+
+    def _settle_sync(self, keys: list[str], now: datetime) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        assert self.engine is not None
+        with self.engine.begin() as conn:
+            views = self.projection.evaluate(conn, keys)
+            return self.scheduler.decide(conn, LIVE, views, now)
+
     # --- the scheduler ------------------------------------------------------------------------------
 
     async def _ticks(self) -> None:
@@ -287,18 +341,19 @@ class ProjectorService:
         now = now or self.clock.now()
         with tracing.ticking():  # the clock decided: a new trace, carried by the alerts
             async with self._write:
-                rows, summaries = await asyncio.to_thread(self._tick_sync, now)
+                rows, summaries = await asyncio.to_thread(self._tick_sync, now, set(self._unsettled))
             await self.outbox.publish(rows)
         await self.outbox.flush()
         await self.outbox.put_summaries(summaries)
         await self._flush_summaries()
         return len(rows)
 
-    def _tick_sync(self, now: datetime) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    def _tick_sync(self, now: datetime, unsettled: frozenset[str] | set[str] = frozenset()) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        """``unsettled`` companies are left to :meth:`settle`, which decides them once their facts are quiet."""
         assert self.engine is not None
         with self.engine.begin() as conn:
             keys = sorted({*self.scheduler.due_companies(conn, LIVE, now),
-                           *self.scheduler.moved_companies(conn, LIVE, now)})
+                           *self.scheduler.moved_companies(conn, LIVE, now)} - unsettled)
             views = self.projection.evaluate(conn, keys)
             rows, summaries = self.scheduler.decide(conn, LIVE, views, now)
             self.scheduler.observe(conn, LIVE, views, summaries, now, read_checkpoint(conn, LIVE)[0])

@@ -26,3 +26,8 @@ class ProjectorSettings(Settings):
                                        Expect("an integer, 0-100000000")] = Field(
         100_000, description="facts of company histories kept in memory between batches (least recently used "
                              "first out); 0 keeps none")
+    projector_alert_settle: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False),
+                                      Expect("seconds, 0-3600")] = Field(
+        2.0, description="seconds a company's facts must be quiet before its alerts are decided, so facts "
+                         "recorded together (an onboarding import, a licence and its renewal) are judged "
+                         "together rather than one batch at a time; 0 decides in each batch")

@@ -249,7 +249,8 @@ class Alert(SQLModel, table=True):
 
 
 class CompanyWatch(SQLModel, table=True):
-    """Per company: the last credit score alerted on, and whether its KV summary is published."""
+    """Per company: the last credit score alerted on, whether its KV summary is published, and whether
+    facts arrived whose alerts wait for the company to settle (see ``Scheduler.defer``)."""
 
     __tablename__ = PREFIX + "company_watch"
     company_key: str = Field(primary_key=True)
@@ -257,6 +258,7 @@ class CompanyWatch(SQLModel, table=True):
     company: str
     credit_score: float | None = None
     summary_pending: bool = False
+    alerts_pending: bool = False
 
 
 class SchedulerState(SQLModel, table=True):
