@@ -6,7 +6,7 @@ import csv
 import json
 from pathlib import Path
 
-from ledger_contracts.rows import cell_value, csv_fact, row_key
+from ledger_contracts.rows import cell_value, csv_fact, parse_rows, row_key
 
 SH = "91310115MA1K4B8N68"
 SZ = "91440300MA5G7C1P90"
@@ -82,6 +82,18 @@ def test_cells_are_typed_by_the_contract():
                      "data.quarter": "2026Q1", "error": "an old reason"})
     assert fact["data"] == {"number": "400-600-1234", "quarter": "2026Q1"} and "effective_date" not in fact
     assert fact["idempotency_key"] == row_key(fact) == row_key(dict(fact))
+
+
+def test_a_row_naming_a_key_twice_is_refused_not_guessed():
+    """Two effective dates in one row: the importer used to keep the last one."""
+    line = ('{"type": "company.registered", "company": "' + SH + '", "effective_date": "2020-01-10", '
+            '"effective_date": "2019-01-10", "data": {}}')
+    csv_text = ('type,company,effective_date,data\n'
+                'company.registered,' + SH + ',2020-01-10,"{""name"": ""a"", ""name"": ""b""}"\n')
+    for text, fmt in ((line + "\n", "ndjson"), (csv_text, "csv")):
+        _, _, rows = parse_rows(text, fmt)
+        assert len(rows) == 1 and rows[0].error is not None, (fmt, rows)
+        assert "appears twice" in rows[0].error, rows[0].error
 
 
 async def test_csv_import_refused_rows_and_a_rerun(stack, ledger, tenant_key, tmp_path):

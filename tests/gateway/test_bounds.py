@@ -147,6 +147,34 @@ async def test_deep_nesting_is_a_400_on_every_json_body(api, depth):
     assert_problem(within, 422, "invalid-fact")
 
 
+# --- duplicate keys ----------------------------------------------------------------------------------------------
+
+def twice(fact: dict, key: str, first: object) -> bytes:
+    """``fact`` as JSON with ``key`` written twice: ``first``, then the fact's own value."""
+    body = json.dumps(fact, ensure_ascii=False)
+    return ("{" + json.dumps(key) + ": " + json.dumps(first) + ", " + body[1:]).encode()
+
+
+async def test_a_fact_naming_a_key_twice_is_a_400_and_records_nothing(api):
+    """The last of two equal keys used to win: a fact with two effective dates was recorded with one of them."""
+    json_type = {"Content-Type": "application/json"}
+    body = twice(REGISTERED, "effective_date", "2019-01-01")
+    assert json.loads(body)["effective_date"] == REGISTERED["effective_date"]  # what Python's json would keep
+    problem = assert_problem(await api.post("/v1/facts", content=body, headers=json_type), 400, "malformed-request")
+    assert problem["errors"] == [{"field": "effective_date", "code": "duplicate_key",
+                                  "reason_en": "the key 'effective_date' appears twice in one object",
+                                  "reason_zh": "同一对象中键 'effective_date' 出现两次"}]
+    nested = json.dumps({**REGISTERED, "data": "@"}).replace('"@"', twice(REGISTERED["data"], "name", "x").decode())
+    assert_problem(await api.post("/v1/facts", content=nested.encode(), headers=json_type), 400, "malformed-request")
+    assert_problem(await api.post("/v1/facts:batch", content=b"[" + body + b"]", headers=json_type),
+                   400, "malformed-request")
+    lines = await api.post("/v1/facts:batch", content=body + b"\n", headers={"Content-Type": "application/x-ndjson"})
+    assert lines.status_code == 200, lines.text
+    assert lines.json()["results"][0]["problem"]["errors"][0]["code"] == "duplicate_key"
+    events = await api.get(f"/v1/companies/{REGISTERED['company']}/events")
+    assert events.status_code == 404 or events.json()["items"] == [], events.text  # nothing was recorded
+
+
 # --- as_of ----------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", READS)

@@ -69,7 +69,7 @@ def baseline_fact(company: str, tracked_from: str, attested_by: str, note: str |
 
 
 def _loads(text: str) -> Any:
-    return strict_json.loads(text, unique_keys=False)  # as the importer always read rows: the last equal key wins
+    return strict_json.loads(text)  # a key written twice is ambiguous: the row is refused, never guessed
 
 
 @cache

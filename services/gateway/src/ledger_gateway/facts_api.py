@@ -39,13 +39,24 @@ RECORDED_FIELDS = ("event_id", "type", "aggregate", "aggregate_id", "sequence", 
 
 def loads(data: bytes | str, depth: int = MAX_JSON_DEPTH) -> Any:
     """Strict JSON (RFC 8259): NaN, Infinity and lone surrogates (no UTF-8 form) are refused as not JSON;
-    nesting deeper than ``depth`` is the 400 problem ``too_deep`` (never the parser's RecursionError)."""
+    nesting deeper than ``depth`` is the 400 problem ``too_deep`` (never the parser's RecursionError); an
+    object naming one key twice is the 400 problem ``duplicate_key`` — a fact that says two effective dates
+    is ambiguous, and recording the last one would be a guess."""
     try:
-        value = check_depth(strict_json.loads(data, unique_keys=False), depth)  # as ever: the last equal key wins
+        value = check_depth(strict_json.loads(data), depth)
     except RecursionError:
         raise too_deep(depth) from None
+    except strict_json.DuplicateKey as dup:
+        raise duplicate_key(dup.key) from None
     json.dumps(value, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError is a ValueError
     return value
+
+
+def duplicate_key(key: str) -> ProblemError:
+    shown = key[:40]
+    return ProblemError("malformed-request", f"the key {shown!r} appears twice in one object 同一对象中键 {shown!r} 出现两次",
+                        errors=[_field_error(shown, "duplicate_key", f"the key {shown!r} appears twice in one object",
+                                             f"同一对象中键 {shown!r} 出现两次")])
 
 
 def _field_error(field: str, code: str, en: str, zh: str) -> dict[str, str]:
@@ -198,7 +209,7 @@ def _parse_batch(request: Request, body: bytes) -> list[Any]:
                 items.append(loads(line))
             except (ValueError, UnicodeDecodeError):
                 items.append(_Unreadable(_NOT_JSON))
-            except ProblemError as err:  # nested too deep
+            except ProblemError as err:  # nested too deep, or a key twice: this line's own problem
                 items.append(_Unreadable(err))
         return items
     if content_type not in ("application/json", ""):

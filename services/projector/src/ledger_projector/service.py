@@ -348,14 +348,18 @@ class ProjectorService:
         await self._flush_summaries()
         return len(rows)
 
-    def _tick_sync(self, now: datetime, unsettled: frozenset[str] | set[str] = frozenset()) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-        """``unsettled`` companies are left to :meth:`settle`, which decides them once their facts are quiet."""
+    def _tick_sync(self, now: datetime, unsettled: frozenset[str] | set[str] = frozenset(),
+                   ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        """The clock's pass. The alerts of ``unsettled`` companies are left to :meth:`settle`, which decides
+        them once their facts are quiet; the state changes the clock made are recorded for every company."""
         assert self.engine is not None
         with self.engine.begin() as conn:
             keys = sorted({*self.scheduler.due_companies(conn, LIVE, now),
-                           *self.scheduler.moved_companies(conn, LIVE, now)} - unsettled)
+                           *self.scheduler.moved_companies(conn, LIVE, now)})
             views = self.projection.evaluate(conn, keys)
-            rows, summaries = self.scheduler.decide(conn, LIVE, views, now)
+            rows, summaries = self.scheduler.decide(conn, LIVE, {k: v for k, v in views.items()
+                                                                 if k not in unsettled}, now)
+            summaries.update({k: v.summary(now) for k, v in views.items() if k in unsettled and not v.error})
             self.scheduler.observe(conn, LIVE, views, summaries, now, read_checkpoint(conn, LIVE)[0])
             self.scheduler.mark_tick(conn, LIVE, now)
         return rows, summaries
