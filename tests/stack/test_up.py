@@ -50,7 +50,14 @@ class Stack:
 
     def up(self, timeout: float = 60) -> None:
         self.start()
-        assert self.wait_ready(timeout) is not None, "stack not ready in time:\n" + self.output()
+        try:
+            ready = self.wait_ready(timeout)
+        except BaseException:
+            self.interrupt()
+            raise
+        if ready is None:  # never leave a stack running behind a failed test
+            self.interrupt()
+            raise AssertionError("stack not ready in time:\n" + self.output())
 
     def readyz(self) -> tuple[int, dict] | None:
         try:
