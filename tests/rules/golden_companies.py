@@ -29,6 +29,7 @@ from ledger_rules import (
     obligation_status,
     reminder_schedule,
 )
+from rules_support import contract_payload
 from spec_files import acceptance_scenarios
 
 HERE = Path(__file__).resolve().parent
@@ -52,6 +53,7 @@ CAL_2027 = Calendar.official().with_year({
 def _fact(i: int, company: str, type_: str, effective: date, data: dict[str, Any],
           recorded: datetime | None = None) -> RecordedFact:
     rec = recorded or datetime(effective.year, effective.month, effective.day, 3, 30, tzinfo=UTC)
+    data = contract_payload(type_, data)
     agg = str(data.get("licence_no") or data.get("number") or data.get("site_ref") or company)
     return RecordedFact(f"ev-{company[-6:]}-{i:04d}", type_, company, effective, rec, data, i, agg)
 
@@ -128,7 +130,8 @@ def rich_company(seed: int, company: str = "91310115MA1K4B8N68", years: int = 5)
     for k in range(rng.randrange(2, 5)):
         on = issued + timedelta(days=rng.randrange(-20, 400))
         kind = rng.choice(["400", "95", "fixed", "96"])
-        no = f"{'95' if kind == '95' else '400'}{seed:02d}{k:05d}"
+        no = {"400": f"400{seed:02d}{k:05d}", "95": f"95{seed:02d}{k:04d}", "96": f"96{seed:02d}{k:04d}",
+              "fixed": f"021{seed:02d}{k:06d}"}[kind]  # each a number of its kind, as the contract requires
         numbers.append(no)
         add("number.allocated", on, {"number": no, "kind": kind, "province": rng.choice(["31", "31", "44"])})
         if rng.random() < 0.7:

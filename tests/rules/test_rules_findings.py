@@ -55,7 +55,7 @@ def test_number_without_licence_and_its_resolution():
     assert not f.open_at(at("2026-04-01"))
     # an activated number while unlicensed also means unlicensed operation
     s2 = Story()
-    s2.add("number.allocated", "2026-02-03", {"number": "4006001234", "kind": "400"})
+    s2.add("number.allocated", "2026-02-03", {"number": "4006001234", "kind": "400", "province": "11"})
     s2.add("number.activated", "2026-02-04", {"number": "4006001234"})
     assert "unlicensed-operation" in open_rules(s2.evaluate(), "2026-02-05")
 

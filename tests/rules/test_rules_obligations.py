@@ -242,7 +242,7 @@ def test_number_filing_activation_and_fees():
 
 def test_released_number_cancels_pending_number_obligations():
     s = licensed()
-    s.add("number.allocated", "2026-02-03", {"number": "95012", "kind": "95"})
+    s.add("number.allocated", "2026-02-03", {"number": "95012", "kind": "95", "province": "31"})
     s.add("number.released", "2026-02-20", {"number": "95012"})
     ev = s.evaluate()
     assert only(ev.obligations, rule="number-filing").cancelled_on == date(2026, 2, 20)

@@ -1,10 +1,12 @@
-"""Properties: evaluate() never raises on plausible (or sloppy) facts, and is deterministic."""
+"""Properties: evaluate() never raises on plausible (or sloppy) facts, and is deterministic; a payload its
+contract model refuses, of a type whose folds receive the model, is refused at the rules' edge."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ledger_rules import (
@@ -18,6 +20,8 @@ from ledger_rules import (
     pending_steps,
     reminder_schedule,
 )
+from ledger_rules.evaluation import evaluate_history
+from ledger_rules.history import History, InvalidPayload, typed_fact_types
 
 PACK = RulePack.default()
 CAL = Calendar.official()
@@ -73,12 +77,15 @@ PAYLOADS = {
                                                   "provinces_served": st.lists(st.sampled_from(["11", "44"]))}),
     "outsourcing.vendor_verified": st.fixed_dictionaries({"vendor_uscc": vendor, "uscc_matches": maybe(st.booleans())}),
     "outsourcing.ended": st.fixed_dictionaries({"vendor_uscc": vendor}),
-    "number.allocated": st.fixed_dictionaries({"number": number, "kind": st.sampled_from(["fixed", "95", "400"]),
-                                              "province": maybe(st.sampled_from(["11", "44"]))}),
+    # payloads of the fact types whose folds receive their contract model are contract-valid (the edge
+    # parks the others: test_an_invalid_payload_is_refused_at_the_edge_of_the_rules); the rest may be sloppy
+    "number.allocated": st.tuples(st.sampled_from([("95012", "95"), ("4006001234", "400"), ("02088886666", "fixed")]),
+                                  st.sampled_from(["11", "44"])).map(
+        lambda t: {"number": t[0][0], "kind": t[0][1], "province": t[1], "provider": "中国电信"}),
     "number.activated": st.fixed_dictionaries({"number": number}),
     "number.released": st.fixed_dictionaries({"number": number}),
-    "number.fee_paid": st.fixed_dictionaries({"number": number, "quarter": maybe(st.just("2026Q1"))}),
-    "numbering.annual_report_submitted": st.fixed_dictionaries({"year": maybe(st.integers(2015, 2035))}),
+    "number.fee_paid": st.fixed_dictionaries({"number": number, "quarter": st.sampled_from(["2025Q4", "2026Q1"])}),
+    "numbering.annual_report_submitted": st.fixed_dictionaries({"year": st.integers(2015, 2035)}),
     "traffic.period_reported": st.fixed_dictionaries({"month": maybe(st.just("2026-01")), "calls_total": maybe(small),
                                                      "complaints": maybe(small), "consent_records": maybe(st.booleans()),
                                                      "revenue_95": maybe(small), "carrier_settlement_95": maybe(small)}),
@@ -95,8 +102,10 @@ PAYLOADS = {
                                          "sublease": maybe(st.booleans())}),
     "site.lease_renewed": st.fixed_dictionaries({"site_ref": site, "new_lease_end": maybe(iso)}),
     "site.vacated": st.fixed_dictionaries({"site_ref": site}),
-    "facility.mlps_filed": st.fixed_dictionaries({"system_ref": st.just("CC"), "level": maybe(st.integers(1, 4))}),
-    "facility.mlps_assessed": st.fixed_dictionaries({"system_ref": st.just("CC"), "level": maybe(st.integers(1, 4))}),
+    "facility.mlps_filed": st.fixed_dictionaries({"system_ref": st.just("CC"), "level": st.integers(1, 4),
+                                                 "filing_no": st.just("31010043004-24001")}),
+    "facility.mlps_assessed": st.fixed_dictionaries({"system_ref": st.just("CC"), "level": st.integers(1, 4),
+                                                    "result": st.just("符合")}),
     "facility.emergency_plan_updated": st.fixed_dictionaries({"system_ref": st.just("CC")}),
     "penalty.imposed": st.fixed_dictionaries({"decision_no": decision, "fine": maybe(small),
                                              "orders_rectification": maybe(st.booleans()),
@@ -104,8 +113,9 @@ PAYLOADS = {
     "penalty.paid": st.fixed_dictionaries({"decision_no": decision, "amount": maybe(small)}),
     "penalty.rectification_submitted": st.fixed_dictionaries({"decision_no": decision}),
     "penalty.revoked": st.fixed_dictionaries({"decision_no": decision}),
-    "listing.listed": st.fixed_dictionaries({"list": maybe(st.sampled_from(["bad", "dishonest"]))}),
-    "listing.removed": st.fixed_dictionaries({"list": maybe(st.sampled_from(["bad", "dishonest"]))}),
+    "listing.listed": st.fixed_dictionaries({"list": st.sampled_from(["bad", "dishonest"]),
+                                            "authority": st.just("上海市通信管理局"), "reason": st.just("年报未报")}),
+    "listing.removed": st.fixed_dictionaries({"list": st.sampled_from(["bad", "dishonest"])}),
     "unknown.fact": st.fixed_dictionaries({}),
 }
 
@@ -148,3 +158,37 @@ def test_evaluate_never_raises_and_is_deterministic(inputs, when):
     credit_estimate(first, instant, PACK)
     first.summary(instant)
     as_json(first)
+
+
+INVALID = {  # one payload per typed fact type that its contract model refuses, and the field it names
+    "number.allocated": ({"number": "95012", "kind": "95", "province": "99", "provider": "中国电信"}, "province"),
+    "number.fee_paid": ({"number": "95012", "quarter": "garbage"}, "quarter"),
+    "numbering.annual_report_submitted": ({"year": None}, "year"),
+    "facility.mlps_filed": ({"system_ref": "CC", "level": 9, "filing_no": "x"}, "level"),
+    "facility.mlps_assessed": ({"system_ref": "CC", "level": 3}, "result"),
+    "listing.listed": ({"list": "garbage", "authority": "x", "reason": "y"}, "list"),
+    "listing.removed": ({"list": -1}, "list"),
+}
+
+
+def test_every_typed_fact_type_has_a_refused_example():
+    assert set(INVALID) <= typed_fact_types()
+    assert {"number.allocated", "facility.mlps_filed", "listing.listed"} <= typed_fact_types()
+
+
+@given(st.sampled_from(sorted(INVALID)), fact_inputs)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_an_invalid_payload_is_refused_at_the_edge_of_the_rules(type_, inputs):
+    """No field is read as absent: the whole company's evaluation fails naming the fact and the field
+    (the projector parks such facts before they reach the rules), and a kept history is left as it was."""
+    facts = build(inputs)
+    data, field = INVALID[type_]
+    bad = RecordedFact("bad-1", type_, USCC, date(2026, 1, 5), datetime(2026, 1, 5, 3, tzinfo=UTC), data, 10_000, "agg")
+    with pytest.raises(InvalidPayload) as refused:
+        evaluate([*facts, bad], PACK, CAL)
+    assert f"{type_} bad-1" in str(refused.value) and f"first at {field}" in str(refused.value)
+    kept = History.from_facts(facts, PACK.licence["validity_years"])
+    before = evaluate_history(kept, PACK, CAL)
+    with pytest.raises(InvalidPayload):
+        kept.extend([bad])
+    assert evaluate_history(kept, PACK, CAL) == before

@@ -862,8 +862,8 @@ def _bad_list(ctx: Context, rule: Rule) -> Iterator[tuple[str, _Track]]:
         for listed, removed in lst.periods:
             if listed.on > ctx.horizon:
                 continue
-            reason = as_text(listed.data.get("reason")) or ""
-            authority = as_text(listed.data.get("authority")) or ""
+            notice = lst.notices[listed.id]
+            reason, authority = notice.reason, notice.authority
             names = {"bad": ("不良名单", "bad list"), "dishonest": ("失信名单", "dishonest list"),
                      "abnormal": ("经营异常名录", "abnormal-operation list")}.get(kind, (kind, kind))
             track.open(listed.on, {"list": kind, "reason_zh": f"已被{authority}列入{names[0]}：{reason}",

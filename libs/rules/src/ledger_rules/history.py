@@ -3,8 +3,13 @@
 Facts are ordered by the day they happened (the payload's own date where the catalogue
 has one — issued_on, applied_on, submitted_on, filed_on, verified_on — else
 `effective_date`), then by ledger sequence. Every query is *as of* a day, so the same
-records serve obligations (computed once) and findings (walked day by day). Malformed
-payloads never raise: a field that cannot be read is treated as absent.
+records serve obligations (computed once) and findings (walked day by day).
+
+A fold registered with its payload model (`@folds(NumberAllocated)`) receives the payload as that
+model, validated once here at the entry point: its fields are real dates, ints and enums, and a
+payload the model refuses is an error of the edge that let it through (the projector parks such
+facts before they reach the rules). Folds still registered by type name read the payload as a dict
+through the lenient readers below: a field that cannot be read is treated as absent.
 """
 
 from __future__ import annotations
@@ -15,9 +20,26 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, Protocol, TypeAlias, TypeVar, overload
 
 from ledger_contracts.catalogue import CATALOGUE
+from ledger_contracts.facts import (
+    FacilityEmergencyPlanUpdated,
+    FacilityMlpsAssessed,
+    FacilityMlpsFiled,
+    FactPayload,
+    ListingListed,
+    ListingRemoved,
+    NumberActivated,
+    NumberActivationReported,
+    NumberAllocated,
+    NumberContactChangeNotified,
+    NumberFeePaid,
+    NumberFiled,
+    NumberingAnnualReportSubmitted,
+    NumberReleased,
+)
+from pydantic import ValidationError
 
 from .instants import local_date
 from .model import RecordedFact
@@ -25,30 +47,64 @@ from .periods import add_months
 from .registry import family_of
 
 Fold = TypeVar("Fold", bound=Callable[..., None])
+P = TypeVar("P", bound=FactPayload)
 
 RECENT_MONTHS = 12  # social insurance look-back kept per report (rule parameter `months` up to this)
 
-_FOLDS: dict[str, Callable[[History, Event, Mapping[str, Any]], None]] = {}
+_FOLDS: dict[str, Callable[[History, Event, Any], None]] = {}
 Handler: TypeAlias = "Callable[[History, Event, Mapping[str, Any]], None]"  # folds one fact's payload in
 _OWN_DATE: dict[str, str] = {}  # fact type → the payload field that says when it happened
+_MODELS: dict[str, type[FactPayload]] = {}  # fact type → the model its fold receives the payload as
 
 
-def folds(fact_type: str, *, own_date: str | None = None) -> Callable[[Fold], Fold]:
+class InvalidPayload(ValueError):
+    """A payload its contract model refuses reached the rule pack: the edge should have parked it."""
+
+
+@overload
+def folds(fact: type[P], *, own_date: str | None = None) -> Callable[
+        [Callable[[History, Event, P], None]], Callable[[History, Event, P], None]]: ...
+@overload
+def folds(fact: str, *, own_date: str | None = None) -> Callable[[Fold], Fold]: ...
+def folds(fact: str | type[FactPayload], *, own_date: str | None = None) -> Callable[[Any], Any]:
     """Register how facts of one type are folded into a company's History.
 
+    `fact`: the type's payload model (the fold receives the payload as that model, validated by
+    `History.extend`), or still the type's name (the fold receives the stored dict).
     `own_date`: the payload's own date, when the catalogue has one (issued_on, filed_on …);
     the fact is dated by it instead of its effective date. A type without a fold is kept as an
     event (it still dates the company's history) but changes no record."""
+    fact_type = fact if isinstance(fact, str) else fact.fact_type
     if fact_type not in CATALOGUE or fact_type in _FOLDS:
         raise ValueError(f"{fact_type!r} is no fact type of the catalogue, or is folded twice")
+    if not isinstance(fact, str) and CATALOGUE[fact_type].payload is not fact:
+        raise ValueError(f"{fact.__name__} is not the catalogue's payload model of {fact_type!r}")
 
-    def register(fold: Fold) -> Fold:
+    def register(fold: Callable[..., None]) -> Callable[..., None]:
         _FOLDS[fact_type] = fold
+        if not isinstance(fact, str):
+            _MODELS[fact_type] = fact
         if own_date is not None:
             _OWN_DATE[fact_type] = own_date
         return fold
 
     return register
+
+
+def typed_fact_types() -> frozenset[str]:
+    """The fact types whose folds receive their payload model (the rest still read dicts)."""
+    return frozenset(_MODELS)
+
+
+def payload_of(fact_type: str, data: Mapping[str, Any], event_id: str = "") -> FactPayload:
+    """The payload as its contract model; InvalidPayload, naming the fact, if the model refuses it."""
+    try:
+        return _MODELS[fact_type].model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidPayload(
+            f"{fact_type} {event_id}: payload refused by its model ({exc.error_count()} error(s), first at "
+            f"{'.'.join(map(str, first['loc'])) or '(payload)'}: {first['msg']})") from None
 
 
 def as_date(v: Any) -> date | None:
@@ -320,13 +376,13 @@ class Site:
 @dataclass
 class System:
     ref: str
-    filings: list[tuple[Event, int | None]] = field(default_factory=list)
-    assessments: list[tuple[Event, int | None]] = field(default_factory=list)
+    filings: list[tuple[Event, int]] = field(default_factory=list)  # (fact, protection level 1–5)
+    assessments: list[tuple[Event, int]] = field(default_factory=list)
 
     def level_as_of(self, day: date) -> int | None:
         level = None
         for ev, lv in sorted(self.filings + self.assessments, key=lambda x: x[0].on):
-            if ev.on <= day and lv is not None:
+            if ev.on <= day:
                 level = lv
         return level
 
@@ -360,6 +416,7 @@ class Restructuring:
 class Listing:
     list: str  # hides the builtin in this class body, hence builtins.list below
     periods: builtins.list[tuple[Event, Event | None]] = field(default_factory=builtins.list)  # (listed, removed)
+    notices: dict[str, ListingListed] = field(default_factory=dict)  # listed event id → who listed it, why
 
     def listed_on(self, day: date) -> Event | None:
         for listed, removed in self.periods:
@@ -431,16 +488,24 @@ class History:
 
         This is what lets a long-lived caller keep a company's history between batches instead of
         folding every fact again; the result is the same as `from_facts` over all the facts."""
-        ordered = []
+        ordered: list[tuple[date, int, RecordedFact, FactPayload | Mapping[str, Any]]] = []
         for f in facts:
             if not isinstance(f.data, Mapping):
                 continue
             eff = as_date(f.effective_date)
             if eff is None:
                 continue
+            seq = f.ledger_sequence if isinstance(f.ledger_sequence, int) else 0
+            # validated before anything is folded in: a refused payload leaves the history as it was
+            payload = payload_of(f.type, f.data, str(f.event_id)) if f.type in _MODELS else f.data
             own = _OWN_DATE.get(f.type)
-            on = (as_date(f.data.get(own)) if own else None) or eff
-            ordered.append((on, f.ledger_sequence if isinstance(f.ledger_sequence, int) else 0, f))
+            if own is None:
+                on = eff
+            elif isinstance(payload, FactPayload):
+                on = getattr(payload, own) or eff  # a date of the model's (optional ones may be None)
+            else:
+                on = as_date(f.data.get(own)) or eff
+            ordered.append((on, seq, f, payload))
         ordered.sort(key=lambda x: (x[0], x[1]))
         if not ordered:
             return True
@@ -448,7 +513,7 @@ class History:
             return False
         self._folded_to = (ordered[-1][0], ordered[-1][1])
         self._cc_key, self._cc, self._licensed = None, [], {}  # answers cached over the facts as they were
-        for on, seq, f in ordered:
+        for on, seq, f, payload in ordered:
             rec = f.recorded_at if isinstance(f.recorded_at, datetime) else None
             ev = Event(str(f.event_id), on, rec, f.data)
             self.latest_day = on if self.latest_day is None or on > self.latest_day else self.latest_day
@@ -468,7 +533,7 @@ class History:
             self.last_event_on[(on, slice_)] = ev.id
             handler = _FOLDS.get(f.type)
             if handler is not None:
-                handler(self, ev, f.data)
+                handler(self, ev, payload)
         return True
 
     # -- queries --------------------------------------------------------------------------
@@ -759,54 +824,48 @@ def _on_outsourcing_ended(h: History, ev: Event, d: Mapping[str, Any]) -> None:
         a.ended = ev
 
 
-def _number(h: History, d: Mapping[str, Any]) -> Number | None:
-    n = as_text(d.get("number"))
-    return h.numbers.get(re.sub(r"\D", "", n) or n) if n else None
+class _AboutNumber(Protocol):
+    @property
+    def number(self) -> str: ...  # national digits only (the model normalises it)
 
 
-@folds("number.allocated")
-def _on_number_allocated(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    n = as_text(d.get("number"))
-    if n is None:
-        return
-    key = re.sub(r"\D", "", n) or n
-    existing = h.numbers.get(key)
+@folds(NumberAllocated)
+def _on_number_allocated(h: History, ev: Event, p: NumberAllocated) -> None:
+    existing = h.numbers.get(p.number)
     if existing is not None and existing.released is None:
         return
-    h.numbers[key] = Number(key, (as_text(d.get("kind")) or "other").lower(), province_of(d.get("province")), ev)
+    h.numbers[p.number] = Number(p.number, p.kind.value, p.province, ev)
 
 
-def _number_setter(attr: str) -> Handler:
-    def handler(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-        if (n := _number(h, d)) is not None and getattr(n, attr) is None:
+def _number_setter(attr: str) -> Callable[[History, Event, _AboutNumber], None]:
+    def handler(h: History, ev: Event, p: _AboutNumber) -> None:
+        if (n := h.numbers.get(p.number)) is not None and getattr(n, attr) is None:
             setattr(n, attr, ev)
 
     return handler
 
 
-folds("number.filed")(_number_setter("filed"))
-folds("number.activated")(_number_setter("activated"))
-folds("number.released")(_number_setter("released"))
-folds("number.activation_reported")(_number_setter("activation_reported"))
+folds(NumberFiled)(_number_setter("filed"))
+folds(NumberActivated)(_number_setter("activated"))
+folds(NumberReleased)(_number_setter("released"))
+folds(NumberActivationReported)(_number_setter("activation_reported"))
 
 
-@folds("number.contact_change_notified")
-def _on_contact_notified(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (n := _number(h, d)) is not None:
+@folds(NumberContactChangeNotified)
+def _on_contact_notified(h: History, ev: Event, p: NumberContactChangeNotified) -> None:
+    if (n := h.numbers.get(p.number)) is not None:
         n.contact_notices.append(ev)
 
 
-@folds("number.fee_paid")
-def _on_fee_paid(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (n := _number(h, d)) is not None:
-        q = valid_quarter(d.get("quarter")) or quarter_of(ev.on)
-        n.fees.setdefault(q, ev)
+@folds(NumberFeePaid)
+def _on_fee_paid(h: History, ev: Event, p: NumberFeePaid) -> None:
+    if (n := h.numbers.get(p.number)) is not None:
+        n.fees.setdefault(p.quarter, ev)
 
 
-@folds("numbering.annual_report_submitted")
-def _on_number_report(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (year := as_int(d.get("year"))) is not None:
-        h.number_reports.setdefault(year, ev)
+@folds(NumberingAnnualReportSubmitted)
+def _on_number_report(h: History, ev: Event, p: NumberingAnnualReportSubmitted) -> None:
+    h.number_reports.setdefault(p.year, ev)
 
 
 @folds("traffic.period_reported")
@@ -881,25 +940,22 @@ def _on_vacated(h: History, ev: Event, d: Mapping[str, Any]) -> None:
         s.vacated = ev
 
 
-def _system(h: History, d: Mapping[str, Any]) -> System | None:
-    ref = as_text(d.get("system_ref"))
-    return h.systems.setdefault(ref, System(ref)) if ref else None
+def _system(h: History, ref: str) -> System:
+    return h.systems.setdefault(ref, System(ref))
 
 
-@folds("facility.mlps_filed")
-def _on_mlps_filed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (s := _system(h, d)) is not None:
-        s.filings.append((ev, as_int(d.get("level"))))
+@folds(FacilityMlpsFiled)
+def _on_mlps_filed(h: History, ev: Event, p: FacilityMlpsFiled) -> None:
+    _system(h, p.system_ref).filings.append((ev, p.level))
 
 
-@folds("facility.mlps_assessed")
-def _on_mlps_assessed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (s := _system(h, d)) is not None:
-        s.assessments.append((ev, as_int(d.get("level"))))
+@folds(FacilityMlpsAssessed)
+def _on_mlps_assessed(h: History, ev: Event, p: FacilityMlpsAssessed) -> None:
+    _system(h, p.system_ref).assessments.append((ev, p.level))
 
 
-@folds("facility.emergency_plan_updated")
-def _on_plan_updated(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+@folds(FacilityEmergencyPlanUpdated)
+def _on_plan_updated(h: History, ev: Event, p: FacilityEmergencyPlanUpdated) -> None:
     h.plan_updates.append(ev)
 
 
@@ -949,18 +1005,17 @@ def _on_deadline_recorded(h: History, ev: Event, d: Mapping[str, Any]) -> None:
         p.rectification_due, p.deadline_recorded = due, ev
 
 
-@folds("listing.listed")
-def _on_listed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    kind = (as_text(d.get("list")) or "bad").lower()
-    lst = h.listings.setdefault(kind, Listing(kind))
+@folds(ListingListed)
+def _on_listed(h: History, ev: Event, p: ListingListed) -> None:
+    lst = h.listings.setdefault(p.list.value, Listing(p.list.value))
     if not lst.periods or lst.periods[-1][1] is not None:
         lst.periods.append((ev, None))
+        lst.notices[ev.id] = p
 
 
-@folds("listing.removed")
-def _on_unlisted(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    kind = (as_text(d.get("list")) or "bad").lower()
-    lst = h.listings.get(kind)
+@folds(ListingRemoved)
+def _on_unlisted(h: History, ev: Event, p: ListingRemoved) -> None:
+    lst = h.listings.get(p.list.value)
     if lst and lst.periods and lst.periods[-1][1] is None:
         lst.periods[-1] = (lst.periods[-1][0], ev)
 
