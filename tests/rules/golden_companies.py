@@ -53,7 +53,7 @@ CAL_2027 = Calendar.official().with_year({
 def _fact(i: int, company: str, type_: str, effective: date, data: dict[str, Any],
           recorded: datetime | None = None) -> RecordedFact:
     rec = recorded or datetime(effective.year, effective.month, effective.day, 3, 30, tzinfo=UTC)
-    data = contract_payload(type_, data)
+    data = contract_payload(type_, data, effective)
     agg = str(data.get("licence_no") or data.get("number") or data.get("site_ref") or company)
     return RecordedFact(f"ev-{company[-6:]}-{i:04d}", type_, company, effective, rec, data, i, agg)
 
@@ -272,8 +272,11 @@ def rich_company(seed: int, company: str = "91310115MA1K4B8N68", years: int = 5)
                 extra.append(("company.milestone_acknowledged", m.due - timedelta(days=rng.randrange(-3, 5)),
                               {"obligation_id": ob.id, "milestone": m.key}))
         elif ob.rule in ("number-filing", "lease-renewal", "emergency-plan") and rng.random() < 0.2:
+            # a waiver that waives nothing in one draw of two: the contract refuses a waiver without a
+            # reason (which waived nothing), so it names no obligation of the company instead
+            reason = rng.choice(["", "不适用"])
             extra.append(("company.obligation_waived", ob.due - timedelta(days=5),
-                          {"obligation_id": ob.id, "reason": rng.choice(["", "不适用"])}))
+                          {"obligation_id": ob.id if reason else "ob_0000000000000000", "reason": reason or "不适用"}))
     n = len(facts)
     facts += [_fact(n + k, company, t, d, data) for k, (t, d, data) in enumerate(extra, start=1)]
     # late recording: a few facts recorded well after they happened

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -14,19 +14,24 @@ USCC = "91310115MA1K4B8N68"
 PACK = RulePack.default()
 CAL = Calendar.official()
 
-# Values for required fields that no rule reads, so a story need only say what matters to it.
-UNREAD: dict[str, dict[str, Any]] = {
-    "number.allocated": {"provider": "中国电信"},
-    "facility.mlps_filed": {"filing_no": "31010043004-24001"},
-    "facility.mlps_assessed": {"result": "符合"},
+# Values for required fields a story leaves out: fields no rule reads, or values no rule objects to
+# (a month or quarter is the one the fact is dated in). A story need only say what matters to it.
+QUIET: dict[str, Callable[[date], dict[str, Any]]] = {
+    "number.allocated": lambda on: {"provider": "中国电信"},
+    "facility.mlps_filed": lambda on: {"filing_no": "31010043004-24001"},
+    "facility.mlps_assessed": lambda on: {"result": "符合"},
+    "workforce.seats_declared": lambda on: {"system_registered_seats": 0, "overseas_seats": 0},
+    "workforce.social_insurance_reported": lambda on: {
+        "month": f"{on:%Y-%m}", "min_contribution_base": 5000, "local_average_wage": 8000},
+    "workforce.three_way_check_recorded": lambda on: {"quarter": f"{on.year}Q{(on.month - 1) // 3 + 1}"},
 }
 
 
-def contract_payload(type_: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """A story's payload as the ledger would hold it: the required fields it leaves out that no rule reads
-    filled in, and checked by the contract model where the rule pack receives the model (a story the
-    contract refuses is a mistake of the test, said here rather than as a refusal inside the rules)."""
-    full = {**UNREAD.get(type_, {}), **data}
+def contract_payload(type_: str, data: Mapping[str, Any], on: date) -> dict[str, Any]:
+    """A story's payload (of a fact dated `on`) as the ledger would hold it: the required fields it leaves
+    out filled by quiet values, and checked by the contract model where the rule pack receives the model
+    (a story the contract refuses is a mistake of the test, said here rather than inside the rules)."""
+    full = {**QUIET[type_](on), **data} if type_ in QUIET else dict(data)
     if type_ in typed_fact_types():
         CATALOGUE[type_].payload.model_validate(full)  # raises, naming the field, if the story is wrong
     return full
@@ -61,7 +66,7 @@ class Story:
             event_id: str | None = None) -> RecordedFact:
         eff = d(effective)
         rec = d(recorded) if recorded else eff
-        data = contract_payload(type_, data or {})
+        data = contract_payload(type_, data or {}, eff)
         n = len(self.facts) + 1
         fact = RecordedFact(
             event_id=event_id or f"ev-{n:03d}-{type_}",

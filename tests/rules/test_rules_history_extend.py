@@ -39,7 +39,8 @@ def test_a_history_grown_batch_by_batch_evaluates_as_one_folded_at_once(inputs, 
 def test_a_fact_dated_among_the_folded_ones_is_refused_and_changes_nothing():
     early = fact(1, "licence.issued", date(2024, 3, 1), {"licence_no": "B2-1", "category": "B24",
                                                           "issued_on": "2024-03-01", "expires_on": "2029-03-01"})
-    late = fact(2, "workforce.seats_declared", date(2025, 6, 1), {"declared_seats": 10})
+    late = fact(2, "workforce.seats_declared", date(2025, 6, 1), {"declared_seats": 10, "system_registered_seats": 10,
+                                                                          "overseas_seats": 0})
     between = fact(3, "number.allocated", date(2024, 9, 1), {"number": "4006001234", "kind": "400", "province": "31", "provider": "中国电信"})
     h = History.from_facts([early, late], VALIDITY)
     before = evaluate_history(h, PACK, CAL)

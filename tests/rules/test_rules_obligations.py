@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from ledger_rules import obligation_status, pending_steps
-from rules_support import PACK, Story, at, none_of, only
+import pytest
+from ledger_rules import RecordedFact, evaluate, obligation_status, pending_steps
+from ledger_rules.history import InvalidPayload
+from rules_support import CAL, PACK, Story, at, d, none_of, only
 
 
 def licensed(**kw) -> Story:
@@ -199,7 +201,10 @@ def test_annual_report_prep_milestones():
 def test_waiver_needs_a_reason():
     s = licensed()
     target = only(s.evaluate().obligations, rule="annual-report", year=2022)
-    s.add("company.obligation_waived", "2023-02-01", {"obligation_id": target.id, "reason": ""})
+    reasonless = RecordedFact("ev-reasonless", "company.obligation_waived", s.company, d("2023-02-01"),
+                              at("2023-02-01"), {"obligation_id": target.id, "reason": ""}, 99, s.company)
+    with pytest.raises(InvalidPayload, match="first at reason"):  # the projector parks it before: never read as no waiver
+        evaluate([*s.facts, reasonless], PACK, CAL)
     assert only(s.evaluate().obligations, rule="annual-report", year=2022).waived_on is None
     s.add("company.obligation_waived", "2023-02-02", {"obligation_id": target.id, "reason": "licence issued in 2022 Q1, "
                                                                                               "authority exempted"})

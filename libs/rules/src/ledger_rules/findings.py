@@ -20,15 +20,19 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-from .history import RECENT_MONTHS, Dated, Event, History, Site, as_bool, as_int, as_number, as_text, month_of
+from ledger_contracts.facts import WorkforceSocialInsuranceReported
+
+from .history import RECENT_MONTHS, Dated, Event, History, Site, as_bool, as_int, as_number
 from .instants import day_start
 from .model import Finding, Interval, Obligation, build_record
 from .periods import add_months
 from .registry import registration, state_finding, timeline_finding
 from .rule import Rule
 from .ruleset import RulePack
+
+T = TypeVar("T")
 
 Hit = tuple[dict[str, Any], tuple[str, ...]]  # (figures for the message and evidence, event ids)
 Params = Mapping[str, Any]  # a rule's parameters in the pack
@@ -187,7 +191,7 @@ def _capital_below_threshold(ctx: Context, day: date, p: Params) -> dict[str, Hi
     return out
 
 
-def _latest(dated: Dated, day: date) -> Any:
+def _latest(dated: Dated[T], day: date) -> T | None:
     return dated.as_of(day)
 
 
@@ -208,8 +212,8 @@ def _seat_inflation(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     seats, ins = _latest(ctx.h.seats, day), _latest(ctx.h.insurance, day)
     if seats is None or ins is None:
         return {}
-    declared, insured = as_int(seats.data.get("declared_seats")), as_int(ins.data.get("insured_headcount"))
-    if declared is None or insured is None or declared <= insured * (1 + p["tolerance"]):
+    declared, insured = seats.data.declared_seats, ins.data.insured_headcount
+    if declared <= insured * (1 + p["tolerance"]):
         return {}
     return {"company": ({"declared_seats": declared, "insured_headcount": insured,
                          "tolerance_pct": _fmt(p["tolerance"] * 100)}, (seats.id, ins.id))}
@@ -233,17 +237,17 @@ def _three_way_mismatch(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     check = _latest(ctx.h.three_way, day)
     if check is None:
         return {}
-    read = [as_int(check.data.get(k)) for k in ("actual_seats", "system_registered_seats", "insured_headcount")]
-    figures = [v for v in read if v is not None]
-    if len(figures) < len(read) or max(figures) <= 0:
+    c = check.data
+    figures = [c.actual_seats, c.system_registered_seats, c.insured_headcount]
+    if max(figures) <= 0:
         return {}
     spread = (max(figures) - min(figures)) / max(figures)
     if spread <= p["tolerance"]:
         return {}
-    return {"company": ({"quarter": as_text(check.data.get("quarter")) or month_of(check.on),
+    return {"company": ({"quarter": c.quarter,
                          "actual_seats": figures[0], "system_registered_seats": figures[1],
                          "insured_headcount": figures[2], "spread_pct": _fmt(round(spread * 100, 1)),
-                         "explanation": as_text(check.data.get("explanation"))}, (check.id,))}
+                         "explanation": c.explanation}, (check.id,))}
 
 
 @state_finding(
@@ -262,9 +266,9 @@ def _social_insurance_thin(ctx: Context, day: date, p: Params) -> dict[str, Hit]
         snapshot = ctx.h.insurance_recent.as_of(day) or ()
         recent = [ev for _, ev in snapshot[-p["months"]:]] if p["months"] else []
     else:
-        reports: dict[str, Any] = {}
+        reports: dict[str, Event[WorkforceSocialInsuranceReported]] = {}
         for ev in ctx.h.insurance.upto(day):
-            reports[as_text(ev.data.get("month")) or month_of(ev.on)] = ev
+            reports[ev.data.month] = ev
         recent = [reports[m] for m in sorted(reports)[-p["months"]:]]
     zh, en, ids = [], [], []
     memo = ctx.memo
@@ -285,16 +289,15 @@ def _social_insurance_thin(ctx: Context, day: date, p: Params) -> dict[str, Hit]
                         tuple(dict.fromkeys(ids)))}
 
 
-def _insurance_report_parts(ev: Event, p: Params) -> tuple[tuple[str, str], ...]:
+def _insurance_report_parts(ev: Event[WorkforceSocialInsuranceReported], p: Params) -> tuple[tuple[str, str], ...]:
     """What is thin about one monthly social-insurance report: (zh, en) per problem."""
     out = []
-    month = as_text(ev.data.get("month")) or month_of(ev.on)
-    insured = as_int(ev.data.get("insured_headcount"))
-    base, wage = as_number(ev.data.get("min_contribution_base")), as_number(ev.data.get("local_average_wage"))
-    if insured is not None and insured < p["min_insured"]:
+    month, insured = ev.data.month, ev.data.insured_headcount
+    base, wage = float(ev.data.min_contribution_base), float(ev.data.local_average_wage)
+    if insured < p["min_insured"]:
         out.append((f"{month}参保{insured}人（少于{p['min_insured']}人）",
                     f"{month}: {insured} insured (under {p['min_insured']})"))
-    if base is not None and wage and base < p["min_base_ratio"] * wage:
+    if wage and base < p["min_base_ratio"] * wage:
         out.append((f"{month}缴费基数{_fmt(base)}低于平均工资{_fmt(wage)}的{_fmt(p['min_base_ratio'] * 100)}%",
                     f"{month}: contribution base {_fmt(base)} under {_fmt(p['min_base_ratio'] * 100)}% of the average wage {_fmt(wage)}"))
     return tuple(out)
@@ -371,8 +374,9 @@ def _nine_x_capital(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
 )
 def _fixed_number_quota(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     seats_ev = ctx.h.seats.as_of(day)
-    if seats_ev is None or (seats := as_int(seats_ev.data.get("declared_seats"))) is None:
+    if seats_ev is None:
         return {}
+    seats = seats_ev.data.declared_seats
     fixed = [n for n in ctx.h.numbers_held(day) if n.kind == "fixed"]
     if len(fixed) <= seats * p["max_per_10_seats"] / 10:
         return {}
@@ -501,7 +505,7 @@ def _mlps_missing(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
 )
 def _ai_outbound(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     cap = ctx.h.capabilities.as_of(day)
-    if cap is None or as_bool(cap.data.get("ai_outbound")) is not True or as_text(cap.data.get("algorithm_filing_no")):
+    if cap is None or not cap.data.ai_outbound or cap.data.algorithm_filing_no:
         return {}
     return {"company": ({}, (cap.id,))}
 
@@ -517,15 +521,15 @@ def _ai_outbound(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
 )
 def _cross_border(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     cap, seats = ctx.h.capabilities.as_of(day), ctx.h.seats.as_of(day)
-    if cap is not None and as_text(cap.data.get("data_export_filing_no")):
+    if cap is not None and cap.data.data_export_filing_no:
         return {}
     zh, en, ids = [], [], []
-    if cap is not None and as_bool(cap.data.get("cross_border")) is True:
+    if cap is not None and cap.data.cross_border:
         zh.append("数据出境")
         en.append("Data leaves China")
         ids.append(cap.id)
-    overseas = as_int(seats.data.get("overseas_seats")) if seats is not None else None
-    if overseas and overseas > 0:
+    overseas = seats.data.overseas_seats if seats is not None else None
+    if seats is not None and seats.data.overseas_seats > 0:
         zh.append(f"境外座席{overseas}个")
         en.append(f"{overseas} overseas seats")
         ids.append(seats.id)

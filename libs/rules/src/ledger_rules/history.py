@@ -20,10 +20,16 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol, TypeAlias, TypeVar, overload
+from typing import Any, Generic, Protocol, TypeAlias, overload
 
 from ledger_contracts.catalogue import CATALOGUE
 from ledger_contracts.facts import (
+    CompanyCapabilitiesDeclared,
+    CompanyMilestoneAcknowledged,
+    CompanyObligationWaived,
+    CompanyRestructuringApproved,
+    CompanyRestructuringCompleted,
+    CompanyRestructuringDecided,
     FacilityEmergencyPlanUpdated,
     FacilityMlpsAssessed,
     FacilityMlpsFiled,
@@ -38,8 +44,12 @@ from ledger_contracts.facts import (
     NumberFiled,
     NumberingAnnualReportSubmitted,
     NumberReleased,
+    WorkforceSeatsDeclared,
+    WorkforceSocialInsuranceReported,
+    WorkforceThreeWayCheckRecorded,
 )
 from pydantic import ValidationError
+from typing_extensions import TypeVar
 
 from .instants import local_date
 from .model import RecordedFact
@@ -48,6 +58,8 @@ from .registry import family_of
 
 Fold = TypeVar("Fold", bound=Callable[..., None])
 P = TypeVar("P", bound=FactPayload)
+T = TypeVar("T")
+D = TypeVar("D", default=Any)  # what an Event's data is: its payload model where the type's fold is typed
 
 RECENT_MONTHS = 12  # social insurance look-back kept per report (rule parameter `months` up to this)
 
@@ -202,28 +214,28 @@ def valid_quarter(v: Any) -> str | None:
     return None
 
 
-class Dated:
+class Dated(Generic[T]):
     """(day, value) pairs in day order with an as-of lookup."""
 
     __slots__ = ("days", "values")
 
     def __init__(self) -> None:
         self.days: list[date] = []
-        self.values: list[Any] = []
+        self.values: list[T] = []
 
-    def add(self, day: date, value: Any) -> None:
+    def add(self, day: date, value: T) -> None:
         i = bisect.bisect_right(self.days, day)
         self.days.insert(i, day)
         self.values.insert(i, value)
 
-    def as_of(self, day: date) -> Any:
+    def as_of(self, day: date) -> T | None:
         i = bisect.bisect_right(self.days, day)
         return self.values[i - 1] if i else None
 
-    def upto(self, day: date) -> list[Any]:
+    def upto(self, day: date) -> list[T]:
         return self.values[: bisect.bisect_right(self.days, day)]
 
-    def __iter__(self) -> Iterator[tuple[date, Any]]:
+    def __iter__(self) -> Iterator[tuple[date, T]]:
         return iter(zip(self.days, self.values, strict=True))
 
     def __bool__(self) -> bool:
@@ -231,13 +243,14 @@ class Dated:
 
 
 @dataclass(slots=True)
-class Event:
-    """The parts of a fact the rules use."""
+class Event(Generic[D]):
+    """The parts of a fact the rules use. `data`: the payload as its contract model where the type's
+    fold is registered with the model (Event[WorkforceSeatsDeclared]), else the stored dict."""
 
     id: str
     on: date
     recorded_at: datetime | None
-    data: Mapping[str, Any]
+    data: D
 
 
 @dataclass
@@ -435,29 +448,30 @@ class History:
         self.last_event_on: dict[tuple[date, str], str] = {}
         self.latest_day: date | None = None
         self.validity_years = validity_years  # rules.md §0: assumed for a licence recorded without expiry
-        self.name = Dated()
-        self.capital = Dated()  # registered capital
-        self.industry = Dated()
+        self.name: Dated[str] = Dated()
+        self.capital: Dated[tuple[float, str]] = Dated()  # registered capital, the fact that says it
+        self.industry: Dated[str] = Dated()
         self.changes: list[tuple[Event, str]] = []  # registration changes (fact, field)
-        self.capabilities = Dated()  # Event
+        self.capabilities: Dated[Event[CompanyCapabilitiesDeclared]] = Dated()
         self.licences: dict[str, Licence] = {}
         self.applications: list[Event] = []  # licence.applied
         self.refusals: list[Event] = []  # licence.refused (a new licence refused)
         self.restructurings: dict[str, Restructuring] = {}
-        self.waivers: dict[str, list[Event]] = {}
-        self.milestone_acks: dict[str, list[Event]] = {}
+        self.waivers: dict[str, list[Event[CompanyObligationWaived]]] = {}
+        self.milestone_acks: dict[str, list[Event[CompanyMilestoneAcknowledged]]] = {}
         self.arrangements: dict[str, Arrangement] = {}
         self.numbers: dict[str, Number] = {}
         self.number_reports: dict[int, Event] = {}
-        self.traffic = Dated()  # Event of traffic.period_reported, by day recorded
+        self.traffic: Dated[tuple[str, Event]] = Dated()  # (month, traffic.period_reported)
         self.traffic_by_month: dict[str, Event] = {}
-        self.traffic_latest = Dated()  # (month, Event) of the latest month known
+        self.traffic_latest: Dated[tuple[str, Event]] = Dated()  # (month, Event) of the latest month known
         self.spot_checks: list[Event] = []
-        self.seats = Dated()  # Event
-        self.insurance = Dated()  # Event
-        self.insurance_recent = Dated()  # ((month, Event), …) of the latest RECENT_MONTHS months
-        self.three_way_checks: list[Event] = []
-        self.three_way = Dated()
+        self.seats: Dated[Event[WorkforceSeatsDeclared]] = Dated()
+        self.insurance: Dated[Event[WorkforceSocialInsuranceReported]] = Dated()
+        # ((month, report), …) of the latest RECENT_MONTHS months
+        self.insurance_recent: Dated[tuple[tuple[str, Event[WorkforceSocialInsuranceReported]], ...]] = Dated()
+        self.three_way_checks: list[Event[WorkforceThreeWayCheckRecorded]] = []
+        self.three_way: Dated[Event[WorkforceThreeWayCheckRecorded]] = Dated()
         self.sites: dict[str, Site] = {}
         self.systems: dict[str, System] = {}
         self.plan_updates: list[Event] = []
@@ -515,7 +529,7 @@ class History:
         self._cc_key, self._cc, self._licensed = None, [], {}  # answers cached over the facts as they were
         for on, seq, f, payload in ordered:
             rec = f.recorded_at if isinstance(f.recorded_at, datetime) else None
-            ev = Event(str(f.event_id), on, rec, f.data)
+            ev: Event = Event(str(f.event_id), on, rec, payload)
             self.latest_day = on if self.latest_day is None or on > self.latest_day else self.latest_day
             if rec is not None and rec.tzinfo is not None and rec.utcoffset() is not None:
                 self.latest_day = max(self.latest_day, local_date(rec))
@@ -569,8 +583,7 @@ class History:
             if n.active_on(day) and n.activated is not None:
                 out.append((f"号码{n.number}已启用", f"number {n.number} activated", n.activated.id))
         seats = self.seats.as_of(day)
-        if seats is not None and (as_int(seats.data.get("declared_seats")) or 0) > 0:
-            k = as_int(seats.data.get("declared_seats"))
+        if seats is not None and (k := seats.data.declared_seats) > 0:
             out.append((f"申报座席{k}个", f"{k} seats declared", seats.id))
         for a in self.arrangements.values():
             if a.mode == "seat_leasing" and a.active_on(day):
@@ -633,46 +646,41 @@ def _on_registration_changed(h: History, ev: Event, d: Mapping[str, Any]) -> Non
         h.name.add(ev.on, name)
 
 
-def _restructuring(h: History, d: Mapping[str, Any]) -> Restructuring | None:
-    ref = as_text(d.get("ref"))
-    if ref is None:
-        return None
+def _restructuring(h: History, ref: str) -> Restructuring:
     return h.restructurings.setdefault(ref, Restructuring(ref))
 
 
-@folds("company.restructuring_decided")
-def _on_restructuring_decided(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (r := _restructuring(h, d)) is not None and r.decided is None:
-        r.decided, r.kind = ev, as_text(d.get("kind"))
+@folds(CompanyRestructuringDecided)
+def _on_restructuring_decided(h: History, ev: Event, p: CompanyRestructuringDecided) -> None:
+    if (r := _restructuring(h, p.ref)).decided is None:
+        r.decided, r.kind = ev, p.kind.value
 
 
-@folds("company.restructuring_approved")
-def _on_restructuring_approved(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (r := _restructuring(h, d)) is not None and r.approved is None:
+@folds(CompanyRestructuringApproved)
+def _on_restructuring_approved(h: History, ev: Event, p: CompanyRestructuringApproved) -> None:
+    if (r := _restructuring(h, p.ref)).approved is None:
         r.approved = ev
 
 
-@folds("company.restructuring_completed")
-def _on_restructuring_completed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (r := _restructuring(h, d)) is not None and r.completed is None:
+@folds(CompanyRestructuringCompleted)
+def _on_restructuring_completed(h: History, ev: Event, p: CompanyRestructuringCompleted) -> None:
+    if (r := _restructuring(h, p.ref)).completed is None:
         r.completed = ev
 
 
-@folds("company.capabilities_declared")
-def _on_capabilities(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+@folds(CompanyCapabilitiesDeclared)
+def _on_capabilities(h: History, ev: Event, p: CompanyCapabilitiesDeclared) -> None:
     h.capabilities.add(ev.on, ev)
 
 
-@folds("company.obligation_waived")
-def _on_waived(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (oid := as_text(d.get("obligation_id"))) is not None:
-        h.waivers.setdefault(oid, []).append(ev)
+@folds(CompanyObligationWaived)
+def _on_waived(h: History, ev: Event, p: CompanyObligationWaived) -> None:
+    h.waivers.setdefault(p.obligation_id, []).append(ev)
 
 
-@folds("company.milestone_acknowledged")
-def _on_milestone(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (oid := as_text(d.get("obligation_id"))) is not None:
-        h.milestone_acks.setdefault(oid, []).append(ev)
+@folds(CompanyMilestoneAcknowledged)
+def _on_milestone(h: History, ev: Event, p: CompanyMilestoneAcknowledged) -> None:
+    h.milestone_acks.setdefault(p.obligation_id, []).append(ev)
 
 
 def _licence(h: History, d: Mapping[str, Any]) -> Licence | None:
@@ -885,23 +893,23 @@ def _on_spot_check(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.spot_checks.append(ev)
 
 
-@folds("workforce.seats_declared")
-def _on_seats(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+@folds(WorkforceSeatsDeclared)
+def _on_seats(h: History, ev: Event, p: WorkforceSeatsDeclared) -> None:
     h.seats.add(ev.on, ev)
 
 
-@folds("workforce.social_insurance_reported")
-def _on_insurance(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+@folds(WorkforceSocialInsuranceReported)
+def _on_insurance(h: History, ev: Event, p: WorkforceSocialInsuranceReported) -> None:
     h.insurance.add(ev.on, ev)
     # the latest RECENT_MONTHS reported months so far, each month's latest report
     recent = dict(h.insurance_recent.values[-1]) if h.insurance_recent else {}
-    recent[valid_month(d.get("month")) or month_of(ev.on)] = ev
+    recent[p.month] = ev
     keep = sorted(recent)[-RECENT_MONTHS:]
     h.insurance_recent.add(ev.on, tuple((m, recent[m]) for m in keep))
 
 
-@folds("workforce.three_way_check_recorded")
-def _on_three_way(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+@folds(WorkforceThreeWayCheckRecorded)
+def _on_three_way(h: History, ev: Event, p: WorkforceThreeWayCheckRecorded) -> None:
     h.three_way_checks.append(ev)
     h.three_way.add(ev.on, ev)
 

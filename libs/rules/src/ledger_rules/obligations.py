@@ -16,8 +16,10 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from ledger_contracts.facts import CompanyObligationWaived
+
 from .calendar import Calendar
-from .history import Event, History, Licence, as_text, quarter_of, valid_quarter
+from .history import Event, History, Licence, as_text, quarter_of
 from .model import Milestone, Obligation
 from .periods import Due, add_months, days_after, days_before, months_after, roll, working_days_after
 from .registry import obligation, registration
@@ -318,7 +320,7 @@ def _annual_report_prep(ctx: Context, rule: Rule) -> Iterator[Draft]:
         milestones, matched = [], []
         for (key, zh, en), n, due in zip(MILESTONES, p["milestone_days"], dues, strict=False):
             names = {key, f"d-{n}", f"m-{n}", str(n)}
-            ack = next((a for a in acks if as_text(a.data.get("milestone")) in names), None)
+            ack = next((a for a in acks if a.data.milestone in names), None)
             milestones.append(Milestone(key, n, due.due, zh, en, ack.on if ack else None, ack.id if ack else None))
             matched.append(ack)
         d.milestones = tuple(milestones)
@@ -655,7 +657,7 @@ def _three_way_check(ctx: Context, rule: Rule) -> Iterator[Draft]:
         return
     checks: dict[str, Event] = {}  # the first check recorded for each quarter
     for c in ctx.h.three_way_checks:
-        checks.setdefault(valid_quarter(c.data.get("quarter")) or quarter_of(c.on), c)
+        checks.setdefault(c.data.quarter, c)
     start = ctx.operating[0][0]  # created by the fact that started operations (or the latest before a lapse ended)
     creator = next((e for e in ctx.h.events if e.on >= start), ctx.h.events[-1])
     operating = ctx.operating
@@ -798,10 +800,10 @@ def _join(sep: str, a: str | None, b: str | None) -> str | None:
     return a or b or None
 
 
-def _freeze(base: dict[str, Any], d: Draft, waivers: Mapping[str, list[Event]]) -> Obligation:
+def _freeze(base: dict[str, Any], d: Draft, waivers: Mapping[str, list[Event[CompanyObligationWaived]]]) -> Obligation:
     """The frozen obligation; built straight into the instance's __dict__ (the hot loop of evaluate)."""
     oid = obligation_id(base["company"], base["rule"], d.about, d.key)
-    waiver = next((w for w in waivers[oid] if as_text(w.data.get("reason"))), None) if oid in waivers else None
+    waiver = waivers[oid][0] if oid in waivers else None  # a waiver always gives its reason
     due = d.due
     created, fulfilled, cancelled = d.created, d.fulfilled, d.cancelled
     values = {
@@ -822,7 +824,7 @@ def _freeze(base: dict[str, Any], d: Draft, waivers: Mapping[str, list[Event]]) 
         "created_by": created.id,
         "fulfilled_on": d.fulfilled_on,
         "fulfilled_by": fulfilled.id if fulfilled else None,
-        "waived_reason": as_text(waiver.data.get("reason")) if waiver else None,
+        "waived_reason": waiver.data.reason if waiver else None,
         "waived_by": waiver.id if waiver else None,
         "waived_on": waiver.on if waiver else None,
         "cancelled_on": cancelled.on if cancelled else None,
