@@ -50,6 +50,17 @@ CAL_2027 = Calendar.official().with_year({
 })
 
 
+# a registration change of each field, with values of its kind (people are opaque references, never names)
+CHANGED: dict[str, dict[str, str]] = {
+    "name": {"old": "某呼叫中心有限公司", "new": "新某呼叫中心有限公司"},
+    "legal_representative": {"old": "P-0001", "new": "P-0002"},
+    "registered_capital": {"old": "1000000", "new": "12000000"},
+    "business_scope": {"old": "呼叫中心业务", "new": "呼叫中心业务；信息服务业务"},
+    "registered_address": {"old": "上海市浦东新区", "new": "上海市徐汇区"},
+    "contact": {"old": "R-01", "new": "R-02"},
+}
+
+
 def _fact(i: int, company: str, type_: str, effective: date, data: dict[str, Any],
           recorded: datetime | None = None) -> RecordedFact:
     rec = recorded or datetime(effective.year, effective.month, effective.day, 3, 30, tzinfo=UTC)
@@ -162,8 +173,7 @@ def rich_company(seed: int, company: str = "91310115MA1K4B8N68", years: int = 5)
     for fld in rng.sample(["name", "legal_representative", "registered_capital", "business_scope",
                            "registered_address", "contact"], 3):
         on = start + timedelta(days=rng.randrange(100, 365 * years - 100))
-        add("company.registration_changed", on, {"field": fld, "old": "a", "new": 12_000_000 if fld == "registered_capital"
-                                                 else "新"})
+        add("company.registration_changed", on, {"field": fld, **CHANGED[fld]})
         if rng.random() < 0.6:
             add("licence.change_filed", on + timedelta(days=rng.randrange(5, 45)),
                 {"licence_no": lic, "fields": [fld], "filed_on": (on + timedelta(days=20)).isoformat()})

@@ -80,7 +80,7 @@ def test_capital_below_threshold_follows_capital_changes():
     s.licence()  # nationwide needs 10,000,000
     f = only(s.evaluate().findings, rule="capital-below-threshold")
     assert f.open_at(at("2022-03-15")) and f.params["nationwide"] == 10_000_000
-    s.add("company.registration_changed", "2023-01-10", {"field": "registered_capital", "old": 5e6, "new": 1.2e7})
+    s.add("company.registration_changed", "2023-01-10", {"field": "registered_capital", "old": "5000000", "new": "12000000"})
     ev = s.evaluate()
     f = only(ev.findings, rule="capital-below-threshold")
     assert f.intervals[0].resolved_at == start_of("2023-01-10")

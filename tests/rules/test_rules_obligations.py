@@ -34,7 +34,7 @@ def test_change_filing_needs_an_active_licence():
 
 def test_change_filing_fulfilled_only_by_a_filing_covering_the_field():
     s = licensed()
-    s.add("company.registration_changed", "2026-03-02", {"field": "registered_capital", "old": 1, "new": 20_000_000})
+    s.add("company.registration_changed", "2026-03-02", {"field": "registered_capital", "old": "1", "new": "20000000"})
     s.add("licence.change_filed", "2026-03-10", {"licence_no": "B2-20220315", "fields": ["name"], "filed_on": "2026-03-10"})
     ob = only(s.evaluate().obligations, rule="change-filing")
     assert ob.due == date(2026, 4, 1) and ob.fulfilled_on is None

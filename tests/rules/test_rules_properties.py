@@ -41,11 +41,14 @@ site = st.sampled_from(["S1", "S2"])
 small = st.integers(0, 600)
 
 PAYLOADS = {
-    "company.registered": st.fixed_dictionaries({"registered_capital": maybe(st.integers(0, 10**9)),
+    "company.registered": st.fixed_dictionaries({"name": st.just("某公司"), "province": st.sampled_from(["31", "44"]),
+                                                 "registered_capital": st.integers(0, 10**9),
                                                  "industry": st.sampled_from(["education", "other"])}),
-    "company.registration_changed": st.fixed_dictionaries({
-        "field": st.sampled_from(["name", "legal_representative", "registered_capital", "registered_address",
-                                  "business_scope", "contact"]), "new": maybe(st.integers(0, 10**8))}),
+    "company.registration_changed": st.one_of(
+        st.integers(0, 10**8).map(lambda n: {"field": "registered_capital", "old": "1", "new": str(n + 2)}),
+        st.sampled_from(["name", "registered_address", "business_scope"]).map(
+            lambda f: {"field": f, "old": "甲", "new": "乙"}),
+        st.sampled_from(["legal_representative", "contact"]).map(lambda f: {"field": f, "old": "P-1", "new": "P-2"})),
     "company.restructuring_decided": st.fixed_dictionaries({"kind": st.sampled_from(["merger", "split"]),
                                                            "ref": st.sampled_from(["R1", "R2"])}),
     "company.restructuring_approved": st.fixed_dictionaries({"ref": st.sampled_from(["R1", "R2"])}),
@@ -172,6 +175,9 @@ INVALID = {  # one payload per typed fact type that its contract model refuses, 
     "listing.listed": ({"list": "garbage", "authority": "x", "reason": "y"}, "list"),
     "listing.removed": ({"list": -1}, "list"),
     "company.obligation_waived": ({"obligation_id": "ob_2e6e68c5109c0266", "reason": ""}, "reason"),
+    "company.registered": ({"name": "某公司", "province": "31", "registered_capital": "garbage", "industry": "other"},
+                           "registered_capital"),
+    "company.registration_changed": ({"field": "registered_capital", "old": "1", "new": -1}, "new"),
     "company.capabilities_declared": ({"ai_outbound": None, "cross_border": False}, "ai_outbound"),
     "company.restructuring_decided": ({"kind": "takeover", "ref": "R1"}, "kind"),
     "workforce.seats_declared": ({"declared_seats": -1, "system_registered_seats": 0, "overseas_seats": 0},

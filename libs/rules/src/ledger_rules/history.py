@@ -23,10 +23,13 @@ from datetime import date, datetime, timedelta
 from typing import Any, Generic, Protocol, TypeAlias, overload
 
 from ledger_contracts.catalogue import CATALOGUE
+from ledger_contracts.enums import RegistrationField
 from ledger_contracts.facts import (
     CompanyCapabilitiesDeclared,
     CompanyMilestoneAcknowledged,
     CompanyObligationWaived,
+    CompanyRegistered,
+    CompanyRegistrationChanged,
     CompanyRestructuringApproved,
     CompanyRestructuringCompleted,
     CompanyRestructuringDecided,
@@ -48,6 +51,7 @@ from ledger_contracts.facts import (
     WorkforceSocialInsuranceReported,
     WorkforceThreeWayCheckRecorded,
 )
+from ledger_contracts.formats import parse_money
 from pydantic import ValidationError
 from typing_extensions import TypeVar
 
@@ -204,13 +208,6 @@ def valid_month(v: Any) -> str | None:
     t = as_text(v)
     if t and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", t):
         return t
-    return None
-
-
-def valid_quarter(v: Any) -> str | None:
-    t = as_text(v)
-    if t and re.fullmatch(r"\d{4}Q[1-4]", t.upper()):
-        return t.upper()
     return None
 
 
@@ -624,26 +621,20 @@ class History:
         return days
 
 
-@folds("company.registered")
-def _on_company_registered(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (c := as_number(d.get("registered_capital"))) is not None:
-        h.capital.add(ev.on, (c, ev.id))
-    if (name := as_text(d.get("name"))) is not None:
-        h.name.add(ev.on, name)
-    if (ind := as_text(d.get("industry"))) is not None:
-        h.industry.add(ev.on, ind)
+@folds(CompanyRegistered)
+def _on_company_registered(h: History, ev: Event, p: CompanyRegistered) -> None:
+    h.capital.add(ev.on, (float(p.registered_capital), ev.id))
+    h.name.add(ev.on, p.name)
+    h.industry.add(ev.on, p.industry.value)
 
 
-@folds("company.registration_changed")
-def _on_registration_changed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    fld = as_text(d.get("field"))
-    if fld is None:
-        return
-    h.changes.append((ev, fld))
-    if fld == "registered_capital" and (c := as_number(d.get("new"))) is not None:
-        h.capital.add(ev.on, (c, ev.id))
-    if fld == "name" and (name := as_text(d.get("new"))) is not None:
-        h.name.add(ev.on, name)
+@folds(CompanyRegistrationChanged)
+def _on_registration_changed(h: History, ev: Event, p: CompanyRegistrationChanged) -> None:
+    h.changes.append((ev, p.field.value))
+    if p.field is RegistrationField.registered_capital:
+        h.capital.add(ev.on, (float(parse_money(p.new)), ev.id))  # the model has checked it is an amount
+    elif p.field is RegistrationField.name:
+        h.name.add(ev.on, p.new)
 
 
 def _restructuring(h: History, ref: str) -> Restructuring:
