@@ -32,6 +32,7 @@ days = st.one_of(
     st.dates(date(1900, 1, 1), date(2200, 12, 31)),
 )
 iso = days.map(date.isoformat)
+lease_days = st.dates(date(2018, 1, 1), date(2099, 12, 31))  # after the leases' start, within the contract's years
 maybe = lambda s: st.one_of(s, st.none(), st.just("garbage"), st.just(-1))  # noqa: E731
 licence_no = st.sampled_from(["B2-1", "粤B2-2", "B2-3"])
 number = st.sampled_from(["95012", "4006001234", "02088886666"])
@@ -103,10 +104,12 @@ PAYLOADS = {
     "workforce.three_way_check_recorded": st.fixed_dictionaries({
         "quarter": st.sampled_from(["2025Q4", "2026Q1"]), "actual_seats": small, "system_registered_seats": small,
         "insured_headcount": small}),
-    "site.leased": st.fixed_dictionaries({"site_ref": site, "province": maybe(st.just("31")), "area_m2": maybe(small),
-                                         "lease_end": maybe(iso), "purpose_text": maybe(st.just("办公")),
-                                         "sublease": maybe(st.booleans())}),
-    "site.lease_renewed": st.fixed_dictionaries({"site_ref": site, "new_lease_end": maybe(iso)}),
+    "site.leased": st.fixed_dictionaries({
+        "site_ref": site, "province": st.sampled_from(["31", "44"]), "address": st.just("上海市浦东新区张江路1号"),
+        "area_m2": st.integers(1, 600), "lease_start": st.just("2017-12-31"), "lease_end": lease_days.map(date.isoformat),
+        "purpose_text": st.sampled_from(["办公", "呼叫中心办公"]), "sublease": st.booleans(),
+        "owner_consent": st.booleans(), "workstations": small}),
+    "site.lease_renewed": st.fixed_dictionaries({"site_ref": site, "new_lease_end": lease_days.map(date.isoformat)}),
     "site.vacated": st.fixed_dictionaries({"site_ref": site}),
     "facility.mlps_filed": st.fixed_dictionaries({"system_ref": st.just("CC"), "level": st.integers(1, 4),
                                                  "filing_no": st.just("31010043004-24001")}),
@@ -178,6 +181,10 @@ INVALID = {  # one payload per typed fact type that its contract model refuses, 
     "company.registered": ({"name": "某公司", "province": "31", "registered_capital": "garbage", "industry": "other"},
                            "registered_capital"),
     "company.registration_changed": ({"field": "registered_capital", "old": "1", "new": -1}, "new"),
+    "site.leased": ({"site_ref": "S1", "province": "31", "address": "x", "area_m2": 0, "lease_start": "2025-01-01",
+                     "lease_end": "2026-01-01", "purpose_text": "办公", "sublease": False, "owner_consent": False,
+                     "workstations": 1}, "area_m2"),
+    "site.lease_renewed": ({"site_ref": "S1", "new_lease_end": "garbage"}, "new_lease_end"),
     "company.capabilities_declared": ({"ai_outbound": None, "cross_border": False}, "ai_outbound"),
     "company.restructuring_decided": ({"kind": "takeover", "ref": "R1"}, "kind"),
     "workforce.seats_declared": ({"declared_seats": -1, "system_registered_seats": 0, "overseas_seats": 0},

@@ -407,7 +407,7 @@ def _sites_where(test: SiteTest) -> StateRule:
 )
 @_sites_where
 def _purpose(ctx: Context, s: Site, day: date, p: Params) -> tuple[dict[str, Any], tuple[str, ...]] | None:
-    if s.purpose_text is None or p["required_text"] in s.purpose_text:
+    if p["required_text"] in s.purpose_text:
         return None
     return {"purpose_text": s.purpose_text, "required_text": p["required_text"]}, ()
 
@@ -423,7 +423,7 @@ def _purpose(ctx: Context, s: Site, day: date, p: Params) -> tuple[dict[str, Any
 )
 @_sites_where
 def _sublease(ctx: Context, s: Site, day: date, p: Params) -> tuple[dict[str, Any], tuple[str, ...]] | None:
-    if s.sublease is True and s.owner_consent is not True:
+    if s.sublease and not s.owner_consent:
         return {"owner_consent": s.owner_consent}, ()
     return None
 
@@ -442,7 +442,7 @@ def _sublease(ctx: Context, s: Site, day: date, p: Params) -> tuple[dict[str, An
 def _lease_short(ctx: Context, s: Site, day: date, p: Params) -> tuple[dict[str, Any], tuple[str, ...]] | None:
     end = s.lease_end_as_of(day)
     active = [lic for lic in ctx.h.licensed_on(day, ctx.pack.licence)]
-    if end is None or not active:
+    if not active:
         return None
     lic = max(active, key=lambda x: (x.expiry_as_of(day), x.no))
     expiry = lic.expiry_as_of(day)
@@ -465,7 +465,7 @@ def _lease_short(ctx: Context, s: Site, day: date, p: Params) -> tuple[dict[str,
 def _premises_area(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     if not any(lic.scope == "nationwide" for lic in ctx.h.licensed_on(day, ctx.pack.licence)):
         return {}
-    sites = [(s.leased.id, s.area_m2) for s in ctx.h.sites.values() if s.held_on(day) and s.area_m2 is not None]
+    sites = [(s.leased.id, s.area_m2) for s in ctx.h.sites.values() if s.held_on(day)]
     if not sites:
         return {}
     total = sum(area for _, area in sites)

@@ -47,6 +47,9 @@ from ledger_contracts.facts import (
     NumberFiled,
     NumberingAnnualReportSubmitted,
     NumberReleased,
+    SiteLeased,
+    SiteLeaseRenewed,
+    SiteVacated,
     WorkforceSeatsDeclared,
     WorkforceSocialInsuranceReported,
     WorkforceThreeWayCheckRecorded,
@@ -363,19 +366,19 @@ class Penalty:
 class Site:
     ref: str
     leased: Event
-    province: str | None
-    area_m2: float | None
-    lease_end: date | None
-    purpose_text: str | None
-    sublease: bool | None
-    owner_consent: bool | None
+    province: str
+    area_m2: float
+    lease_end: date
+    purpose_text: str
+    sublease: bool
+    owner_consent: bool
     renewals: list[tuple[Event, date]] = field(default_factory=list)
     vacated: Event | None = None
 
     def held_on(self, day: date) -> bool:
         return self.leased.on <= day and (self.vacated is None or day < self.vacated.on)
 
-    def lease_end_as_of(self, day: date) -> date | None:
+    def lease_end_as_of(self, day: date) -> date:
         end = self.lease_end
         for ev, new in self.renewals:
             if ev.on <= day:
@@ -905,37 +908,31 @@ def _on_three_way(h: History, ev: Event, p: WorkforceThreeWayCheckRecorded) -> N
     h.three_way.add(ev.on, ev)
 
 
-def _site(h: History, d: Mapping[str, Any]) -> Site | None:
-    ref = as_text(d.get("site_ref"))
-    return h.sites.get(ref) if ref else None
-
-
-@folds("site.leased")
-def _on_site_leased(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    ref = as_text(d.get("site_ref"))
-    if ref is None or (ref in h.sites and h.sites[ref].vacated is None):
+@folds(SiteLeased)
+def _on_site_leased(h: History, ev: Event, p: SiteLeased) -> None:
+    if p.site_ref in h.sites and h.sites[p.site_ref].vacated is None:
         return
-    h.sites[ref] = Site(
-        ref=ref,
+    h.sites[p.site_ref] = Site(
+        ref=p.site_ref,
         leased=ev,
-        province=province_of(d.get("province")),
-        area_m2=as_number(d.get("area_m2")),
-        lease_end=as_date(d.get("lease_end")),
-        purpose_text=as_text(d.get("purpose_text")),
-        sublease=as_bool(d.get("sublease")),
-        owner_consent=as_bool(d.get("owner_consent")),
+        province=p.province,
+        area_m2=float(p.area_m2),
+        lease_end=p.lease_end,
+        purpose_text=p.purpose_text,
+        sublease=p.sublease,
+        owner_consent=p.owner_consent,
     )
 
 
-@folds("site.lease_renewed")
-def _on_lease_renewed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (s := _site(h, d)) is not None and (new := as_date(d.get("new_lease_end"))) is not None:
-        s.renewals.append((ev, new))
+@folds(SiteLeaseRenewed)
+def _on_lease_renewed(h: History, ev: Event, p: SiteLeaseRenewed) -> None:
+    if (s := h.sites.get(p.site_ref)) is not None:
+        s.renewals.append((ev, p.new_lease_end))
 
 
-@folds("site.vacated")
-def _on_vacated(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (s := _site(h, d)) is not None and s.vacated is None:
+@folds(SiteVacated)
+def _on_vacated(h: History, ev: Event, p: SiteVacated) -> None:
+    if (s := h.sites.get(p.site_ref)) is not None and s.vacated is None:
         s.vacated = ev
 
 

@@ -594,8 +594,6 @@ def _bad_list_watch(ctx: Context, rule: Rule) -> Iterator[Draft]:
 def _lease_renewal(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     for s in ctx.h.sites.values():
-        if s.lease_end is None:
-            continue
         ends = [(s.lease_end, s.leased)] + [(new, ev) for ev, new in s.renewals]
         for i, (end, created) in enumerate(ends):
             d = Draft(rule.id, s.ref, "site", f"lease-end:{end}", roll(end, ctx.cal, p["roll"]), created,
