@@ -241,7 +241,7 @@ def rich_company(seed: int, company: str = "91310115MA1K4B8N68", years: int = 5)
         add("listing.listed", on, {"list": rng.choice(["bad", "dishonest"]), "authority": "x", "reason": "y"})
         add("listing.removed", on + timedelta(days=200), {"list": "bad"})
     add("traffic.spot_check_recorded", end - timedelta(days=100), {"sampled": 200, "passed": rng.randrange(150, 200)})
-    for uscc, mode in (("91110105MA00ABCD1G", "bpo"), ("91110105MA00ABCD2X", "seat_leasing")):
+    for uscc, mode in (("91110105MA00ABCD1G", "bpo"), ("91110105MA00ABCD2K", "seat_leasing")):
         if rng.random() < 0.6:
             on = start + timedelta(days=rng.randrange(50, 800))
             add("outsourcing.arranged", on, {"mode": mode, "vendor_uscc": uscc, "vendor_name": "某某通信",

@@ -24,6 +24,9 @@ QUIET: dict[str, Callable[[date], dict[str, Any]]] = {
     "workforce.social_insurance_reported": lambda on: {
         "month": f"{on:%Y-%m}", "min_contribution_base": 5000, "local_average_wage": 8000},
     "workforce.three_way_check_recorded": lambda on: {"quarter": f"{on.year}Q{(on.month - 1) // 3 + 1}"},
+    "outsourcing.vendor_verified": lambda on: {
+        "verified_on": f"{on}", "name_matches": True, "uscc_matches": True, "category_ok": True, "status_valid": True,
+        "coverage_ok": True},
     "site.leased": lambda on: {"address": "上海市浦东新区张江路1号", "lease_start": f"{on}", "workstations": 0,
                                "purpose_text": "呼叫中心经营", "sublease": False, "owner_consent": False},
 }

@@ -25,7 +25,7 @@ def test_seat_leasing_is_unlicensed_but_bpo_is_not():
     s.registered(capital=2_000_000, industry="education")
     s.add("outsourcing.arranged", "2026-02-01", {"mode": "bpo", **VENDOR})
     assert "unlicensed-operation" not in open_rules(s.evaluate(), "2026-03-01")
-    s.add("outsourcing.arranged", "2026-02-05", {"mode": "seat_leasing", **VENDOR, "vendor_uscc": "91110105MA00ABCD2X"})
+    s.add("outsourcing.arranged", "2026-02-05", {"mode": "seat_leasing", **VENDOR, "vendor_uscc": "91110105MA00ABCD2K"})
     f = only(s.evaluate().findings, rule="unlicensed-operation")
     assert f.severity == "critical" and f.intervals[0].opened_at == start_of("2026-02-05")
     assert "Art. 69" in f.source and f.evidence["events"] == [s.facts[-1].event_id]

@@ -351,12 +351,13 @@ def test_emergency_plan_six_months_after_the_last_update():
 def test_vendor_reverification_before_vendor_licence_expiry_and_yearly():
     s = licensed()
     s.add("outsourcing.arranged", "2026-01-05", {"mode": "bpo", "vendor_uscc": "91110105MA00ABCD1G",
-                                                 "vendor_name": "v", "vendor_licence_no": "B2-1",
+                                                 "vendor_name": "v", "vendor_licence_no": "B2-20190042",
                                                  "vendor_licence_category": "B24",
                                                  "vendor_licence_expires_on": "2026-08-01", "provinces_served": ["31"]})
     ob = only(s.evaluate().obligations, rule="vendor-reverification")
     assert ob.due == date(2026, 7, 31)  # 2026-08-01 is a Saturday: the working day before
-    s.add("outsourcing.arranged", "2026-01-06", {"mode": "seat_leasing", "vendor_uscc": "X", "provinces_served": []})
+    s.add("outsourcing.arranged", "2026-01-06", {"mode": "seat_leasing", "vendor_uscc": "91110105MA00ABCD3N",
+                                                 "vendor_name": "某某通信", "provinces_served": []})
     assert len([o for o in s.evaluate().obligations if o.rule == "vendor-reverification"]) == 1
 
 

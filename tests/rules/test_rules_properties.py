@@ -37,7 +37,7 @@ maybe = lambda s: st.one_of(s, st.none(), st.just("garbage"), st.just(-1))  # no
 licence_no = st.sampled_from(["B2-1", "粤B2-2", "B2-3"])
 number = st.sampled_from(["95012", "4006001234", "02088886666"])
 decision = st.sampled_from(["罚〔2025〕1号", "罚〔2026〕2号"])
-vendor = st.sampled_from(["V1", "V2"])
+vendor = st.sampled_from(["91110105MA00ABCD1G", "91110105MA00ABCD3N"])
 site = st.sampled_from(["S1", "S2"])
 small = st.integers(0, 600)
 
@@ -77,11 +77,15 @@ PAYLOADS = {
                                                             "correct_by": maybe(iso)}),
     "licence.cancelled": st.fixed_dictionaries({"licence_no": licence_no}),
     "licence.suspended": st.fixed_dictionaries({"licence_no": licence_no}),
-    "outsourcing.arranged": st.fixed_dictionaries({"mode": st.sampled_from(["bpo", "seat_leasing"]),
-                                                  "vendor_uscc": vendor, "vendor_licence_category": maybe(st.just("B24")),
-                                                  "vendor_licence_expires_on": maybe(iso),
-                                                  "provinces_served": st.lists(st.sampled_from(["11", "44"]))}),
-    "outsourcing.vendor_verified": st.fixed_dictionaries({"vendor_uscc": vendor, "uscc_matches": maybe(st.booleans())}),
+    "outsourcing.arranged": st.fixed_dictionaries({
+        "mode": st.sampled_from(["bpo", "seat_leasing"]), "vendor_uscc": vendor, "vendor_name": st.just("某某通信"),
+        "vendor_licence_category": st.one_of(st.none(), st.sampled_from(["B24", "B21"])),
+        "vendor_licence_expires_on": st.one_of(st.none(), lease_days.map(date.isoformat)),
+        "provinces_served": st.lists(st.sampled_from(["11", "44"]), unique=True)}),
+    "outsourcing.vendor_verified": st.fixed_dictionaries({
+        "vendor_uscc": vendor, "verified_on": lease_days.map(date.isoformat), "name_matches": st.booleans(),
+        "uscc_matches": st.booleans(), "category_ok": st.booleans(), "status_valid": st.booleans(),
+        "coverage_ok": st.booleans()}),
     "outsourcing.ended": st.fixed_dictionaries({"vendor_uscc": vendor}),
     # payloads of the fact types whose folds receive their contract model are contract-valid (the edge
     # parks the others: test_an_invalid_payload_is_refused_at_the_edge_of_the_rules); the rest may be sloppy
@@ -185,6 +189,10 @@ INVALID = {  # one payload per typed fact type that its contract model refuses, 
                      "lease_end": "2026-01-01", "purpose_text": "办公", "sublease": False, "owner_consent": False,
                      "workstations": 1}, "area_m2"),
     "site.lease_renewed": ({"site_ref": "S1", "new_lease_end": "garbage"}, "new_lease_end"),
+    "outsourcing.arranged": ({"mode": "bpo", "vendor_uscc": "V1", "vendor_name": "x"}, "vendor_uscc"),
+    "outsourcing.vendor_verified": ({"vendor_uscc": "91110105MA00ABCD1G", "verified_on": "2026-01-01",
+                                     "name_matches": None, "uscc_matches": True, "category_ok": True,
+                                     "status_valid": True, "coverage_ok": True}, "name_matches"),
     "company.capabilities_declared": ({"ai_outbound": None, "cross_border": False}, "ai_outbound"),
     "company.restructuring_decided": ({"kind": "takeover", "ref": "R1"}, "kind"),
     "workforce.seats_declared": ({"declared_seats": -1, "system_registered_seats": 0, "overseas_seats": 0},

@@ -642,18 +642,19 @@ def _vendor_licence_invalid(ctx: Context, day: date, p: Params) -> dict[str, Hit
             en.append(f"licence expired on {a.licence_expires_on}")
         v = next((x for x in reversed(a.verifications) if x.on <= day), None)
         if v is not None:
-            checks = (("name_matches", "许可证主体名称不符", "licence issued to another name"),
-                      ("uscc_matches", "统一社会信用代码不符", "licence issued to another USCC"),
-                      ("category_ok", "业务类别不是B24", "category is not B24"),
-                      ("status_valid", "许可证已注销或无效", "licence cancelled or not valid"),
-                      ("coverage_ok", "覆盖范围不含服务省份", "licence does not cover the served provinces"))
-            failed = [(z, e) for k, z, e in checks if as_bool(v.data.get(k)) is False]
+            c = v.data
+            checks = ((c.name_matches, "许可证主体名称不符", "licence issued to another name"),
+                      (c.uscc_matches, "统一社会信用代码不符", "licence issued to another USCC"),
+                      (c.category_ok, "业务类别不是B24", "category is not B24"),
+                      (c.status_valid, "许可证已注销或无效", "licence cancelled or not valid"),
+                      (c.coverage_ok, "覆盖范围不含服务省份", "licence does not cover the served provinces"))
+            failed = [(z, e) for ok, z, e in checks if not ok]
             if failed:
                 ids.append(v.id)
                 zh += [z for z, _ in failed]
                 en += [e for _, e in failed]
         if len(ids) > 1 or zh:
-            out[f"vendor:{a.vendor_uscc}"] = ({"vendor_name": a.vendor_name or "?", "vendor_uscc": a.vendor_uscc,
+            out[f"vendor:{a.vendor_uscc}"] = ({"vendor_name": a.vendor_name, "vendor_uscc": a.vendor_uscc,
                                                "reasons_zh": "；".join(zh), "reasons_en": "; ".join(en)}, tuple(ids))
     return out
 

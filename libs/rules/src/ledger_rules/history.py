@@ -47,6 +47,9 @@ from ledger_contracts.facts import (
     NumberFiled,
     NumberingAnnualReportSubmitted,
     NumberReleased,
+    OutsourcingArranged,
+    OutsourcingEnded,
+    OutsourcingVendorVerified,
     SiteLeased,
     SiteLeaseRenewed,
     SiteVacated,
@@ -404,13 +407,13 @@ class System:
 class Arrangement:
     vendor_uscc: str
     arranged: Event
-    mode: str
-    vendor_name: str | None
+    mode: str  # seat_leasing | bpo
+    vendor_name: str
     licence_category: str | None
     licence_expires_on: date | None
     provinces_served: tuple[str, ...]
     ended: Event | None = None
-    verifications: list[Event] = field(default_factory=list)
+    verifications: list[Event[OutsourcingVendorVerified]] = field(default_factory=list)
 
     def active_on(self, day: date) -> bool:
         return self.arranged.on <= day and (self.ended is None or day < self.ended.on)
@@ -587,8 +590,7 @@ class History:
             out.append((f"申报座席{k}个", f"{k} seats declared", seats.id))
         for a in self.arrangements.values():
             if a.mode == "seat_leasing" and a.active_on(day):
-                out.append((f"租用{a.vendor_name or a.vendor_uscc}的座席", f"seats leased from {a.vendor_name or a.vendor_uscc}",
-                            a.arranged.id))
+                out.append((f"租用{a.vendor_name}的座席", f"seats leased from {a.vendor_name}", a.arranged.id))
         return out
 
     def operating_on(self, day: date, licence_facts: Mapping[str, Any]) -> bool:
@@ -791,38 +793,35 @@ def _on_reinstated(h: History, ev: Event, d: Mapping[str, Any]) -> None:
         lic.reinstatements.append(ev)
 
 
-@folds("outsourcing.arranged")
-def _on_arranged(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    uscc = as_text(d.get("vendor_uscc"))
-    if uscc is None:
-        return
-    previous = h.arrangements.get(uscc)
+@folds(OutsourcingArranged)
+def _on_arranged(h: History, ev: Event, p: OutsourcingArranged) -> None:
+    previous = h.arrangements.get(p.vendor_uscc)
     if previous is not None and previous.ended is None:
         # a renewed arrangement with the same vendor updates what we know of its licence
-        previous.licence_category = (as_text(d.get("vendor_licence_category")) or "").upper() or None
-        previous.licence_expires_on = as_date(d.get("vendor_licence_expires_on"))
-        previous.vendor_name = as_text(d.get("vendor_name")) or previous.vendor_name
+        previous.licence_category = p.vendor_licence_category
+        previous.licence_expires_on = p.vendor_licence_expires_on
+        previous.vendor_name = p.vendor_name
         return
-    h.arrangements[uscc] = Arrangement(
-        vendor_uscc=uscc,
+    h.arrangements[p.vendor_uscc] = Arrangement(
+        vendor_uscc=p.vendor_uscc,
         arranged=ev,
-        mode=(as_text(d.get("mode")) or "").lower(),
-        vendor_name=as_text(d.get("vendor_name")),
-        licence_category=(as_text(d.get("vendor_licence_category")) or "").upper() or None,
-        licence_expires_on=as_date(d.get("vendor_licence_expires_on")),
-        provinces_served=tuple(p for p in (province_of(x) for x in as_texts(d.get("provinces_served"))) if p),
+        mode=p.mode.value,
+        vendor_name=p.vendor_name,
+        licence_category=p.vendor_licence_category,
+        licence_expires_on=p.vendor_licence_expires_on,
+        provinces_served=tuple(p.provinces_served),
     )
 
 
-@folds("outsourcing.vendor_verified", own_date="verified_on")
-def _on_vendor_verified(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (a := h.arrangements.get(as_text(d.get("vendor_uscc")) or "")) is not None:
+@folds(OutsourcingVendorVerified, own_date="verified_on")
+def _on_vendor_verified(h: History, ev: Event, p: OutsourcingVendorVerified) -> None:
+    if (a := h.arrangements.get(p.vendor_uscc)) is not None:
         a.verifications.append(ev)
 
 
-@folds("outsourcing.ended")
-def _on_outsourcing_ended(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (a := h.arrangements.get(as_text(d.get("vendor_uscc")) or "")) is not None and a.ended is None:
+@folds(OutsourcingEnded)
+def _on_outsourcing_ended(h: History, ev: Event, p: OutsourcingEnded) -> None:
+    if (a := h.arrangements.get(p.vendor_uscc)) is not None and a.ended is None:
         a.ended = ev
 
 
