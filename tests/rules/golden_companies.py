@@ -222,8 +222,9 @@ def rich_company(seed: int, company: str = "91310115MA1K4B8N68", years: int = 5)
         on = start + timedelta(days=rng.randrange(200, 365 * years - 200))
         no = f"沪通管罚〔{on.year}〕{seed}{k}号"
         rect = rng.random() < 0.6
-        add("penalty.imposed", on, {"decision_no": no, "decided_on": on.isoformat(),
-                                    "received_on": (on + timedelta(days=3)).isoformat() if rng.random() < 0.5 else None,
+        add("penalty.imposed", on, {"decision_no": no, "decided_on": on.isoformat(), "authority": "上海市通信管理局",
+                                    "legal_basis": "电信条例第六十九条",
+                                    "received_on": (on + timedelta(days=3 if rng.random() < 0.5 else 0)).isoformat(),
                                     "fine": rng.choice([0, 5000, 20000]), "orders_rectification": rect,
                                     "rectification_due": (on + timedelta(days=60)).isoformat()
                                     if rect and rng.random() < 0.5 else None})

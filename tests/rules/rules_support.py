@@ -15,19 +15,24 @@ PACK = RulePack.default()
 CAL = Calendar.official()
 
 # Values for required fields a story leaves out: fields no rule reads, or values no rule objects to
-# (a month or quarter is the one the fact is dated in). A story need only say what matters to it.
-QUIET: dict[str, Callable[[date], dict[str, Any]]] = {
-    "number.allocated": lambda on: {"provider": "中国电信"},
-    "facility.mlps_filed": lambda on: {"filing_no": "31010043004-24001"},
-    "facility.mlps_assessed": lambda on: {"result": "符合"},
-    "workforce.seats_declared": lambda on: {"system_registered_seats": 0, "overseas_seats": 0},
-    "workforce.social_insurance_reported": lambda on: {
+# (a month or quarter is the one the fact is dated in, a decision is received the day it is made).
+# A story need only say what matters to it.
+QUIET: dict[str, Callable[[date, Mapping[str, Any]], dict[str, Any]]] = {
+    "number.allocated": lambda on, given: {"provider": "中国电信"},
+    "facility.mlps_filed": lambda on, given: {"filing_no": "31010043004-24001"},
+    "facility.mlps_assessed": lambda on, given: {"result": "符合"},
+    "workforce.seats_declared": lambda on, given: {"system_registered_seats": 0, "overseas_seats": 0},
+    "workforce.social_insurance_reported": lambda on, given: {
         "month": f"{on:%Y-%m}", "min_contribution_base": 5000, "local_average_wage": 8000},
-    "workforce.three_way_check_recorded": lambda on: {"quarter": f"{on.year}Q{(on.month - 1) // 3 + 1}"},
-    "outsourcing.vendor_verified": lambda on: {
+    "workforce.three_way_check_recorded": lambda on, given: {"quarter": f"{on.year}Q{(on.month - 1) // 3 + 1}"},
+    "outsourcing.vendor_verified": lambda on, given: {
         "verified_on": f"{on}", "name_matches": True, "uscc_matches": True, "category_ok": True, "status_valid": True,
         "coverage_ok": True},
-    "site.leased": lambda on: {"address": "上海市浦东新区张江路1号", "lease_start": f"{on}", "workstations": 0,
+    "penalty.imposed": lambda on, given: {
+        "authority": "上海市通信管理局", "legal_basis": "电信条例第六十九条", "decided_on": f"{on}",
+        "received_on": given.get("decided_on", f"{on}"), "fine": 0, "orders_rectification": False},
+    "penalty.rectification_submitted": lambda on, given: {"report_ref": "R-1"},
+    "site.leased": lambda on, given: {"address": "上海市浦东新区张江路1号", "lease_start": f"{on}", "workstations": 0,
                                "purpose_text": "呼叫中心经营", "sublease": False, "owner_consent": False},
 }
 
@@ -36,7 +41,7 @@ def contract_payload(type_: str, data: Mapping[str, Any], on: date) -> dict[str,
     """A story's payload (of a fact dated `on`) as the ledger would hold it: the required fields it leaves
     out filled by quiet values, and checked by the contract model where the rule pack receives the model
     (a story the contract refuses is a mistake of the test, said here rather than inside the rules)."""
-    full = {**QUIET[type_](on), **data} if type_ in QUIET else dict(data)
+    full = {**QUIET[type_](on, data), **data} if type_ in QUIET else dict(data)
     if type_ in typed_fact_types():
         CATALOGUE[type_].payload.model_validate(full)  # raises, naming the field, if the story is wrong
     return full

@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Generic, Protocol, TypeAlias, overload
 
 from ledger_contracts.catalogue import CATALOGUE
@@ -50,6 +51,12 @@ from ledger_contracts.facts import (
     OutsourcingArranged,
     OutsourcingEnded,
     OutsourcingVendorVerified,
+    PenaltyImposed,
+    PenaltyPaid,
+    PenaltyRectificationAccepted,
+    PenaltyRectificationDeadlineRecorded,
+    PenaltyRectificationSubmitted,
+    PenaltyRevoked,
     SiteLeased,
     SiteLeaseRenewed,
     SiteVacated,
@@ -111,6 +118,12 @@ def folds(fact: str | type[FactPayload], *, own_date: str | None = None) -> Call
         return fold
 
     return register
+
+
+def cny(amount: Decimal) -> float:
+    """An amount of the contract's (a Decimal) as the rules count with it: a whole amount stays an int,
+    so it is written out as it was recorded (5000, not 5000.0)."""
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
 
 
 def typed_fact_types() -> frozenset[str]:
@@ -354,12 +367,12 @@ class Penalty:
     decision_no: str
     imposed: Event
     decided_on: date
-    received_on: date | None
-    fine: float | None
+    received_on: date
+    fine: float  # CNY, 0 if none
     orders_rectification: bool
     rectification_due: date | None
     deadline_recorded: Event | None = None  # a later fact recording the deadline
-    payments: list[tuple[Event, float | None]] = field(default_factory=list)
+    payments: list[tuple[Event, float]] = field(default_factory=list)
     rectification_submitted: Event | None = None
     rectification_accepted: Event | None = None
     revoked: Event | None = None
@@ -628,7 +641,7 @@ class History:
 
 @folds(CompanyRegistered)
 def _on_company_registered(h: History, ev: Event, p: CompanyRegistered) -> None:
-    h.capital.add(ev.on, (float(p.registered_capital), ev.id))
+    h.capital.add(ev.on, (cny(p.registered_capital), ev.id))
     h.name.add(ev.on, p.name)
     h.industry.add(ev.on, p.industry.value)
 
@@ -637,7 +650,7 @@ def _on_company_registered(h: History, ev: Event, p: CompanyRegistered) -> None:
 def _on_registration_changed(h: History, ev: Event, p: CompanyRegistrationChanged) -> None:
     h.changes.append((ev, p.field.value))
     if p.field is RegistrationField.registered_capital:
-        h.capital.add(ev.on, (float(parse_money(p.new)), ev.id))  # the model has checked it is an amount
+        h.capital.add(ev.on, (cny(parse_money(p.new)), ev.id))  # the model has checked it is an amount
     elif p.field is RegistrationField.name:
         h.name.add(ev.on, p.new)
 
@@ -954,50 +967,49 @@ def _on_plan_updated(h: History, ev: Event, p: FacilityEmergencyPlanUpdated) -> 
     h.plan_updates.append(ev)
 
 
-def _penalty(h: History, d: Mapping[str, Any]) -> Penalty | None:
-    no = as_text(d.get("decision_no"))
-    return h.penalties.get(no) if no else None
-
-
-@folds("penalty.imposed")
-def _on_penalty_imposed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    no = as_text(d.get("decision_no"))
-    if no is None or no in h.penalties:
+@folds(PenaltyImposed)
+def _on_penalty_imposed(h: History, ev: Event, p: PenaltyImposed) -> None:
+    if p.decision_no in h.penalties:
         return
-    h.penalties[no] = Penalty(
-        decision_no=no,
+    h.penalties[p.decision_no] = Penalty(
+        decision_no=p.decision_no,
         imposed=ev,
-        decided_on=as_date(d.get("decided_on")) or ev.on,
-        received_on=as_date(d.get("received_on")),
-        fine=as_number(d.get("fine")),
-        orders_rectification=as_bool(d.get("orders_rectification")) is True,
-        rectification_due=as_date(d.get("rectification_due")),
+        decided_on=p.decided_on,
+        received_on=p.received_on,
+        fine=cny(p.fine),
+        orders_rectification=p.orders_rectification,
+        rectification_due=p.rectification_due,
     )
 
 
-@folds("penalty.paid")
-def _on_penalty_paid(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (p := _penalty(h, d)) is not None:
-        p.payments.append((ev, as_number(d.get("amount"))))
+@folds(PenaltyPaid)
+def _on_penalty_paid(h: History, ev: Event, p: PenaltyPaid) -> None:
+    if (pen := h.penalties.get(p.decision_no)) is not None:
+        pen.payments.append((ev, cny(p.amount)))
 
 
-def _penalty_setter(attr: str) -> Handler:
-    def handler(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-        if (p := _penalty(h, d)) is not None and getattr(p, attr) is None:
-            setattr(p, attr, ev)
+class _AboutDecision(Protocol):
+    @property
+    def decision_no(self) -> str: ...
+
+
+def _penalty_setter(attr: str) -> Callable[[History, Event, _AboutDecision], None]:
+    def handler(h: History, ev: Event, p: _AboutDecision) -> None:
+        if (pen := h.penalties.get(p.decision_no)) is not None and getattr(pen, attr) is None:
+            setattr(pen, attr, ev)
 
     return handler
 
 
-folds("penalty.rectification_submitted")(_penalty_setter("rectification_submitted"))
-folds("penalty.rectification_accepted")(_penalty_setter("rectification_accepted"))
-folds("penalty.revoked")(_penalty_setter("revoked"))
+folds(PenaltyRectificationSubmitted)(_penalty_setter("rectification_submitted"))
+folds(PenaltyRectificationAccepted)(_penalty_setter("rectification_accepted"))
+folds(PenaltyRevoked)(_penalty_setter("revoked"))
 
 
-@folds("penalty.rectification_deadline_recorded")
-def _on_deadline_recorded(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (p := _penalty(h, d)) is not None and (due := as_date(d.get("rectification_due"))) is not None:
-        p.rectification_due, p.deadline_recorded = due, ev
+@folds(PenaltyRectificationDeadlineRecorded)
+def _on_deadline_recorded(h: History, ev: Event, p: PenaltyRectificationDeadlineRecorded) -> None:
+    if (pen := h.penalties.get(p.decision_no)) is not None:
+        pen.rectification_due, pen.deadline_recorded = p.rectification_due, ev
 
 
 @folds(ListingListed)

@@ -511,17 +511,14 @@ def _number_fee(ctx: Context, rule: Rule) -> Iterator[Draft]:
 def _fine_payment(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     for pen in ctx.h.penalties.values():
-        if not pen.fine or pen.fine <= 0:
+        if pen.fine <= 0:
             continue
-        start = pen.received_on or pen.decided_on
         d = Draft(rule.id, pen.decision_no, "penalty", pen.decision_no,
-                  days_after(start, p["days"], ctx.cal, p["roll"]), pen.imposed)
-        if pen.received_on is None:
-            d.note, d.note_zh = "receipt date not recorded: counted from the decision date", "未记录送达日期：自决定日起算"
+                  days_after(pen.received_on, p["days"], ctx.cal, p["roll"]), pen.imposed)
         d.extra_params = {"fine": pen.fine}
         paid = 0.0
         for ev, amount in pen.payments:
-            paid += pen.fine if amount is None else amount
+            paid += amount
             if paid >= pen.fine - 0.005:
                 d.fulfil(ev)
                 break
