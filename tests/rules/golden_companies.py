@@ -22,6 +22,7 @@ from ledger_rules import (
     Calendar,
     RecordedFact,
     RulePack,
+    add_months,
     as_json,
     credit_estimate,
     evaluate,
@@ -129,12 +130,16 @@ def rich_company(seed: int, company: str = "91310115MA1K4B8N68", years: int = 5)
     issued = start + timedelta(days=rng.randrange(30, 120))
     scope = rng.choice(["nationwide", "provincial"])
     lic = f"B2-{issued:%Y%m%d}"
-    add("licence.applied", issued - timedelta(days=45), {"licence_no": lic, "category": "B24", "scope": scope})
+    add("licence.applied", issued - timedelta(days=45), {"licence_no": lic, "category": "B24", "scope": scope,
+                                                         "provinces": ["31"] if scope == "provincial" else [],
+                                                         "authority": "MIIT" if scope == "nationwide" else "SHCA"})
     add("licence.issued", issued, {"licence_no": lic, "category": rng.choice(["B24", "B24", "B21"]), "scope": scope,
                                    "provinces": ["31"] if scope == "provincial" else [],
                                    "issued_on": issued.isoformat(),
+                                   # one in five was recorded without expiry, which the pack then assumed 5
+                                   # years on: the contract requires it, so that assumed date is recorded
                                    "expires_on": (issued + timedelta(days=5 * 365 - 1)).isoformat()
-                                   if rng.random() < 0.8 else None,
+                                   if rng.random() < 0.8 else (add_months(issued, 60) - timedelta(days=1)).isoformat(),
                                    "authority": "MIIT" if scope == "nationwide" else "SHCA"})
     end = start + timedelta(days=365 * years)
     numbers = []

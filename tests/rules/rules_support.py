@@ -28,6 +28,14 @@ QUIET: dict[str, Callable[[date, Mapping[str, Any]], dict[str, Any]]] = {
     "outsourcing.vendor_verified": lambda on, given: {
         "verified_on": f"{on}", "name_matches": True, "uscc_matches": True, "category_ok": True, "status_valid": True,
         "coverage_ok": True},
+    "licence.applied": lambda on, given: {"category": "B24", "scope": "nationwide", "authority": "工业和信息化部"},
+    "licence.issued": lambda on, given: {"authority": "工业和信息化部"},
+    "licence.change_filed": lambda on, given: {"filed_on": f"{on}"},
+    "licence.renewal_applied": lambda on, given: {"applied_on": f"{on}"},
+    "licence.annual_report_submitted": lambda on, given: {"submitted_on": f"{on}"},
+    "licence.annual_report_returned": lambda on, given: {"reason": "材料不全"},
+    **{t: (lambda on, given: {"reason": "依法处理"}) for t in (
+        "licence.refused", "licence.renewal_refused", "licence.suspended", "licence.revoked", "licence.cancelled")},
     "penalty.imposed": lambda on, given: {
         "authority": "上海市通信管理局", "legal_basis": "电信条例第六十九条", "decided_on": f"{on}",
         "received_on": given.get("decided_on", f"{on}"), "fine": 0, "orders_rectification": False},

@@ -63,7 +63,7 @@ def test_number_without_licence_and_its_resolution():
 def test_coverage_mismatch_for_provincial_licence_only():
     s = Story()
     s.registered(capital=3_000_000, province="44")
-    s.licence(no="粤B2-1", scope="provincial", provinces=["44"], issued="2023-05-10", expires="2028-05-09")
+    s.licence(no="粤B2-20230510", scope="provincial", provinces=["44"], issued="2023-05-10", expires="2028-05-09")
     s.add("number.allocated", "2026-01-05", {"number": "02088886666", "kind": "fixed", "province": "44"})
     s.add("site.leased", "2026-01-06", {"site_ref": "SH-1", "province": "31", "area_m2": 120, "lease_end": "2029-01-01",
                                         "purpose_text": "呼叫中心办公"})

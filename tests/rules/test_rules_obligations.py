@@ -364,11 +364,11 @@ def test_vendor_reverification_before_vendor_licence_expiry_and_yearly():
 def test_licence_decision_is_informational():
     s = Story()
     s.registered()
-    s.add("licence.applied", "2026-01-05", {"licence_no": "B2-NEW", "category": "B24", "scope": "nationwide"})
+    s.add("licence.applied", "2026-01-05", {"licence_no": "B2-20260220", "category": "B24", "scope": "nationwide"})
     ob = only(s.evaluate().obligations, rule="licence-decision")
     assert ob.informational and ob.due == date(2026, 3, 6)
     assert pending_steps(ob, at("2026-03-06"), PACK) == []
-    s.licence(no="B2-NEW", issued="2026-02-20", expires="2031-02-19")
+    s.licence(no="B2-20260220", issued="2026-02-20", expires="2031-02-19")
     assert only(s.evaluate().obligations, rule="licence-decision").fulfilled_on == date(2026, 2, 20)
 
 

@@ -32,9 +32,11 @@ days = st.one_of(
     st.dates(date(1900, 1, 1), date(2200, 12, 31)),
 )
 iso = days.map(date.isoformat)
-lease_days = st.dates(date(2018, 1, 1), date(2099, 12, 31))  # after the leases' start, within the contract's years
+lease_days = st.dates(date(2018, 1, 1), date(2090, 12, 31))  # after the leases' start, within the contract's years
 maybe = lambda s: st.one_of(s, st.none(), st.just("garbage"), st.just(-1))  # noqa: E731
-licence_no = st.sampled_from(["B2-1", "粤B2-2", "B2-3"])
+LICENCES = [("B2-20230001", "nationwide", []), ("粤B2-20230002", "provincial", ["44"]),
+            ("B2-20230003", "provincial", ["31"])]  # (number, scope, provinces): each consistent
+licence_no = st.sampled_from([no for no, _, _ in LICENCES])
 number = st.sampled_from(["95012", "4006001234", "02088886666"])
 decision = st.sampled_from(["罚〔2025〕1号", "罚〔2026〕2号"])
 vendor = st.sampled_from(["91110105MA00ABCD1G", "91110105MA00ABCD3N"])
@@ -60,23 +62,26 @@ PAYLOADS = {
     "company.obligation_waived": st.fixed_dictionaries({
         "obligation_id": st.sampled_from(["ob_0000000000000000", "ob_2e6e68c5109c0266"]),
         "reason": st.sampled_from(["不适用", "licence issued in Q1"])}),
-    "licence.applied": st.fixed_dictionaries({"licence_no": licence_no}),
-    "licence.issued": st.fixed_dictionaries({
-        "licence_no": licence_no, "category": st.sampled_from(["B24", "B21", "B25", ""]),
-        "scope": st.sampled_from(["nationwide", "provincial", "weird"]),
-        "provinces": st.lists(st.sampled_from(["11", "31", "44"]), max_size=2), "issued_on": maybe(iso),
-        "expires_on": maybe(iso)}),
+    "licence.applied": st.sampled_from(LICENCES).map(
+        lambda t: {"licence_no": t[0], "category": "B24", "scope": t[1], "provinces": t[2], "authority": "MIIT"}),
+    "licence.issued": st.tuples(st.sampled_from(LICENCES), st.sampled_from(["B24", "B21", "B25"]), lease_days,
+                                st.integers(1, 3000)).map(
+        lambda t: {"licence_no": t[0][0], "scope": t[0][1], "provinces": t[0][2], "category": t[1],
+                   "issued_on": f"{t[2]}", "expires_on": f"{t[2] + timedelta(days=t[3])}", "authority": "MIIT"}),
     "licence.change_filed": st.fixed_dictionaries({"licence_no": licence_no, "fields": st.lists(
-        st.sampled_from(["name", "business_scope"]), max_size=2)}),
-    "licence.renewal_applied": st.fixed_dictionaries({"licence_no": licence_no, "applied_on": maybe(iso)}),
-    "licence.renewed": st.fixed_dictionaries({"licence_no": licence_no, "new_expires_on": maybe(iso)}),
-    "licence.renewal_refused": st.fixed_dictionaries({"licence_no": licence_no}),
-    "licence.annual_report_submitted": st.fixed_dictionaries({"licence_no": licence_no,
-                                                             "year": maybe(st.integers(2015, 2035))}),
+        st.sampled_from(["name", "business_scope"]), min_size=1, max_size=2, unique=True),
+        "filed_on": lease_days.map(date.isoformat)}),
+    "licence.renewal_applied": st.fixed_dictionaries({"licence_no": licence_no,
+                                                     "applied_on": lease_days.map(date.isoformat)}),
+    "licence.renewed": st.fixed_dictionaries({"licence_no": licence_no, "new_expires_on": lease_days.map(date.isoformat)}),
+    "licence.renewal_refused": st.fixed_dictionaries({"licence_no": licence_no, "reason": st.just("材料不全")}),
+    "licence.annual_report_submitted": st.tuples(licence_no, lease_days, st.integers(1, 3)).map(
+        lambda t: {"licence_no": t[0], "year": t[1].year - t[2], "submitted_on": f"{t[1]}"}),  # a year already over
     "licence.annual_report_returned": st.fixed_dictionaries({"licence_no": licence_no, "year": st.integers(2015, 2035),
-                                                            "correct_by": maybe(iso)}),
-    "licence.cancelled": st.fixed_dictionaries({"licence_no": licence_no}),
-    "licence.suspended": st.fixed_dictionaries({"licence_no": licence_no}),
+                                                            "reason": st.just("材料不全"),
+                                                            "correct_by": lease_days.map(date.isoformat)}),
+    "licence.cancelled": st.fixed_dictionaries({"licence_no": licence_no, "reason": st.just("主动注销")}),
+    "licence.suspended": st.fixed_dictionaries({"licence_no": licence_no, "reason": st.just("整改")}),
     "outsourcing.arranged": st.fixed_dictionaries({
         "mode": st.sampled_from(["bpo", "seat_leasing"]), "vendor_uscc": vendor, "vendor_name": st.just("某某通信"),
         "vendor_licence_category": st.one_of(st.none(), st.sampled_from(["B24", "B21"])),
@@ -196,6 +201,10 @@ INVALID = {  # one payload per typed fact type that its contract model refuses, 
     "penalty.imposed": ({"decision_no": "罚〔2025〕1号", "authority": "x", "legal_basis": "y", "decided_on": "2025-01-02",
                          "received_on": "2025-01-03", "fine": -1, "orders_rectification": False}, "fine"),
     "penalty.paid": ({"decision_no": "罚〔2025〕1号", "amount": None}, "amount"),
+    "licence.issued": ({"licence_no": "B2-1", "category": "B24", "scope": "nationwide", "issued_on": "2024-01-01",
+                        "expires_on": "2029-01-01", "authority": "MIIT"}, "licence_no"),
+    "licence.annual_report_submitted": ({"licence_no": "B2-20230001", "year": None, "submitted_on": "2024-03-01"},
+                                        "year"),
     "outsourcing.vendor_verified": ({"vendor_uscc": "91110105MA00ABCD1G", "verified_on": "2026-01-01",
                                      "name_matches": None, "uscc_matches": True, "category_ok": True,
                                      "status_valid": True, "coverage_ok": True}, "name_matches"),

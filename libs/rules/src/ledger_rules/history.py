@@ -38,6 +38,20 @@ from ledger_contracts.facts import (
     FacilityMlpsAssessed,
     FacilityMlpsFiled,
     FactPayload,
+    LicenceAnnualReportAccepted,
+    LicenceAnnualReportReturned,
+    LicenceAnnualReportSubmitted,
+    LicenceApplied,
+    LicenceCancelled,
+    LicenceChangeFiled,
+    LicenceIssued,
+    LicenceRefused,
+    LicenceReinstated,
+    LicenceRenewalApplied,
+    LicenceRenewalRefused,
+    LicenceRenewed,
+    LicenceRevoked,
+    LicenceSuspended,
     ListingListed,
     ListingRemoved,
     NumberActivated,
@@ -70,7 +84,6 @@ from typing_extensions import TypeVar
 
 from .instants import local_date
 from .model import RecordedFact
-from .periods import add_months
 from .registry import family_of
 
 Fold = TypeVar("Fold", bound=Callable[..., None])
@@ -274,11 +287,10 @@ class Licence:
     no: str
     issued: Event
     category: str
-    scope: str  # nationwide | provincial | other
+    scope: str  # nationwide | provincial
     provinces: tuple[str, ...]
-    authority: str | None
+    authority: str
     expires_on: date
-    expiry_assumed: bool
     renewals: list[tuple[Event, date]] = field(default_factory=list)  # (fact, new expiry)
     applications: list[Event] = field(default_factory=list)
     refusals: list[Event] = field(default_factory=list)
@@ -288,7 +300,7 @@ class Licence:
     reinstatements: list[Event] = field(default_factory=list)
     change_filings: list[tuple[Event, tuple[str, ...]]] = field(default_factory=list)
     reports: dict[int, list[Event]] = field(default_factory=dict)
-    returns: dict[int, list[tuple[Event, date | None]]] = field(default_factory=dict)
+    returns: dict[int, list[tuple[Event, date]]] = field(default_factory=dict)  # (fact, correct by)
     accepted: dict[int, Event] = field(default_factory=dict)
 
     @property
@@ -470,8 +482,8 @@ class History:
         self.changes: list[tuple[Event, str]] = []  # registration changes (fact, field)
         self.capabilities: Dated[Event[CompanyCapabilitiesDeclared]] = Dated()
         self.licences: dict[str, Licence] = {}
-        self.applications: list[Event] = []  # licence.applied
-        self.refusals: list[Event] = []  # licence.refused (a new licence refused)
+        self.applications: list[Event[LicenceApplied]] = []
+        self.refusals: list[Event[LicenceRefused]] = []  # a new licence refused
         self.restructurings: dict[str, Restructuring] = {}
         self.waivers: dict[str, list[Event[CompanyObligationWaived]]] = {}
         self.milestone_acks: dict[str, list[Event[CompanyMilestoneAcknowledged]]] = {}
@@ -692,117 +704,99 @@ def _on_milestone(h: History, ev: Event, p: CompanyMilestoneAcknowledged) -> Non
     h.milestone_acks.setdefault(p.obligation_id, []).append(ev)
 
 
-def _licence(h: History, d: Mapping[str, Any]) -> Licence | None:
-    no = as_text(d.get("licence_no"))
-    return h.licences.get(no) if no else None
+class _AboutLicence(Protocol):
+    @property
+    def licence_no(self) -> str: ...
 
 
-@folds("licence.issued", own_date="issued_on")
-def _on_licence_issued(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    no = as_text(d.get("licence_no"))
-    if no is None or no in h.licences:
+@folds(LicenceIssued, own_date="issued_on")
+def _on_licence_issued(h: History, ev: Event, p: LicenceIssued) -> None:
+    if p.licence_no in h.licences:
         return
-    expires = as_date(d.get("expires_on"))
-    assumed = expires is None
-    if expires is None:
-        try:
-            expires = add_months(ev.on, 12 * h.validity_years) - timedelta(days=1)
-        except (ValueError, OverflowError):
-            return
-    scope = (as_text(d.get("scope")) or "").lower()
-    scope = {"全网": "nationwide", "地网": "provincial", "省内": "provincial"}.get(scope, scope)
-    h.licences[no] = Licence(
-        no=no,
+    h.licences[p.licence_no] = Licence(
+        no=p.licence_no,
         issued=ev,
-        category=(as_text(d.get("category")) or "").upper(),
-        scope=scope if scope in ("nationwide", "provincial") else "other",
-        provinces=tuple(p for p in (province_of(x) for x in as_texts(d.get("provinces"))) if p),
-        authority=as_text(d.get("authority")),
-        expires_on=expires,
-        expiry_assumed=assumed,
+        category=p.category,
+        scope=p.scope.value,
+        provinces=tuple(p.provinces),
+        authority=p.authority,
+        expires_on=p.expires_on,
     )
 
 
-@folds("licence.applied")
-def _on_licence_applied(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+@folds(LicenceApplied)
+def _on_licence_applied(h: History, ev: Event, p: LicenceApplied) -> None:
     h.applications.append(ev)
 
 
-@folds("licence.refused")
-def _on_licence_refused(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+@folds(LicenceRefused)
+def _on_licence_refused(h: History, ev: Event, p: LicenceRefused) -> None:
     h.refusals.append(ev)
 
 
-@folds("licence.change_filed", own_date="filed_on")
-def _on_change_filed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (lic := _licence(h, d)) is not None:
-        lic.change_filings.append((ev, as_texts(d.get("fields"))))
+@folds(LicenceChangeFiled, own_date="filed_on")
+def _on_change_filed(h: History, ev: Event, p: LicenceChangeFiled) -> None:
+    if (lic := h.licences.get(p.licence_no)) is not None:
+        lic.change_filings.append((ev, tuple(f.value for f in p.fields)))
 
 
-@folds("licence.renewal_applied", own_date="applied_on")
-def _on_renewal_applied(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (lic := _licence(h, d)) is not None:
+@folds(LicenceRenewalApplied, own_date="applied_on")
+def _on_renewal_applied(h: History, ev: Event, p: LicenceRenewalApplied) -> None:
+    if (lic := h.licences.get(p.licence_no)) is not None:
         lic.applications.append(ev)
 
 
-@folds("licence.renewed")
-def _on_renewed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (lic := _licence(h, d)) is not None and (new := as_date(d.get("new_expires_on"))) is not None:
-        lic.renewals.append((ev, new))
+@folds(LicenceRenewed)
+def _on_renewed(h: History, ev: Event, p: LicenceRenewed) -> None:
+    if (lic := h.licences.get(p.licence_no)) is not None:
+        lic.renewals.append((ev, p.new_expires_on))
 
 
-@folds("licence.renewal_refused")
-def _on_renewal_refused(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (lic := _licence(h, d)) is not None:
+@folds(LicenceRenewalRefused)
+def _on_renewal_refused(h: History, ev: Event, p: LicenceRenewalRefused) -> None:
+    if (lic := h.licences.get(p.licence_no)) is not None:
         lic.refusals.append(ev)
 
 
-@folds("licence.annual_report_submitted", own_date="submitted_on")
-def _on_annual_report(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    year = as_int(d.get("year"))
-    if year is None:
-        return
-    targets = [_licence(h, d)] if as_text(d.get("licence_no")) else list(h.licences.values())
-    for lic in targets:
-        if lic is not None:
-            lic.reports.setdefault(year, []).append(ev)
+@folds(LicenceAnnualReportSubmitted, own_date="submitted_on")
+def _on_annual_report(h: History, ev: Event, p: LicenceAnnualReportSubmitted) -> None:
+    if (lic := h.licences.get(p.licence_no)) is not None:
+        lic.reports.setdefault(p.year, []).append(ev)
 
 
-@folds("licence.annual_report_returned")
-def _on_annual_report_returned(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    year = as_int(d.get("year"))
-    if year is not None and (lic := _licence(h, d)) is not None:
-        lic.returns.setdefault(year, []).append((ev, as_date(d.get("correct_by"))))
+@folds(LicenceAnnualReportReturned)
+def _on_annual_report_returned(h: History, ev: Event, p: LicenceAnnualReportReturned) -> None:
+    if (lic := h.licences.get(p.licence_no)) is not None:
+        lic.returns.setdefault(p.year, []).append((ev, p.correct_by))
 
 
-@folds("licence.annual_report_accepted")
-def _on_annual_report_accepted(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    year = as_int(d.get("year"))
-    if year is not None and (lic := _licence(h, d)) is not None:
-        lic.accepted.setdefault(year, ev)
+@folds(LicenceAnnualReportAccepted)
+def _on_annual_report_accepted(h: History, ev: Event, p: LicenceAnnualReportAccepted) -> None:
+    if (lic := h.licences.get(p.licence_no)) is not None:
+        lic.accepted.setdefault(p.year, ev)
 
 
-def _ender(kind: str) -> Handler:
-    def handler(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-        if (lic := _licence(h, d)) is not None and lic.ended is None:
+def _ender(kind: str) -> Callable[[History, Event, _AboutLicence], None]:
+    def handler(h: History, ev: Event, p: _AboutLicence) -> None:
+        if (lic := h.licences.get(p.licence_no)) is not None and lic.ended is None:
             lic.ended, lic.ended_kind = ev, kind
 
     return handler
 
 
-folds("licence.revoked")(_ender("revoked"))
-folds("licence.cancelled")(_ender("cancelled"))
+folds(LicenceRevoked)(_ender("revoked"))
+folds(LicenceCancelled)(_ender("cancelled"))
 
 
-@folds("licence.suspended")
-def _on_suspended(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (lic := _licence(h, d)) is not None:
+@folds(LicenceSuspended)
+def _on_suspended(h: History, ev: Event, p: LicenceSuspended) -> None:
+    if (lic := h.licences.get(p.licence_no)) is not None:
         lic.suspensions.append(ev)
 
 
-@folds("licence.reinstated")
-def _on_reinstated(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (lic := _licence(h, d)) is not None:
+@folds(LicenceReinstated)
+def _on_reinstated(h: History, ev: Event, p: LicenceReinstated) -> None:
+    if (lic := h.licences.get(p.licence_no)) is not None:
         lic.reinstatements.append(ev)
 
 

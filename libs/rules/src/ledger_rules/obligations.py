@@ -16,10 +16,10 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from ledger_contracts.facts import CompanyObligationWaived
+from ledger_contracts.facts import CompanyObligationWaived, LicenceRefused
 
 from .calendar import Calendar
-from .history import Event, History, Licence, as_text, quarter_of
+from .history import Event, History, Licence, quarter_of
 from .model import Milestone, Obligation
 from .periods import Due, add_months, days_after, days_before, months_after, roll, working_days_after
 from .registry import obligation, registration
@@ -196,10 +196,6 @@ def _renewal(ctx: Context, rule: Rule) -> Iterator[Draft]:
             d = Draft(rule.id, lic.no, "licence", f"expiry:{expiry}", due, ev,
                       window_opens=expiry - timedelta(days=p["window_days_before_expiry"]))
             d.extra_params = {"expires_on": expiry.isoformat()}
-            if lic.expiry_assumed and ev is lic.issued:
-                years = ctx.pack.licence["validity_years"]
-                d.note = f"expiry not recorded: assumed {years} years after issue"
-                d.note_zh = f"未记录到期日：按发证后{years}年推定"
             d.fulfil(_first(lic.applications, start, expiry))
             renewal = next((r for r, new in lic.renewals if r.on >= start and new > expiry), None)
             d.fulfil(renewal)
@@ -737,9 +733,9 @@ def _vendor_reverification(ctx: Context, rule: Rule) -> Iterator[Draft]:
             anchor = nxt
 
 
-def _refusal_of(ref: str) -> Callable[[Event], bool]:
-    """A licence.refused fact about the application ``ref`` (or naming no licence)."""
-    return lambda r: as_text(r.data.get("licence_no")) in (None, ref)
+def _refusal_of(ref: str) -> Callable[[Event[LicenceRefused]], bool]:
+    """A licence.refused fact about the application ``ref``."""
+    return lambda r: bool(r.data.licence_no == ref)
 
 
 @obligation(
@@ -758,7 +754,7 @@ def _licence_decision(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     used: set[str] = set()
     for ev in ctx.h.applications:
-        ref = as_text(ev.data.get("licence_no")) or as_text(ev.data.get("ref")) or ev.id
+        ref = ev.data.licence_no
         d = Draft(rule.id, ref, "application", f"{ref}@{ev.on}", days_after(ev.on, p["days"], ctx.cal, p["roll"]), ev)
         issued = ctx.h.licences.get(ref)
         if issued is None or issued.no in used:
