@@ -213,11 +213,14 @@ def rich_company(seed: int, company: str = "91310115MA1K4B8N68", years: int = 5)
         add("workforce.social_insurance_reported", mo + timedelta(days=35),
             {"month": key, "insured_headcount": rng.choice([2, 80, 100]), "min_contribution_base": 3000,
              "local_average_wage": rng.choice([5000, 8000])})
-        add("traffic.period_reported", mo + timedelta(days=36),
-            {"month": key, "calls_total": rng.randrange(5_000, 60_000), "complaints": rng.randrange(0, 20),
-             "recordings_retained_days": rng.choice([20, 90]), "consent_records": rng.random() < 0.8,
-             "outbound_marketing_calls": rng.choice([0, 10]), "calls_outside_hours": rng.choice([0, 0, 3]),
-             "marketing_calls_on_rest_days": rng.choice([0, 4]), "revenue_95": 70, "carrier_settlement_95": 100})
+        report = {"month": key, "calls_total": rng.randrange(5_000, 60_000), "complaints": rng.randrange(0, 20),
+                  "recordings_retained_days": rng.choice([20, 90]), "consent_records": rng.random() < 0.8,
+                  "outbound_marketing_calls": rng.choice([0, 10]), "calls_outside_hours": rng.choice([0, 0, 3]),
+                  "marketing_calls_on_rest_days": rng.choice([0, 4]), "revenue_95": 70, "carrier_settlement_95": 100}
+        # the parts fit their totals, as the contract requires: no rest-day marketing calls without marketing calls
+        report["marketing_calls_on_rest_days"] = min(report["marketing_calls_on_rest_days"],
+                                                     report["outbound_marketing_calls"])
+        add("traffic.period_reported", mo + timedelta(days=36), {**report, "outbound_calls": report["calls_total"]})
     for q in range(0, 4 * years, 2):
         qd = date(start.year + q // 4, q % 4 * 3 + 1, 1) + timedelta(days=95)
         add("workforce.three_way_check_recorded", qd,

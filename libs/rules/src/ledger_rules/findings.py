@@ -22,9 +22,9 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from ledger_contracts.facts import WorkforceSocialInsuranceReported
+from ledger_contracts.facts import TrafficPeriodReported, WorkforceSocialInsuranceReported
 
-from .history import RECENT_MONTHS, Dated, Event, History, Site, as_bool, as_int, as_number
+from .history import RECENT_MONTHS, Dated, Event, History, Site, cny
 from .instants import day_start
 from .model import Finding, Interval, Obligation, build_record
 from .periods import add_months
@@ -37,7 +37,7 @@ T = TypeVar("T")
 Hit = tuple[dict[str, Any], tuple[str, ...]]  # (figures for the message and evidence, event ids)
 Params = Mapping[str, Any]  # a rule's parameters in the pack
 StateRule = Callable[["Context", date, Params], dict[str, Hit]]
-TrafficTest = Callable[[Mapping[str, Any], Params, str | None], dict[str, Any] | None]
+TrafficTest = Callable[[TrafficPeriodReported, Params, str | None], dict[str, Any] | None]
 SiteTest = Callable[["Context", Site, date, Params], tuple[dict[str, Any], tuple[str, ...]] | None]
 
 
@@ -303,7 +303,7 @@ def _insurance_report_parts(ev: Event[WorkforceSocialInsuranceReported], p: Para
     return tuple(out)
 
 
-def _latest_traffic(ctx: Context, day: date) -> tuple[str, Event] | None:
+def _latest_traffic(ctx: Context, day: date) -> tuple[str, Event[TrafficPeriodReported]] | None:
     """The report of the latest month known on `day` (a re-submitted month replaces the earlier one)."""
     return ctx.h.traffic_latest.as_of(day)
 
@@ -334,9 +334,11 @@ def _traffic_rule(test: TrafficTest) -> StateRule:
     min_ratio=0.8,
 )
 @_traffic_rule
-def _revenue(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any] | None:
-    rev, settle = as_number(d.get("revenue_95")), as_number(d.get("carrier_settlement_95"))
-    if rev is None or not settle or rev >= p["min_ratio"] * settle:
+def _revenue(d: TrafficPeriodReported, p: Params, _: str | None) -> dict[str, Any] | None:
+    if d.revenue_95 is None or not d.carrier_settlement_95:
+        return None
+    rev, settle = cny(d.revenue_95), cny(d.carrier_settlement_95)
+    if rev >= p["min_ratio"] * settle:
         return None
     return {"revenue_95": _fmt(rev), "carrier_settlement_95": _fmt(settle), "min_ratio_pct": _fmt(p["min_ratio"] * 100)}
 
@@ -549,13 +551,13 @@ def _cross_border(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     min_days=30,
 )
 @_traffic_rule
-def _retention(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any] | None:
-    days, consent = as_int(d.get("recordings_retained_days")), as_bool(d.get("consent_records"))
+def _retention(d: TrafficPeriodReported, p: Params, _: str | None) -> dict[str, Any] | None:
+    days, consent = d.recordings_retained_days, d.consent_records
     zh, en = [], []
-    if days is not None and days < p["min_days"]:
+    if days < p["min_days"]:
         zh.append(f"录音仅保存{days}天（少于{p['min_days']}天）")
         en.append(f"recordings kept {days} days (under {p['min_days']})")
-    if consent is False:
+    if not consent:
         zh.append("没有用户同意记录")
         en.append("no consent records")
     return {"detail_zh": "，".join(zh), "detail_en": "; ".join(en), "recordings_retained_days": days} if zh else None
@@ -572,9 +574,9 @@ def _retention(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any]
                 "records."),
 )
 @_traffic_rule
-def _marketing(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any] | None:
-    calls = as_int(d.get("outbound_marketing_calls"))
-    if not calls or calls <= 0 or as_bool(d.get("consent_records")) is not False:
+def _marketing(d: TrafficPeriodReported, p: Params, _: str | None) -> dict[str, Any] | None:
+    calls = d.outbound_marketing_calls
+    if calls <= 0 or d.consent_records:
         return None
     return {"outbound_marketing_calls": calls}
 
@@ -591,9 +593,9 @@ def _marketing(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any]
     allowed_from="08:00", allowed_until="21:00",
 )
 @_traffic_rule
-def _hours(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any] | None:
-    calls = as_int(d.get("calls_outside_hours"))
-    if not calls or calls <= 0:
+def _hours(d: TrafficPeriodReported, p: Params, _: str | None) -> dict[str, Any] | None:
+    calls = d.calls_outside_hours
+    if calls <= 0:
         return None
     return {"calls_outside_hours": calls, "allowed_from": p["allowed_from"], "allowed_until": p["allowed_until"]}
 
@@ -610,9 +612,9 @@ def _hours(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any] | N
     industries=("education",),
 )
 @_traffic_rule
-def _education(d: Mapping[str, Any], p: Params, industry: str | None) -> dict[str, Any] | None:
-    calls = as_int(d.get("marketing_calls_on_rest_days"))
-    if industry not in p["industries"] or not calls or calls <= 0:
+def _education(d: TrafficPeriodReported, p: Params, industry: str | None) -> dict[str, Any] | None:
+    calls = d.marketing_calls_on_rest_days
+    if industry not in p["industries"] or calls <= 0:
         return None
     return {"marketing_calls_on_rest_days": calls, "industry": industry}
 

@@ -5,23 +5,22 @@ has one — issued_on, applied_on, submitted_on, filed_on, verified_on — else
 `effective_date`), then by ledger sequence. Every query is *as of* a day, so the same
 records serve obligations (computed once) and findings (walked day by day).
 
-A fold registered with its payload model (`@folds(NumberAllocated)`) receives the payload as that
-model, validated once here at the entry point: its fields are real dates, ints and enums, and a
-payload the model refuses is an error of the edge that let it through (the projector parks such
-facts before they reach the rules). Folds still registered by type name read the payload as a dict
-through the lenient readers below: a field that cannot be read is treated as absent.
+A fold is registered with its type's payload model (`@folds(NumberAllocated)`) and receives the
+payload as that model, validated once here at the entry point (`History.extend`): its fields are real
+dates, ints, amounts and enums, and `Event.data` is the model too. A payload the model refuses is an
+error of the edge that let it through (the projector parks such facts before they reach the rules):
+it raises InvalidPayload naming the fact and the field, and nothing is folded.
 """
 
 from __future__ import annotations
 
 import bisect
 import builtins
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Generic, Protocol, TypeAlias, overload
+from typing import Any, Generic, Protocol
 
 from ledger_contracts.catalogue import CATALOGUE
 from ledger_contracts.enums import RegistrationField
@@ -34,6 +33,7 @@ from ledger_contracts.facts import (
     CompanyRestructuringApproved,
     CompanyRestructuringCompleted,
     CompanyRestructuringDecided,
+    CompanyTrackingStarted,
     FacilityEmergencyPlanUpdated,
     FacilityMlpsAssessed,
     FacilityMlpsFiled,
@@ -74,6 +74,8 @@ from ledger_contracts.facts import (
     SiteLeased,
     SiteLeaseRenewed,
     SiteVacated,
+    TrafficPeriodReported,
+    TrafficSpotCheckRecorded,
     WorkforceSeatsDeclared,
     WorkforceSocialInsuranceReported,
     WorkforceThreeWayCheckRecorded,
@@ -86,46 +88,34 @@ from .instants import local_date
 from .model import RecordedFact
 from .registry import family_of
 
-Fold = TypeVar("Fold", bound=Callable[..., None])
 P = TypeVar("P", bound=FactPayload)
 T = TypeVar("T")
-D = TypeVar("D", default=Any)  # what an Event's data is: its payload model where the type's fold is typed
+D = TypeVar("D", default=Any)  # what an Event's data is: its payload model (Event[NumberAllocated])
 
 RECENT_MONTHS = 12  # social insurance look-back kept per report (rule parameter `months` up to this)
 
 _FOLDS: dict[str, Callable[[History, Event, Any], None]] = {}
-Handler: TypeAlias = "Callable[[History, Event, Mapping[str, Any]], None]"  # folds one fact's payload in
 _OWN_DATE: dict[str, str] = {}  # fact type → the payload field that says when it happened
-_MODELS: dict[str, type[FactPayload]] = {}  # fact type → the model its fold receives the payload as
 
 
 class InvalidPayload(ValueError):
     """A payload its contract model refuses reached the rule pack: the edge should have parked it."""
 
 
-@overload
-def folds(fact: type[P], *, own_date: str | None = None) -> Callable[
-        [Callable[[History, Event, P], None]], Callable[[History, Event, P], None]]: ...
-@overload
-def folds(fact: str, *, own_date: str | None = None) -> Callable[[Fold], Fold]: ...
-def folds(fact: str | type[FactPayload], *, own_date: str | None = None) -> Callable[[Any], Any]:
+def folds(model: type[P], *, own_date: str | None = None) -> Callable[
+        [Callable[[History, Event, P], None]], Callable[[History, Event, P], None]]:
     """Register how facts of one type are folded into a company's History.
 
-    `fact`: the type's payload model (the fold receives the payload as that model, validated by
-    `History.extend`), or still the type's name (the fold receives the stored dict).
+    `model`: the type's payload model in the catalogue; the fold receives the payload as that model.
     `own_date`: the payload's own date, when the catalogue has one (issued_on, filed_on …);
     the fact is dated by it instead of its effective date. A type without a fold is kept as an
     event (it still dates the company's history) but changes no record."""
-    fact_type = fact if isinstance(fact, str) else fact.fact_type
-    if fact_type not in CATALOGUE or fact_type in _FOLDS:
-        raise ValueError(f"{fact_type!r} is no fact type of the catalogue, or is folded twice")
-    if not isinstance(fact, str) and CATALOGUE[fact_type].payload is not fact:
-        raise ValueError(f"{fact.__name__} is not the catalogue's payload model of {fact_type!r}")
+    fact_type = model.fact_type
+    if fact_type not in CATALOGUE or fact_type in _FOLDS or CATALOGUE[fact_type].payload is not model:
+        raise ValueError(f"{model.__name__} is no payload model of the catalogue, or its type is folded twice")
 
-    def register(fold: Callable[..., None]) -> Callable[..., None]:
+    def register(fold: Callable[[History, Event, P], None]) -> Callable[[History, Event, P], None]:
         _FOLDS[fact_type] = fold
-        if not isinstance(fact, str):
-            _MODELS[fact_type] = fact
         if own_date is not None:
             _OWN_DATE[fact_type] = own_date
         return fold
@@ -139,15 +129,14 @@ def cny(amount: Decimal) -> float:
     return int(amount) if amount == amount.to_integral_value() else float(amount)
 
 
-def typed_fact_types() -> frozenset[str]:
-    """The fact types whose folds receive their payload model (the rest still read dicts)."""
-    return frozenset(_MODELS)
-
-
-def payload_of(fact_type: str, data: Mapping[str, Any], event_id: str = "") -> FactPayload:
-    """The payload as its contract model; InvalidPayload, naming the fact, if the model refuses it."""
+def payload_of(fact_type: str, data: Mapping[str, Any], event_id: str = "") -> FactPayload | Mapping[str, Any]:
+    """The payload as its contract model; InvalidPayload, naming the fact, if the model refuses it.
+    A type outside the catalogue (none of the rules' business) keeps its dict: no fold reads it."""
+    spec = CATALOGUE.get(fact_type)
+    if spec is None:
+        return data
     try:
-        return _MODELS[fact_type].model_validate(data)
+        return spec.payload.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise InvalidPayload(
@@ -155,92 +144,8 @@ def payload_of(fact_type: str, data: Mapping[str, Any], event_id: str = "") -> F
             f"{'.'.join(map(str, first['loc'])) or '(payload)'}: {first['msg']})") from None
 
 
-def as_date(v: Any) -> date | None:
-    if isinstance(v, datetime):
-        return v.date()
-    if isinstance(v, date):
-        return v
-    if isinstance(v, str) and len(v) >= 10:
-        try:
-            return date.fromisoformat(v[:10])
-        except ValueError:
-            return None
-    return None
-
-
-def as_number(v: Any) -> float | None:
-    t = type(v)
-    if t is int:  # the common case first (payloads are read on every checkpoint day)
-        return v
-    if t is float:
-        return v if v == v and abs(v) != float("inf") else None
-    if isinstance(v, bool) or v is None:
-        return None
-    if isinstance(v, int | float):
-        return v if v == v and abs(v) != float("inf") else None
-    if isinstance(v, str):
-        try:
-            n = float(v.replace(",", ""))
-        except ValueError:
-            return None
-        return n if n == n and abs(n) != float("inf") else None
-    try:
-        return float(v)  # Decimal
-    except (TypeError, ValueError):
-        return None
-
-
-def as_int(v: Any) -> int | None:
-    n = as_number(v)
-    return int(n) if n is not None else None
-
-
-def as_bool(v: Any) -> bool | None:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, str) and v.lower() in ("true", "false"):
-        return v.lower() == "true"
-    return None
-
-
-def as_text(v: Any) -> str | None:
-    if isinstance(v, str):
-        v = v.strip()
-        return v or None
-    if isinstance(v, int) and not isinstance(v, bool):
-        return str(v)
-    return None
-
-
-def as_texts(v: Any) -> tuple[str, ...]:
-    if isinstance(v, str):
-        return (v,) if v.strip() else ()
-    if isinstance(v, list | tuple):
-        return tuple(t for t in (as_text(x) for x in v) if t)
-    return ()
-
-
-def province_of(v: Any) -> str | None:
-    """Two-digit GB/T 2260 province code ("11", "440300" -> "44")."""
-    t = as_text(v)
-    if t and re.fullmatch(r"\d{2,6}", t):
-        return t[:2]
-    return t
-
-
 def quarter_of(d: date) -> str:
     return f"{d.year}Q{(d.month - 1) // 3 + 1}"
-
-
-def month_of(d: date) -> str:
-    return f"{d.year:04d}-{d.month:02d}"
-
-
-def valid_month(v: Any) -> str | None:
-    t = as_text(v)
-    if t and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", t):
-        return t
-    return None
 
 
 class Dated(Generic[T]):
@@ -475,7 +380,9 @@ class History:
         self.slices_on: dict[date, set[str]] = {}
         self.last_event_on: dict[tuple[date, str], str] = {}
         self.latest_day: date | None = None
-        self.validity_years = validity_years  # rules.md §0: assumed for a licence recorded without expiry
+        # no longer read: the contract requires a licence's expiry, so none is assumed (the callers that
+        # still pass the pack's `licence.validity_years` — evaluation, the projector — can stop)
+        self.validity_years = validity_years
         self.name: Dated[str] = Dated()
         self.capital: Dated[tuple[float, str]] = Dated()  # registered capital, the fact that says it
         self.industry: Dated[str] = Dated()
@@ -490,10 +397,11 @@ class History:
         self.arrangements: dict[str, Arrangement] = {}
         self.numbers: dict[str, Number] = {}
         self.number_reports: dict[int, Event] = {}
-        self.traffic: Dated[tuple[str, Event]] = Dated()  # (month, traffic.period_reported)
-        self.traffic_by_month: dict[str, Event] = {}
-        self.traffic_latest: Dated[tuple[str, Event]] = Dated()  # (month, Event) of the latest month known
-        self.spot_checks: list[Event] = []
+        self.traffic: Dated[tuple[str, Event[TrafficPeriodReported]]] = Dated()  # (month, report)
+        self.traffic_by_month: dict[str, Event[TrafficPeriodReported]] = {}
+        # (month, report) of the latest month known
+        self.traffic_latest: Dated[tuple[str, Event[TrafficPeriodReported]]] = Dated()
+        self.spot_checks: list[Event[TrafficSpotCheckRecorded]] = []
         self.seats: Dated[Event[WorkforceSeatsDeclared]] = Dated()
         self.insurance: Dated[Event[WorkforceSocialInsuranceReported]] = Dated()
         # ((month, report), …) of the latest RECENT_MONTHS months
@@ -517,7 +425,7 @@ class History:
 
     @classmethod
     def from_facts(cls, facts: Sequence[RecordedFact], validity_years: int = 5) -> History:
-        """`validity_years`: the pack's licence validity, assumed for a licence recorded without expiry."""
+        """`validity_years`: the pack's licence validity, no longer read (see __init__)."""
         company = facts[0].company if facts else ""
         h = cls(company, validity_years)
         h.extend(facts)
@@ -532,21 +440,11 @@ class History:
         folding every fact again; the result is the same as `from_facts` over all the facts."""
         ordered: list[tuple[date, int, RecordedFact, FactPayload | Mapping[str, Any]]] = []
         for f in facts:
-            if not isinstance(f.data, Mapping):
-                continue
-            eff = as_date(f.effective_date)
-            if eff is None:
-                continue
             seq = f.ledger_sequence if isinstance(f.ledger_sequence, int) else 0
             # validated before anything is folded in: a refused payload leaves the history as it was
-            payload = payload_of(f.type, f.data, str(f.event_id)) if f.type in _MODELS else f.data
+            payload = payload_of(f.type, f.data, str(f.event_id))
             own = _OWN_DATE.get(f.type)
-            if own is None:
-                on = eff
-            elif isinstance(payload, FactPayload):
-                on = getattr(payload, own) or eff  # a date of the model's (optional ones may be None)
-            else:
-                on = as_date(f.data.get(own)) or eff
+            on: date = getattr(payload, own) if own is not None else f.effective_date
             ordered.append((on, seq, f, payload))
         ordered.sort(key=lambda x: (x[0], x[1]))
         if not ordered:
@@ -564,8 +462,8 @@ class History:
             if f.type == "company.tracking_started":
                 # recording it again moves the baseline: the latest recorded one counts, whatever its date.
                 # It is about the ledger, not the company's history: no slice, no creator of obligations.
-                if seq >= self._tracking_seq and (tracked := as_date(f.data.get("tracked_from"))) is not None:
-                    self._tracking_seq, self.tracked_from, self.tracking = seq, tracked, ev
+                if seq >= self._tracking_seq and isinstance(payload, CompanyTrackingStarted):
+                    self._tracking_seq, self.tracked_from, self.tracking = seq, payload.tracked_from, ev
                 continue
             self.events.append(ev)
             slice_ = family_of(f.type) if isinstance(f.type, str) else None
@@ -876,9 +774,9 @@ def _on_number_report(h: History, ev: Event, p: NumberingAnnualReportSubmitted) 
     h.number_reports.setdefault(p.year, ev)
 
 
-@folds("traffic.period_reported")
-def _on_traffic(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    month = valid_month(d.get("month")) or month_of(ev.on)
+@folds(TrafficPeriodReported)
+def _on_traffic(h: History, ev: Event, p: TrafficPeriodReported) -> None:
+    month = p.month
     h.traffic_by_month[month] = ev
     h.traffic.add(ev.on, (month, ev))
     # the report of the latest month known so far (facts arrive in day order): O(1) per query later
@@ -888,8 +786,8 @@ def _on_traffic(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.traffic_latest.add(ev.on, best)
 
 
-@folds("traffic.spot_check_recorded")
-def _on_spot_check(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+@folds(TrafficSpotCheckRecorded)
+def _on_spot_check(h: History, ev: Event, p: TrafficSpotCheckRecorded) -> None:
     h.spot_checks.append(ev)
 
 
