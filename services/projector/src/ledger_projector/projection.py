@@ -151,8 +151,6 @@ def load_rules_state(conn: Connection, tables: TableSet, rulebook: Rulebook) -> 
     rulebook.set_all_overrides(overrides)
 
 
-
-
 def store_system_fact(conn: Connection, t: TableSet, fact: SystemFact) -> str | None:
     """A calendar year or a tenant's overrides into its table: the one writer of the live path and the
     rebuild, so the two cannot drift apart. The tenant it concerns, or None for every tenant."""
