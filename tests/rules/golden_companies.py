@@ -22,6 +22,7 @@ from ledger_rules import (
     Calendar,
     RecordedFact,
     RulePack,
+    add_months,
     as_json,
     credit_estimate,
     evaluate,
@@ -29,6 +30,7 @@ from ledger_rules import (
     obligation_status,
     reminder_schedule,
 )
+from rules_support import contract_payload
 from spec_files import acceptance_scenarios
 
 HERE = Path(__file__).resolve().parent
@@ -49,9 +51,21 @@ CAL_2027 = Calendar.official().with_year({
 })
 
 
+# a registration change of each field, with values of its kind (people are opaque references, never names)
+CHANGED: dict[str, dict[str, str]] = {
+    "name": {"old": "某呼叫中心有限公司", "new": "新某呼叫中心有限公司"},
+    "legal_representative": {"old": "P-0001", "new": "P-0002"},
+    "registered_capital": {"old": "1000000", "new": "12000000"},
+    "business_scope": {"old": "呼叫中心业务", "new": "呼叫中心业务；信息服务业务"},
+    "registered_address": {"old": "上海市浦东新区", "new": "上海市徐汇区"},
+    "contact": {"old": "R-01", "new": "R-02"},
+}
+
+
 def _fact(i: int, company: str, type_: str, effective: date, data: dict[str, Any],
           recorded: datetime | None = None) -> RecordedFact:
     rec = recorded or datetime(effective.year, effective.month, effective.day, 3, 30, tzinfo=UTC)
+    data = contract_payload(type_, data, effective)
     agg = str(data.get("licence_no") or data.get("number") or data.get("site_ref") or company)
     return RecordedFact(f"ev-{company[-6:]}-{i:04d}", type_, company, effective, rec, data, i, agg)
 
@@ -116,19 +130,24 @@ def rich_company(seed: int, company: str = "91310115MA1K4B8N68", years: int = 5)
     issued = start + timedelta(days=rng.randrange(30, 120))
     scope = rng.choice(["nationwide", "provincial"])
     lic = f"B2-{issued:%Y%m%d}"
-    add("licence.applied", issued - timedelta(days=45), {"licence_no": lic, "category": "B24", "scope": scope})
+    add("licence.applied", issued - timedelta(days=45), {"licence_no": lic, "category": "B24", "scope": scope,
+                                                         "provinces": ["31"] if scope == "provincial" else [],
+                                                         "authority": "MIIT" if scope == "nationwide" else "SHCA"})
     add("licence.issued", issued, {"licence_no": lic, "category": rng.choice(["B24", "B24", "B21"]), "scope": scope,
                                    "provinces": ["31"] if scope == "provincial" else [],
                                    "issued_on": issued.isoformat(),
+                                   # one in five was recorded without expiry, which the pack then assumed 5
+                                   # years on: the contract requires it, so that assumed date is recorded
                                    "expires_on": (issued + timedelta(days=5 * 365 - 1)).isoformat()
-                                   if rng.random() < 0.8 else None,
+                                   if rng.random() < 0.8 else (add_months(issued, 60) - timedelta(days=1)).isoformat(),
                                    "authority": "MIIT" if scope == "nationwide" else "SHCA"})
     end = start + timedelta(days=365 * years)
     numbers = []
     for k in range(rng.randrange(2, 5)):
         on = issued + timedelta(days=rng.randrange(-20, 400))
         kind = rng.choice(["400", "95", "fixed", "96"])
-        no = f"{'95' if kind == '95' else '400'}{seed:02d}{k:05d}"
+        no = {"400": f"400{seed:02d}{k:05d}", "95": f"95{seed:02d}{k:04d}", "96": f"96{seed:02d}{k:04d}",
+              "fixed": f"021{seed:02d}{k:06d}"}[kind]  # each a number of its kind, as the contract requires
         numbers.append(no)
         add("number.allocated", on, {"number": no, "kind": kind, "province": rng.choice(["31", "31", "44"])})
         if rng.random() < 0.7:
@@ -159,8 +178,7 @@ def rich_company(seed: int, company: str = "91310115MA1K4B8N68", years: int = 5)
     for fld in rng.sample(["name", "legal_representative", "registered_capital", "business_scope",
                            "registered_address", "contact"], 3):
         on = start + timedelta(days=rng.randrange(100, 365 * years - 100))
-        add("company.registration_changed", on, {"field": fld, "old": "a", "new": 12_000_000 if fld == "registered_capital"
-                                                 else "新"})
+        add("company.registration_changed", on, {"field": fld, **CHANGED[fld]})
         if rng.random() < 0.6:
             add("licence.change_filed", on + timedelta(days=rng.randrange(5, 45)),
                 {"licence_no": lic, "fields": [fld], "filed_on": (on + timedelta(days=20)).isoformat()})
@@ -195,11 +213,14 @@ def rich_company(seed: int, company: str = "91310115MA1K4B8N68", years: int = 5)
         add("workforce.social_insurance_reported", mo + timedelta(days=35),
             {"month": key, "insured_headcount": rng.choice([2, 80, 100]), "min_contribution_base": 3000,
              "local_average_wage": rng.choice([5000, 8000])})
-        add("traffic.period_reported", mo + timedelta(days=36),
-            {"month": key, "calls_total": rng.randrange(5_000, 60_000), "complaints": rng.randrange(0, 20),
-             "recordings_retained_days": rng.choice([20, 90]), "consent_records": rng.random() < 0.8,
-             "outbound_marketing_calls": rng.choice([0, 10]), "calls_outside_hours": rng.choice([0, 0, 3]),
-             "marketing_calls_on_rest_days": rng.choice([0, 4]), "revenue_95": 70, "carrier_settlement_95": 100})
+        report = {"month": key, "calls_total": rng.randrange(5_000, 60_000), "complaints": rng.randrange(0, 20),
+                  "recordings_retained_days": rng.choice([20, 90]), "consent_records": rng.random() < 0.8,
+                  "outbound_marketing_calls": rng.choice([0, 10]), "calls_outside_hours": rng.choice([0, 0, 3]),
+                  "marketing_calls_on_rest_days": rng.choice([0, 4]), "revenue_95": 70, "carrier_settlement_95": 100}
+        # the parts fit their totals, as the contract requires: no rest-day marketing calls without marketing calls
+        report["marketing_calls_on_rest_days"] = min(report["marketing_calls_on_rest_days"],
+                                                     report["outbound_marketing_calls"])
+        add("traffic.period_reported", mo + timedelta(days=36), {**report, "outbound_calls": report["calls_total"]})
     for q in range(0, 4 * years, 2):
         qd = date(start.year + q // 4, q % 4 * 3 + 1, 1) + timedelta(days=95)
         add("workforce.three_way_check_recorded", qd,
@@ -209,8 +230,9 @@ def rich_company(seed: int, company: str = "91310115MA1K4B8N68", years: int = 5)
         on = start + timedelta(days=rng.randrange(200, 365 * years - 200))
         no = f"沪通管罚〔{on.year}〕{seed}{k}号"
         rect = rng.random() < 0.6
-        add("penalty.imposed", on, {"decision_no": no, "decided_on": on.isoformat(),
-                                    "received_on": (on + timedelta(days=3)).isoformat() if rng.random() < 0.5 else None,
+        add("penalty.imposed", on, {"decision_no": no, "decided_on": on.isoformat(), "authority": "上海市通信管理局",
+                                    "legal_basis": "电信条例第六十九条",
+                                    "received_on": (on + timedelta(days=3 if rng.random() < 0.5 else 0)).isoformat(),
                                     "fine": rng.choice([0, 5000, 20000]), "orders_rectification": rect,
                                     "rectification_due": (on + timedelta(days=60)).isoformat()
                                     if rect and rng.random() < 0.5 else None})
@@ -228,7 +250,7 @@ def rich_company(seed: int, company: str = "91310115MA1K4B8N68", years: int = 5)
         add("listing.listed", on, {"list": rng.choice(["bad", "dishonest"]), "authority": "x", "reason": "y"})
         add("listing.removed", on + timedelta(days=200), {"list": "bad"})
     add("traffic.spot_check_recorded", end - timedelta(days=100), {"sampled": 200, "passed": rng.randrange(150, 200)})
-    for uscc, mode in (("91110105MA00ABCD1G", "bpo"), ("91110105MA00ABCD2X", "seat_leasing")):
+    for uscc, mode in (("91110105MA00ABCD1G", "bpo"), ("91110105MA00ABCD2K", "seat_leasing")):
         if rng.random() < 0.6:
             on = start + timedelta(days=rng.randrange(50, 800))
             add("outsourcing.arranged", on, {"mode": mode, "vendor_uscc": uscc, "vendor_name": "某某通信",
@@ -269,8 +291,11 @@ def rich_company(seed: int, company: str = "91310115MA1K4B8N68", years: int = 5)
                 extra.append(("company.milestone_acknowledged", m.due - timedelta(days=rng.randrange(-3, 5)),
                               {"obligation_id": ob.id, "milestone": m.key}))
         elif ob.rule in ("number-filing", "lease-renewal", "emergency-plan") and rng.random() < 0.2:
+            # a waiver that waives nothing in one draw of two: the contract refuses a waiver without a
+            # reason (which waived nothing), so it names no obligation of the company instead
+            reason = rng.choice(["", "不适用"])
             extra.append(("company.obligation_waived", ob.due - timedelta(days=5),
-                          {"obligation_id": ob.id, "reason": rng.choice(["", "不适用"])}))
+                          {"obligation_id": ob.id if reason else "ob_0000000000000000", "reason": reason or "不适用"}))
     n = len(facts)
     facts += [_fact(n + k, company, t, d, data) for k, (t, d, data) in enumerate(extra, start=1)]
     # late recording: a few facts recorded well after they happened

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from rules_support import PACK, Story, only
+import pytest
+from ledger_rules import RecordedFact, evaluate
+from ledger_rules.history import InvalidPayload
+from rules_support import CAL, PACK, Story, at, only
 
 
 def test_number_annual_report_closing_day_override_of_29_february_never_crashes():
@@ -22,20 +25,19 @@ def test_number_annual_report_closing_day_override_of_29_february_never_crashes(
     assert obs[2027].due == date(2028, 2, 29)  # leap year: the day itself (a Tuesday)
 
 
-def test_assumed_licence_validity_follows_the_pack_parameter():
-    """rules.md §0 (validity: 5 years) and the preamble ("Rules are data … a tenant may override parameters;
-    each computed obligation records the parameter values it used"): a licence recorded without expiry is
-    assumed valid for `licence.validity_years`; the renewal's note already says the pack's figure, so the
-    expiry it is computed from must use the same figure, not a hard-coded 5 years."""
+def test_a_licence_recorded_without_expiry_is_refused_not_assumed():
+    """rules.md §0 once assumed `licence.validity_years` for a licence recorded without expiry; the contract
+    requires `expires_on`, so such a fact never reaches the rules (the projector parks it) and a fact that
+    does is refused naming the field, instead of guessing an expiry."""
     s = Story()
     s.registered()
-    s.add("licence.issued", "2022-03-15", {"licence_no": "B2-20220315", "category": "B24", "scope": "nationwide",
-                                           "provinces": [], "issued_on": "2022-03-15", "authority": "MIIT"})
-    default = only(s.evaluate().obligations, rule="renewal")
-    assert default.params["expires_on"] == "2027-03-14" and "5 years" in default.due_note
-    three = PACK.with_overrides({"licence": {"validity_years": 3}})
-    ob = only(s.evaluate(three).obligations, rule="renewal")
-    assert "3 years" in ob.due_note
-    assert ob.params["expires_on"] == "2025-03-14"
+    unexpiring = RecordedFact("ev-unexpiring", "licence.issued", s.company, date(2022, 3, 15), at("2022-03-15"),
+                              {"licence_no": "B2-20220315", "category": "B24", "scope": "nationwide", "provinces": [],
+                               "issued_on": "2022-03-15", "authority": "MIIT"}, 99, "B2-20220315")
+    with pytest.raises(InvalidPayload, match="first at expires_on"):
+        evaluate([*s.facts, unexpiring], PACK, CAL)
+    s.licence(issued="2022-03-15", expires="2025-03-14")
+    ob = only(s.evaluate().obligations, rule="renewal")
+    assert ob.params["expires_on"] == "2025-03-14" and ob.due_note is not None and "assumed" not in ob.due_note
     assert ob.legal_due == date(2024, 12, 14)  # E − 90 days, a Saturday: safe deadline the Friday before
     assert ob.due == date(2024, 12, 13)

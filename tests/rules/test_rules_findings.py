@@ -25,7 +25,7 @@ def test_seat_leasing_is_unlicensed_but_bpo_is_not():
     s.registered(capital=2_000_000, industry="education")
     s.add("outsourcing.arranged", "2026-02-01", {"mode": "bpo", **VENDOR})
     assert "unlicensed-operation" not in open_rules(s.evaluate(), "2026-03-01")
-    s.add("outsourcing.arranged", "2026-02-05", {"mode": "seat_leasing", **VENDOR, "vendor_uscc": "91110105MA00ABCD2X"})
+    s.add("outsourcing.arranged", "2026-02-05", {"mode": "seat_leasing", **VENDOR, "vendor_uscc": "91110105MA00ABCD2K"})
     f = only(s.evaluate().findings, rule="unlicensed-operation")
     assert f.severity == "critical" and f.intervals[0].opened_at == start_of("2026-02-05")
     assert "Art. 69" in f.source and f.evidence["events"] == [s.facts[-1].event_id]
@@ -55,7 +55,7 @@ def test_number_without_licence_and_its_resolution():
     assert not f.open_at(at("2026-04-01"))
     # an activated number while unlicensed also means unlicensed operation
     s2 = Story()
-    s2.add("number.allocated", "2026-02-03", {"number": "4006001234", "kind": "400"})
+    s2.add("number.allocated", "2026-02-03", {"number": "4006001234", "kind": "400", "province": "11"})
     s2.add("number.activated", "2026-02-04", {"number": "4006001234"})
     assert "unlicensed-operation" in open_rules(s2.evaluate(), "2026-02-05")
 
@@ -63,7 +63,7 @@ def test_number_without_licence_and_its_resolution():
 def test_coverage_mismatch_for_provincial_licence_only():
     s = Story()
     s.registered(capital=3_000_000, province="44")
-    s.licence(no="粤B2-1", scope="provincial", provinces=["44"], issued="2023-05-10", expires="2028-05-09")
+    s.licence(no="粤B2-20230510", scope="provincial", provinces=["44"], issued="2023-05-10", expires="2028-05-09")
     s.add("number.allocated", "2026-01-05", {"number": "02088886666", "kind": "fixed", "province": "44"})
     s.add("site.leased", "2026-01-06", {"site_ref": "SH-1", "province": "31", "area_m2": 120, "lease_end": "2029-01-01",
                                         "purpose_text": "呼叫中心办公"})
@@ -80,7 +80,7 @@ def test_capital_below_threshold_follows_capital_changes():
     s.licence()  # nationwide needs 10,000,000
     f = only(s.evaluate().findings, rule="capital-below-threshold")
     assert f.open_at(at("2022-03-15")) and f.params["nationwide"] == 10_000_000
-    s.add("company.registration_changed", "2023-01-10", {"field": "registered_capital", "old": 5e6, "new": 1.2e7})
+    s.add("company.registration_changed", "2023-01-10", {"field": "registered_capital", "old": "5000000", "new": "12000000"})
     ev = s.evaluate()
     f = only(ev.findings, rule="capital-below-threshold")
     assert f.intervals[0].resolved_at == start_of("2023-01-10")

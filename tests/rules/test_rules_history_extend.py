@@ -37,23 +37,26 @@ def test_a_history_grown_batch_by_batch_evaluates_as_one_folded_at_once(inputs, 
 
 
 def test_a_fact_dated_among_the_folded_ones_is_refused_and_changes_nothing():
-    early = fact(1, "licence.issued", date(2024, 3, 1), {"licence_no": "B2-1", "category": "B24",
+    early = fact(1, "licence.issued", date(2024, 3, 1), {"licence_no": "B2-20240301", "category": "B24",
+                                                          "scope": "nationwide", "authority": "MIIT",
                                                           "issued_on": "2024-03-01", "expires_on": "2029-03-01"})
-    late = fact(2, "workforce.seats_declared", date(2025, 6, 1), {"declared_seats": 10})
-    between = fact(3, "number.allocated", date(2024, 9, 1), {"number": "4006001234", "kind": "400"})
+    late = fact(2, "workforce.seats_declared", date(2025, 6, 1), {"declared_seats": 10, "system_registered_seats": 10,
+                                                                          "overseas_seats": 0})
+    between = fact(3, "number.allocated", date(2024, 9, 1), {"number": "4006001234", "kind": "400", "province": "31", "provider": "中国电信"})
     h = History.from_facts([early, late], VALIDITY)
     before = evaluate_history(h, PACK, CAL)
     assert h.extend([between]) is False
     assert evaluate_history(h, PACK, CAL) == before
-    assert h.extend([fact(4, "number.allocated", date(2025, 6, 1), {"number": "4006001234", "kind": "400"})])
+    assert h.extend([fact(4, "number.allocated", date(2025, 6, 1), {"number": "4006001234", "kind": "400", "province": "31", "provider": "中国电信"})])
     assert "4006001234" in h.numbers
 
 
 def test_answers_cached_by_an_evaluation_are_not_kept_past_new_facts():
     """An evaluation caches which licences are held on which days; a licence folded in after it counts."""
-    facts = [fact(1, "number.allocated", date(2024, 1, 10), {"number": "4006001234", "kind": "400"}),
+    facts = [fact(1, "number.allocated", date(2024, 1, 10), {"number": "4006001234", "kind": "400", "province": "31", "provider": "中国电信"}),
              fact(2, "number.activated", date(2024, 1, 20), {"number": "4006001234"}),
-             fact(3, "licence.issued", date(2024, 6, 1), {"licence_no": "B2-1", "category": "B24",
+             fact(3, "licence.issued", date(2024, 6, 1), {"licence_no": "B2-20240601", "category": "B24",
+                                                          "scope": "nationwide", "authority": "MIIT",
                                                           "issued_on": "2024-06-01", "expires_on": "2029-06-01"})]
     h = History.from_facts(facts[:2], VALIDITY)
     unlicensed = evaluate_history(h, PACK, CAL)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from ledger_rules import obligation_status, pending_steps
-from rules_support import PACK, Story, at, none_of, only
+import pytest
+from ledger_rules import RecordedFact, evaluate, obligation_status, pending_steps
+from ledger_rules.history import InvalidPayload
+from rules_support import CAL, PACK, Story, at, d, none_of, only
 
 
 def licensed(**kw) -> Story:
@@ -32,7 +34,7 @@ def test_change_filing_needs_an_active_licence():
 
 def test_change_filing_fulfilled_only_by_a_filing_covering_the_field():
     s = licensed()
-    s.add("company.registration_changed", "2026-03-02", {"field": "registered_capital", "old": 1, "new": 20_000_000})
+    s.add("company.registration_changed", "2026-03-02", {"field": "registered_capital", "old": "1", "new": "20000000"})
     s.add("licence.change_filed", "2026-03-10", {"licence_no": "B2-20220315", "fields": ["name"], "filed_on": "2026-03-10"})
     ob = only(s.evaluate().obligations, rule="change-filing")
     assert ob.due == date(2026, 4, 1) and ob.fulfilled_on is None
@@ -199,7 +201,10 @@ def test_annual_report_prep_milestones():
 def test_waiver_needs_a_reason():
     s = licensed()
     target = only(s.evaluate().obligations, rule="annual-report", year=2022)
-    s.add("company.obligation_waived", "2023-02-01", {"obligation_id": target.id, "reason": ""})
+    reasonless = RecordedFact("ev-reasonless", "company.obligation_waived", s.company, d("2023-02-01"),
+                              at("2023-02-01"), {"obligation_id": target.id, "reason": ""}, 99, s.company)
+    with pytest.raises(InvalidPayload, match="first at reason"):  # the projector parks it before: never read as no waiver
+        evaluate([*s.facts, reasonless], PACK, CAL)
     assert only(s.evaluate().obligations, rule="annual-report", year=2022).waived_on is None
     s.add("company.obligation_waived", "2023-02-02", {"obligation_id": target.id, "reason": "licence issued in 2022 Q1, "
                                                                                               "authority exempted"})
@@ -242,7 +247,7 @@ def test_number_filing_activation_and_fees():
 
 def test_released_number_cancels_pending_number_obligations():
     s = licensed()
-    s.add("number.allocated", "2026-02-03", {"number": "95012", "kind": "95"})
+    s.add("number.allocated", "2026-02-03", {"number": "95012", "kind": "95", "province": "31"})
     s.add("number.released", "2026-02-20", {"number": "95012"})
     ev = s.evaluate()
     assert only(ev.obligations, rule="number-filing").cancelled_on == date(2026, 2, 20)
@@ -346,23 +351,24 @@ def test_emergency_plan_six_months_after_the_last_update():
 def test_vendor_reverification_before_vendor_licence_expiry_and_yearly():
     s = licensed()
     s.add("outsourcing.arranged", "2026-01-05", {"mode": "bpo", "vendor_uscc": "91110105MA00ABCD1G",
-                                                 "vendor_name": "v", "vendor_licence_no": "B2-1",
+                                                 "vendor_name": "v", "vendor_licence_no": "B2-20190042",
                                                  "vendor_licence_category": "B24",
                                                  "vendor_licence_expires_on": "2026-08-01", "provinces_served": ["31"]})
     ob = only(s.evaluate().obligations, rule="vendor-reverification")
     assert ob.due == date(2026, 7, 31)  # 2026-08-01 is a Saturday: the working day before
-    s.add("outsourcing.arranged", "2026-01-06", {"mode": "seat_leasing", "vendor_uscc": "X", "provinces_served": []})
+    s.add("outsourcing.arranged", "2026-01-06", {"mode": "seat_leasing", "vendor_uscc": "91110105MA00ABCD3N",
+                                                 "vendor_name": "某某通信", "provinces_served": []})
     assert len([o for o in s.evaluate().obligations if o.rule == "vendor-reverification"]) == 1
 
 
 def test_licence_decision_is_informational():
     s = Story()
     s.registered()
-    s.add("licence.applied", "2026-01-05", {"licence_no": "B2-NEW", "category": "B24", "scope": "nationwide"})
+    s.add("licence.applied", "2026-01-05", {"licence_no": "B2-20260220", "category": "B24", "scope": "nationwide"})
     ob = only(s.evaluate().obligations, rule="licence-decision")
     assert ob.informational and ob.due == date(2026, 3, 6)
     assert pending_steps(ob, at("2026-03-06"), PACK) == []
-    s.licence(no="B2-NEW", issued="2026-02-20", expires="2031-02-19")
+    s.licence(no="B2-20260220", issued="2026-02-20", expires="2031-02-19")
     assert only(s.evaluate().obligations, rule="licence-decision").fulfilled_on == date(2026, 2, 20)
 
 

@@ -12,7 +12,7 @@ def change_filing(recorded: str | None = None):
     s = Story()
     s.registered()
     s.licence()
-    s.add("company.registration_changed", "2026-09-25", {"field": "legal_representative", "old": "a", "new": "b"},
+    s.add("company.registration_changed", "2026-09-25", {"field": "legal_representative", "old": "P-0001", "new": "P-0002"},
           recorded=recorded)
     return s, only(s.evaluate().obligations, rule="change-filing")
 

@@ -134,7 +134,8 @@ def render(pack: RulePack | None = None) -> str:
         f"recorded as {', '.join(pack.licence['mislabel_categories'])}: presumed mislabel, `category-mislabel` (info).",
         "- Scope: nationwide (MIIT, registered capital ≥ 10,000,000 CNY) or provincial (≥ 1,000,000 CNY, listed "
         "province only) — Order 42 Art. 6; 电信条例 Art. 9. Paid-in capital is not required.",
-        f"- Validity: {pack.licence['validity_years']} years (assumed when a licence is recorded without expiry).",
+        f"- Validity: {pack.licence['validity_years']} years, as recorded: the contract requires a licence's expiry "
+        "(`expires_on`), so none is assumed.",
         "- Foreign ownership: no cap for call-centre business since the 2019 negative list: no finding.",
         "",
         "## §1 Time",

@@ -10,7 +10,7 @@ from typing import Any
 from . import findings as _findings
 from . import obligations as _obligations
 from .calendar import Calendar
-from .history import History, as_int
+from .history import History
 from .instants import local_date
 from .model import (
     CreditInputs,
@@ -149,14 +149,10 @@ def evaluate_history(h: History, pack: RulePack, calendar: Calendar, *, until: d
 
 def _credit_inputs(h: History) -> CreditInputs:
     traffic = tuple(
-        TrafficMonth(month, as_int(ev.data.get("calls_total")), as_int(ev.data.get("complaints")), ev.id)
+        TrafficMonth(month, ev.data.calls_total, ev.data.complaints, ev.id)
         for month, ev in sorted(h.traffic_by_month.items())
     )
-    checks = []
-    for ev in h.spot_checks:
-        sampled, passed = as_int(ev.data.get("sampled")), as_int(ev.data.get("passed"))
-        if sampled and sampled > 0 and passed is not None and 0 <= passed <= sampled:
-            checks.append(SpotCheck(ev.on, sampled, passed, ev.id))
+    checks = [SpotCheck(ev.on, ev.data.sampled, ev.data.passed, ev.id) for ev in h.spot_checks]  # 0 ≤ passed ≤ sampled
     penalties = tuple(
         PenaltyRecord(p.decision_no, p.decided_on, p.revoked.on if p.revoked else None, p.fine, p.imposed.id)
         for p in h.penalties.values()

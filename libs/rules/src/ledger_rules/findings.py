@@ -20,9 +20,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-from .history import RECENT_MONTHS, Dated, Event, History, Site, as_bool, as_int, as_number, as_text, month_of
+from ledger_contracts.facts import TrafficPeriodReported, WorkforceSocialInsuranceReported
+
+from .history import RECENT_MONTHS, Dated, Event, History, Site, cny
 from .instants import day_start
 from .model import Finding, Interval, Obligation, build_record
 from .periods import add_months
@@ -30,10 +32,12 @@ from .registry import registration, state_finding, timeline_finding
 from .rule import Rule
 from .ruleset import RulePack
 
+T = TypeVar("T")
+
 Hit = tuple[dict[str, Any], tuple[str, ...]]  # (figures for the message and evidence, event ids)
 Params = Mapping[str, Any]  # a rule's parameters in the pack
 StateRule = Callable[["Context", date, Params], dict[str, Hit]]
-TrafficTest = Callable[[Mapping[str, Any], Params, str | None], dict[str, Any] | None]
+TrafficTest = Callable[[TrafficPeriodReported, Params, str | None], dict[str, Any] | None]
 SiteTest = Callable[["Context", Site, date, Params], tuple[dict[str, Any], tuple[str, ...]] | None]
 
 
@@ -187,7 +191,7 @@ def _capital_below_threshold(ctx: Context, day: date, p: Params) -> dict[str, Hi
     return out
 
 
-def _latest(dated: Dated, day: date) -> Any:
+def _latest(dated: Dated[T], day: date) -> T | None:
     return dated.as_of(day)
 
 
@@ -208,8 +212,8 @@ def _seat_inflation(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     seats, ins = _latest(ctx.h.seats, day), _latest(ctx.h.insurance, day)
     if seats is None or ins is None:
         return {}
-    declared, insured = as_int(seats.data.get("declared_seats")), as_int(ins.data.get("insured_headcount"))
-    if declared is None or insured is None or declared <= insured * (1 + p["tolerance"]):
+    declared, insured = seats.data.declared_seats, ins.data.insured_headcount
+    if declared <= insured * (1 + p["tolerance"]):
         return {}
     return {"company": ({"declared_seats": declared, "insured_headcount": insured,
                          "tolerance_pct": _fmt(p["tolerance"] * 100)}, (seats.id, ins.id))}
@@ -233,17 +237,17 @@ def _three_way_mismatch(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     check = _latest(ctx.h.three_way, day)
     if check is None:
         return {}
-    read = [as_int(check.data.get(k)) for k in ("actual_seats", "system_registered_seats", "insured_headcount")]
-    figures = [v for v in read if v is not None]
-    if len(figures) < len(read) or max(figures) <= 0:
+    c = check.data
+    figures = [c.actual_seats, c.system_registered_seats, c.insured_headcount]
+    if max(figures) <= 0:
         return {}
     spread = (max(figures) - min(figures)) / max(figures)
     if spread <= p["tolerance"]:
         return {}
-    return {"company": ({"quarter": as_text(check.data.get("quarter")) or month_of(check.on),
+    return {"company": ({"quarter": c.quarter,
                          "actual_seats": figures[0], "system_registered_seats": figures[1],
                          "insured_headcount": figures[2], "spread_pct": _fmt(round(spread * 100, 1)),
-                         "explanation": as_text(check.data.get("explanation"))}, (check.id,))}
+                         "explanation": c.explanation}, (check.id,))}
 
 
 @state_finding(
@@ -262,9 +266,9 @@ def _social_insurance_thin(ctx: Context, day: date, p: Params) -> dict[str, Hit]
         snapshot = ctx.h.insurance_recent.as_of(day) or ()
         recent = [ev for _, ev in snapshot[-p["months"]:]] if p["months"] else []
     else:
-        reports: dict[str, Any] = {}
+        reports: dict[str, Event[WorkforceSocialInsuranceReported]] = {}
         for ev in ctx.h.insurance.upto(day):
-            reports[as_text(ev.data.get("month")) or month_of(ev.on)] = ev
+            reports[ev.data.month] = ev
         recent = [reports[m] for m in sorted(reports)[-p["months"]:]]
     zh, en, ids = [], [], []
     memo = ctx.memo
@@ -285,22 +289,21 @@ def _social_insurance_thin(ctx: Context, day: date, p: Params) -> dict[str, Hit]
                         tuple(dict.fromkeys(ids)))}
 
 
-def _insurance_report_parts(ev: Event, p: Params) -> tuple[tuple[str, str], ...]:
+def _insurance_report_parts(ev: Event[WorkforceSocialInsuranceReported], p: Params) -> tuple[tuple[str, str], ...]:
     """What is thin about one monthly social-insurance report: (zh, en) per problem."""
     out = []
-    month = as_text(ev.data.get("month")) or month_of(ev.on)
-    insured = as_int(ev.data.get("insured_headcount"))
-    base, wage = as_number(ev.data.get("min_contribution_base")), as_number(ev.data.get("local_average_wage"))
-    if insured is not None and insured < p["min_insured"]:
+    month, insured = ev.data.month, ev.data.insured_headcount
+    base, wage = float(ev.data.min_contribution_base), float(ev.data.local_average_wage)
+    if insured < p["min_insured"]:
         out.append((f"{month}参保{insured}人（少于{p['min_insured']}人）",
                     f"{month}: {insured} insured (under {p['min_insured']})"))
-    if base is not None and wage and base < p["min_base_ratio"] * wage:
+    if wage and base < p["min_base_ratio"] * wage:
         out.append((f"{month}缴费基数{_fmt(base)}低于平均工资{_fmt(wage)}的{_fmt(p['min_base_ratio'] * 100)}%",
                     f"{month}: contribution base {_fmt(base)} under {_fmt(p['min_base_ratio'] * 100)}% of the average wage {_fmt(wage)}"))
     return tuple(out)
 
 
-def _latest_traffic(ctx: Context, day: date) -> tuple[str, Event] | None:
+def _latest_traffic(ctx: Context, day: date) -> tuple[str, Event[TrafficPeriodReported]] | None:
     """The report of the latest month known on `day` (a re-submitted month replaces the earlier one)."""
     return ctx.h.traffic_latest.as_of(day)
 
@@ -331,9 +334,11 @@ def _traffic_rule(test: TrafficTest) -> StateRule:
     min_ratio=0.8,
 )
 @_traffic_rule
-def _revenue(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any] | None:
-    rev, settle = as_number(d.get("revenue_95")), as_number(d.get("carrier_settlement_95"))
-    if rev is None or not settle or rev >= p["min_ratio"] * settle:
+def _revenue(d: TrafficPeriodReported, p: Params, _: str | None) -> dict[str, Any] | None:
+    if d.revenue_95 is None or not d.carrier_settlement_95:
+        return None
+    rev, settle = cny(d.revenue_95), cny(d.carrier_settlement_95)
+    if rev >= p["min_ratio"] * settle:
         return None
     return {"revenue_95": _fmt(rev), "carrier_settlement_95": _fmt(settle), "min_ratio_pct": _fmt(p["min_ratio"] * 100)}
 
@@ -371,8 +376,9 @@ def _nine_x_capital(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
 )
 def _fixed_number_quota(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     seats_ev = ctx.h.seats.as_of(day)
-    if seats_ev is None or (seats := as_int(seats_ev.data.get("declared_seats"))) is None:
+    if seats_ev is None:
         return {}
+    seats = seats_ev.data.declared_seats
     fixed = [n for n in ctx.h.numbers_held(day) if n.kind == "fixed"]
     if len(fixed) <= seats * p["max_per_10_seats"] / 10:
         return {}
@@ -403,7 +409,7 @@ def _sites_where(test: SiteTest) -> StateRule:
 )
 @_sites_where
 def _purpose(ctx: Context, s: Site, day: date, p: Params) -> tuple[dict[str, Any], tuple[str, ...]] | None:
-    if s.purpose_text is None or p["required_text"] in s.purpose_text:
+    if p["required_text"] in s.purpose_text:
         return None
     return {"purpose_text": s.purpose_text, "required_text": p["required_text"]}, ()
 
@@ -419,7 +425,7 @@ def _purpose(ctx: Context, s: Site, day: date, p: Params) -> tuple[dict[str, Any
 )
 @_sites_where
 def _sublease(ctx: Context, s: Site, day: date, p: Params) -> tuple[dict[str, Any], tuple[str, ...]] | None:
-    if s.sublease is True and s.owner_consent is not True:
+    if s.sublease and not s.owner_consent:
         return {"owner_consent": s.owner_consent}, ()
     return None
 
@@ -438,7 +444,7 @@ def _sublease(ctx: Context, s: Site, day: date, p: Params) -> tuple[dict[str, An
 def _lease_short(ctx: Context, s: Site, day: date, p: Params) -> tuple[dict[str, Any], tuple[str, ...]] | None:
     end = s.lease_end_as_of(day)
     active = [lic for lic in ctx.h.licensed_on(day, ctx.pack.licence)]
-    if end is None or not active:
+    if not active:
         return None
     lic = max(active, key=lambda x: (x.expiry_as_of(day), x.no))
     expiry = lic.expiry_as_of(day)
@@ -461,7 +467,7 @@ def _lease_short(ctx: Context, s: Site, day: date, p: Params) -> tuple[dict[str,
 def _premises_area(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     if not any(lic.scope == "nationwide" for lic in ctx.h.licensed_on(day, ctx.pack.licence)):
         return {}
-    sites = [(s.leased.id, s.area_m2) for s in ctx.h.sites.values() if s.held_on(day) and s.area_m2 is not None]
+    sites = [(s.leased.id, s.area_m2) for s in ctx.h.sites.values() if s.held_on(day)]
     if not sites:
         return {}
     total = sum(area for _, area in sites)
@@ -501,7 +507,7 @@ def _mlps_missing(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
 )
 def _ai_outbound(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     cap = ctx.h.capabilities.as_of(day)
-    if cap is None or as_bool(cap.data.get("ai_outbound")) is not True or as_text(cap.data.get("algorithm_filing_no")):
+    if cap is None or not cap.data.ai_outbound or cap.data.algorithm_filing_no:
         return {}
     return {"company": ({}, (cap.id,))}
 
@@ -517,15 +523,15 @@ def _ai_outbound(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
 )
 def _cross_border(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     cap, seats = ctx.h.capabilities.as_of(day), ctx.h.seats.as_of(day)
-    if cap is not None and as_text(cap.data.get("data_export_filing_no")):
+    if cap is not None and cap.data.data_export_filing_no:
         return {}
     zh, en, ids = [], [], []
-    if cap is not None and as_bool(cap.data.get("cross_border")) is True:
+    if cap is not None and cap.data.cross_border:
         zh.append("数据出境")
         en.append("Data leaves China")
         ids.append(cap.id)
-    overseas = as_int(seats.data.get("overseas_seats")) if seats is not None else None
-    if overseas and overseas > 0:
+    overseas = seats.data.overseas_seats if seats is not None else None
+    if seats is not None and seats.data.overseas_seats > 0:
         zh.append(f"境外座席{overseas}个")
         en.append(f"{overseas} overseas seats")
         ids.append(seats.id)
@@ -545,13 +551,13 @@ def _cross_border(ctx: Context, day: date, p: Params) -> dict[str, Hit]:
     min_days=30,
 )
 @_traffic_rule
-def _retention(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any] | None:
-    days, consent = as_int(d.get("recordings_retained_days")), as_bool(d.get("consent_records"))
+def _retention(d: TrafficPeriodReported, p: Params, _: str | None) -> dict[str, Any] | None:
+    days, consent = d.recordings_retained_days, d.consent_records
     zh, en = [], []
-    if days is not None and days < p["min_days"]:
+    if days < p["min_days"]:
         zh.append(f"录音仅保存{days}天（少于{p['min_days']}天）")
         en.append(f"recordings kept {days} days (under {p['min_days']})")
-    if consent is False:
+    if not consent:
         zh.append("没有用户同意记录")
         en.append("no consent records")
     return {"detail_zh": "，".join(zh), "detail_en": "; ".join(en), "recordings_retained_days": days} if zh else None
@@ -568,9 +574,9 @@ def _retention(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any]
                 "records."),
 )
 @_traffic_rule
-def _marketing(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any] | None:
-    calls = as_int(d.get("outbound_marketing_calls"))
-    if not calls or calls <= 0 or as_bool(d.get("consent_records")) is not False:
+def _marketing(d: TrafficPeriodReported, p: Params, _: str | None) -> dict[str, Any] | None:
+    calls = d.outbound_marketing_calls
+    if calls <= 0 or d.consent_records:
         return None
     return {"outbound_marketing_calls": calls}
 
@@ -587,9 +593,9 @@ def _marketing(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any]
     allowed_from="08:00", allowed_until="21:00",
 )
 @_traffic_rule
-def _hours(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any] | None:
-    calls = as_int(d.get("calls_outside_hours"))
-    if not calls or calls <= 0:
+def _hours(d: TrafficPeriodReported, p: Params, _: str | None) -> dict[str, Any] | None:
+    calls = d.calls_outside_hours
+    if calls <= 0:
         return None
     return {"calls_outside_hours": calls, "allowed_from": p["allowed_from"], "allowed_until": p["allowed_until"]}
 
@@ -606,9 +612,9 @@ def _hours(d: Mapping[str, Any], p: Params, _: str | None) -> dict[str, Any] | N
     industries=("education",),
 )
 @_traffic_rule
-def _education(d: Mapping[str, Any], p: Params, industry: str | None) -> dict[str, Any] | None:
-    calls = as_int(d.get("marketing_calls_on_rest_days"))
-    if industry not in p["industries"] or not calls or calls <= 0:
+def _education(d: TrafficPeriodReported, p: Params, industry: str | None) -> dict[str, Any] | None:
+    calls = d.marketing_calls_on_rest_days
+    if industry not in p["industries"] or calls <= 0:
         return None
     return {"marketing_calls_on_rest_days": calls, "industry": industry}
 
@@ -638,18 +644,19 @@ def _vendor_licence_invalid(ctx: Context, day: date, p: Params) -> dict[str, Hit
             en.append(f"licence expired on {a.licence_expires_on}")
         v = next((x for x in reversed(a.verifications) if x.on <= day), None)
         if v is not None:
-            checks = (("name_matches", "许可证主体名称不符", "licence issued to another name"),
-                      ("uscc_matches", "统一社会信用代码不符", "licence issued to another USCC"),
-                      ("category_ok", "业务类别不是B24", "category is not B24"),
-                      ("status_valid", "许可证已注销或无效", "licence cancelled or not valid"),
-                      ("coverage_ok", "覆盖范围不含服务省份", "licence does not cover the served provinces"))
-            failed = [(z, e) for k, z, e in checks if as_bool(v.data.get(k)) is False]
+            c = v.data
+            checks = ((c.name_matches, "许可证主体名称不符", "licence issued to another name"),
+                      (c.uscc_matches, "统一社会信用代码不符", "licence issued to another USCC"),
+                      (c.category_ok, "业务类别不是B24", "category is not B24"),
+                      (c.status_valid, "许可证已注销或无效", "licence cancelled or not valid"),
+                      (c.coverage_ok, "覆盖范围不含服务省份", "licence does not cover the served provinces"))
+            failed = [(z, e) for ok, z, e in checks if not ok]
             if failed:
                 ids.append(v.id)
                 zh += [z for z, _ in failed]
                 en += [e for _, e in failed]
         if len(ids) > 1 or zh:
-            out[f"vendor:{a.vendor_uscc}"] = ({"vendor_name": a.vendor_name or "?", "vendor_uscc": a.vendor_uscc,
+            out[f"vendor:{a.vendor_uscc}"] = ({"vendor_name": a.vendor_name, "vendor_uscc": a.vendor_uscc,
                                                "reasons_zh": "；".join(zh), "reasons_en": "; ".join(en)}, tuple(ids))
     return out
 
@@ -862,8 +869,8 @@ def _bad_list(ctx: Context, rule: Rule) -> Iterator[tuple[str, _Track]]:
         for listed, removed in lst.periods:
             if listed.on > ctx.horizon:
                 continue
-            reason = as_text(listed.data.get("reason")) or ""
-            authority = as_text(listed.data.get("authority")) or ""
+            notice = lst.notices[listed.id]
+            reason, authority = notice.reason, notice.authority
             names = {"bad": ("不良名单", "bad list"), "dishonest": ("失信名单", "dishonest list"),
                      "abnormal": ("经营异常名录", "abnormal-operation list")}.get(kind, (kind, kind))
             track.open(listed.on, {"list": kind, "reason_zh": f"已被{authority}列入{names[0]}：{reason}",

@@ -3,46 +3,118 @@
 Facts are ordered by the day they happened (the payload's own date where the catalogue
 has one — issued_on, applied_on, submitted_on, filed_on, verified_on — else
 `effective_date`), then by ledger sequence. Every query is *as of* a day, so the same
-records serve obligations (computed once) and findings (walked day by day). Malformed
-payloads never raise: a field that cannot be read is treated as absent.
+records serve obligations (computed once) and findings (walked day by day).
+
+A fold is registered with its type's payload model (`@folds(NumberAllocated)`) and receives the
+payload as that model, validated once here at the entry point (`History.extend`): its fields are real
+dates, ints, amounts and enums, and `Event.data` is the model too. A payload the model refuses is an
+error of the edge that let it through (the projector parks such facts before they reach the rules):
+it raises InvalidPayload naming the fact and the field, and nothing is folded.
 """
 
 from __future__ import annotations
 
 import bisect
 import builtins
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, TypeAlias, TypeVar
+from decimal import Decimal
+from typing import Any, Generic, Protocol
 
 from ledger_contracts.catalogue import CATALOGUE
+from ledger_contracts.enums import RegistrationField
+from ledger_contracts.facts import (
+    CompanyCapabilitiesDeclared,
+    CompanyMilestoneAcknowledged,
+    CompanyObligationWaived,
+    CompanyRegistered,
+    CompanyRegistrationChanged,
+    CompanyRestructuringApproved,
+    CompanyRestructuringCompleted,
+    CompanyRestructuringDecided,
+    CompanyTrackingStarted,
+    FacilityEmergencyPlanUpdated,
+    FacilityMlpsAssessed,
+    FacilityMlpsFiled,
+    FactPayload,
+    LicenceAnnualReportAccepted,
+    LicenceAnnualReportReturned,
+    LicenceAnnualReportSubmitted,
+    LicenceApplied,
+    LicenceCancelled,
+    LicenceChangeFiled,
+    LicenceIssued,
+    LicenceRefused,
+    LicenceReinstated,
+    LicenceRenewalApplied,
+    LicenceRenewalRefused,
+    LicenceRenewed,
+    LicenceRevoked,
+    LicenceSuspended,
+    ListingListed,
+    ListingRemoved,
+    NumberActivated,
+    NumberActivationReported,
+    NumberAllocated,
+    NumberContactChangeNotified,
+    NumberFeePaid,
+    NumberFiled,
+    NumberingAnnualReportSubmitted,
+    NumberReleased,
+    OutsourcingArranged,
+    OutsourcingEnded,
+    OutsourcingVendorVerified,
+    PenaltyImposed,
+    PenaltyPaid,
+    PenaltyRectificationAccepted,
+    PenaltyRectificationDeadlineRecorded,
+    PenaltyRectificationSubmitted,
+    PenaltyRevoked,
+    SiteLeased,
+    SiteLeaseRenewed,
+    SiteVacated,
+    TrafficPeriodReported,
+    TrafficSpotCheckRecorded,
+    WorkforceSeatsDeclared,
+    WorkforceSocialInsuranceReported,
+    WorkforceThreeWayCheckRecorded,
+)
+from ledger_contracts.formats import parse_money
+from pydantic import ValidationError
+from typing_extensions import TypeVar
 
 from .instants import local_date
 from .model import RecordedFact
-from .periods import add_months
 from .registry import family_of
 
-Fold = TypeVar("Fold", bound=Callable[..., None])
+P = TypeVar("P", bound=FactPayload)
+T = TypeVar("T")
+D = TypeVar("D", default=Any)  # what an Event's data is: its payload model (Event[NumberAllocated])
 
 RECENT_MONTHS = 12  # social insurance look-back kept per report (rule parameter `months` up to this)
 
-_FOLDS: dict[str, Callable[[History, Event, Mapping[str, Any]], None]] = {}
-Handler: TypeAlias = "Callable[[History, Event, Mapping[str, Any]], None]"  # folds one fact's payload in
+_FOLDS: dict[str, Callable[[History, Event, Any], None]] = {}
 _OWN_DATE: dict[str, str] = {}  # fact type → the payload field that says when it happened
 
 
-def folds(fact_type: str, *, own_date: str | None = None) -> Callable[[Fold], Fold]:
+class InvalidPayload(ValueError):
+    """A payload its contract model refuses reached the rule pack: the edge should have parked it."""
+
+
+def folds(model: type[P], *, own_date: str | None = None) -> Callable[
+        [Callable[[History, Event, P], None]], Callable[[History, Event, P], None]]:
     """Register how facts of one type are folded into a company's History.
 
+    `model`: the type's payload model in the catalogue; the fold receives the payload as that model.
     `own_date`: the payload's own date, when the catalogue has one (issued_on, filed_on …);
     the fact is dated by it instead of its effective date. A type without a fold is kept as an
     event (it still dates the company's history) but changes no record."""
-    if fact_type not in CATALOGUE or fact_type in _FOLDS:
-        raise ValueError(f"{fact_type!r} is no fact type of the catalogue, or is folded twice")
+    fact_type = model.fact_type
+    if fact_type not in CATALOGUE or fact_type in _FOLDS or CATALOGUE[fact_type].payload is not model:
+        raise ValueError(f"{model.__name__} is no payload model of the catalogue, or its type is folded twice")
 
-    def register(fold: Fold) -> Fold:
+    def register(fold: Callable[[History, Event, P], None]) -> Callable[[History, Event, P], None]:
         _FOLDS[fact_type] = fold
         if own_date is not None:
             _OWN_DATE[fact_type] = own_date
@@ -51,123 +123,53 @@ def folds(fact_type: str, *, own_date: str | None = None) -> Callable[[Fold], Fo
     return register
 
 
-def as_date(v: Any) -> date | None:
-    if isinstance(v, datetime):
-        return v.date()
-    if isinstance(v, date):
-        return v
-    if isinstance(v, str) and len(v) >= 10:
-        try:
-            return date.fromisoformat(v[:10])
-        except ValueError:
-            return None
-    return None
+def cny(amount: Decimal) -> float:
+    """An amount of the contract's (a Decimal) as the rules count with it: a whole amount stays an int,
+    so it is written out as it was recorded (5000, not 5000.0)."""
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
 
 
-def as_number(v: Any) -> float | None:
-    t = type(v)
-    if t is int:  # the common case first (payloads are read on every checkpoint day)
-        return v
-    if t is float:
-        return v if v == v and abs(v) != float("inf") else None
-    if isinstance(v, bool) or v is None:
-        return None
-    if isinstance(v, int | float):
-        return v if v == v and abs(v) != float("inf") else None
-    if isinstance(v, str):
-        try:
-            n = float(v.replace(",", ""))
-        except ValueError:
-            return None
-        return n if n == n and abs(n) != float("inf") else None
+def payload_of(fact_type: str, data: Mapping[str, Any], event_id: str = "") -> FactPayload | Mapping[str, Any]:
+    """The payload as its contract model; InvalidPayload, naming the fact, if the model refuses it.
+    A type outside the catalogue (none of the rules' business) keeps its dict: no fold reads it."""
+    spec = CATALOGUE.get(fact_type)
+    if spec is None:
+        return data
     try:
-        return float(v)  # Decimal
-    except (TypeError, ValueError):
-        return None
-
-
-def as_int(v: Any) -> int | None:
-    n = as_number(v)
-    return int(n) if n is not None else None
-
-
-def as_bool(v: Any) -> bool | None:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, str) and v.lower() in ("true", "false"):
-        return v.lower() == "true"
-    return None
-
-
-def as_text(v: Any) -> str | None:
-    if isinstance(v, str):
-        v = v.strip()
-        return v or None
-    if isinstance(v, int) and not isinstance(v, bool):
-        return str(v)
-    return None
-
-
-def as_texts(v: Any) -> tuple[str, ...]:
-    if isinstance(v, str):
-        return (v,) if v.strip() else ()
-    if isinstance(v, list | tuple):
-        return tuple(t for t in (as_text(x) for x in v) if t)
-    return ()
-
-
-def province_of(v: Any) -> str | None:
-    """Two-digit GB/T 2260 province code ("11", "440300" -> "44")."""
-    t = as_text(v)
-    if t and re.fullmatch(r"\d{2,6}", t):
-        return t[:2]
-    return t
+        return spec.payload.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidPayload(
+            f"{fact_type} {event_id}: payload refused by its model ({exc.error_count()} error(s), first at "
+            f"{'.'.join(map(str, first['loc'])) or '(payload)'}: {first['msg']})") from None
 
 
 def quarter_of(d: date) -> str:
     return f"{d.year}Q{(d.month - 1) // 3 + 1}"
 
 
-def month_of(d: date) -> str:
-    return f"{d.year:04d}-{d.month:02d}"
-
-
-def valid_month(v: Any) -> str | None:
-    t = as_text(v)
-    if t and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", t):
-        return t
-    return None
-
-
-def valid_quarter(v: Any) -> str | None:
-    t = as_text(v)
-    if t and re.fullmatch(r"\d{4}Q[1-4]", t.upper()):
-        return t.upper()
-    return None
-
-
-class Dated:
+class Dated(Generic[T]):
     """(day, value) pairs in day order with an as-of lookup."""
 
     __slots__ = ("days", "values")
 
     def __init__(self) -> None:
         self.days: list[date] = []
-        self.values: list[Any] = []
+        self.values: list[T] = []
 
-    def add(self, day: date, value: Any) -> None:
+    def add(self, day: date, value: T) -> None:
         i = bisect.bisect_right(self.days, day)
         self.days.insert(i, day)
         self.values.insert(i, value)
 
-    def as_of(self, day: date) -> Any:
+    def as_of(self, day: date) -> T | None:
         i = bisect.bisect_right(self.days, day)
         return self.values[i - 1] if i else None
 
-    def upto(self, day: date) -> list[Any]:
+    def upto(self, day: date) -> list[T]:
         return self.values[: bisect.bisect_right(self.days, day)]
 
-    def __iter__(self) -> Iterator[tuple[date, Any]]:
+    def __iter__(self) -> Iterator[tuple[date, T]]:
         return iter(zip(self.days, self.values, strict=True))
 
     def __bool__(self) -> bool:
@@ -175,13 +177,14 @@ class Dated:
 
 
 @dataclass(slots=True)
-class Event:
-    """The parts of a fact the rules use."""
+class Event(Generic[D]):
+    """The parts of a fact the rules use. `data`: the payload as its contract model where the type's
+    fold is registered with the model (Event[WorkforceSeatsDeclared]), else the stored dict."""
 
     id: str
     on: date
     recorded_at: datetime | None
-    data: Mapping[str, Any]
+    data: D
 
 
 @dataclass
@@ -189,11 +192,10 @@ class Licence:
     no: str
     issued: Event
     category: str
-    scope: str  # nationwide | provincial | other
+    scope: str  # nationwide | provincial
     provinces: tuple[str, ...]
-    authority: str | None
+    authority: str
     expires_on: date
-    expiry_assumed: bool
     renewals: list[tuple[Event, date]] = field(default_factory=list)  # (fact, new expiry)
     applications: list[Event] = field(default_factory=list)
     refusals: list[Event] = field(default_factory=list)
@@ -203,7 +205,7 @@ class Licence:
     reinstatements: list[Event] = field(default_factory=list)
     change_filings: list[tuple[Event, tuple[str, ...]]] = field(default_factory=list)
     reports: dict[int, list[Event]] = field(default_factory=dict)
-    returns: dict[int, list[tuple[Event, date | None]]] = field(default_factory=dict)
+    returns: dict[int, list[tuple[Event, date]]] = field(default_factory=dict)  # (fact, correct by)
     accepted: dict[int, Event] = field(default_factory=dict)
 
     @property
@@ -282,12 +284,12 @@ class Penalty:
     decision_no: str
     imposed: Event
     decided_on: date
-    received_on: date | None
-    fine: float | None
+    received_on: date
+    fine: float  # CNY, 0 if none
     orders_rectification: bool
     rectification_due: date | None
     deadline_recorded: Event | None = None  # a later fact recording the deadline
-    payments: list[tuple[Event, float | None]] = field(default_factory=list)
+    payments: list[tuple[Event, float]] = field(default_factory=list)
     rectification_submitted: Event | None = None
     rectification_accepted: Event | None = None
     revoked: Event | None = None
@@ -297,19 +299,19 @@ class Penalty:
 class Site:
     ref: str
     leased: Event
-    province: str | None
-    area_m2: float | None
-    lease_end: date | None
-    purpose_text: str | None
-    sublease: bool | None
-    owner_consent: bool | None
+    province: str
+    area_m2: float
+    lease_end: date
+    purpose_text: str
+    sublease: bool
+    owner_consent: bool
     renewals: list[tuple[Event, date]] = field(default_factory=list)
     vacated: Event | None = None
 
     def held_on(self, day: date) -> bool:
         return self.leased.on <= day and (self.vacated is None or day < self.vacated.on)
 
-    def lease_end_as_of(self, day: date) -> date | None:
+    def lease_end_as_of(self, day: date) -> date:
         end = self.lease_end
         for ev, new in self.renewals:
             if ev.on <= day:
@@ -320,13 +322,13 @@ class Site:
 @dataclass
 class System:
     ref: str
-    filings: list[tuple[Event, int | None]] = field(default_factory=list)
-    assessments: list[tuple[Event, int | None]] = field(default_factory=list)
+    filings: list[tuple[Event, int]] = field(default_factory=list)  # (fact, protection level 1–5)
+    assessments: list[tuple[Event, int]] = field(default_factory=list)
 
     def level_as_of(self, day: date) -> int | None:
         level = None
         for ev, lv in sorted(self.filings + self.assessments, key=lambda x: x[0].on):
-            if ev.on <= day and lv is not None:
+            if ev.on <= day:
                 level = lv
         return level
 
@@ -335,13 +337,13 @@ class System:
 class Arrangement:
     vendor_uscc: str
     arranged: Event
-    mode: str
-    vendor_name: str | None
+    mode: str  # seat_leasing | bpo
+    vendor_name: str
     licence_category: str | None
     licence_expires_on: date | None
     provinces_served: tuple[str, ...]
     ended: Event | None = None
-    verifications: list[Event] = field(default_factory=list)
+    verifications: list[Event[OutsourcingVendorVerified]] = field(default_factory=list)
 
     def active_on(self, day: date) -> bool:
         return self.arranged.on <= day and (self.ended is None or day < self.ended.on)
@@ -360,6 +362,7 @@ class Restructuring:
 class Listing:
     list: str  # hides the builtin in this class body, hence builtins.list below
     periods: builtins.list[tuple[Event, Event | None]] = field(default_factory=builtins.list)  # (listed, removed)
+    notices: dict[str, ListingListed] = field(default_factory=dict)  # listed event id → who listed it, why
 
     def listed_on(self, day: date) -> Event | None:
         for listed, removed in self.periods:
@@ -377,30 +380,34 @@ class History:
         self.slices_on: dict[date, set[str]] = {}
         self.last_event_on: dict[tuple[date, str], str] = {}
         self.latest_day: date | None = None
-        self.validity_years = validity_years  # rules.md §0: assumed for a licence recorded without expiry
-        self.name = Dated()
-        self.capital = Dated()  # registered capital
-        self.industry = Dated()
+        # no longer read: the contract requires a licence's expiry, so none is assumed (the callers that
+        # still pass the pack's `licence.validity_years` — evaluation, the projector — can stop)
+        self.validity_years = validity_years
+        self.name: Dated[str] = Dated()
+        self.capital: Dated[tuple[float, str]] = Dated()  # registered capital, the fact that says it
+        self.industry: Dated[str] = Dated()
         self.changes: list[tuple[Event, str]] = []  # registration changes (fact, field)
-        self.capabilities = Dated()  # Event
+        self.capabilities: Dated[Event[CompanyCapabilitiesDeclared]] = Dated()
         self.licences: dict[str, Licence] = {}
-        self.applications: list[Event] = []  # licence.applied
-        self.refusals: list[Event] = []  # licence.refused (a new licence refused)
+        self.applications: list[Event[LicenceApplied]] = []
+        self.refusals: list[Event[LicenceRefused]] = []  # a new licence refused
         self.restructurings: dict[str, Restructuring] = {}
-        self.waivers: dict[str, list[Event]] = {}
-        self.milestone_acks: dict[str, list[Event]] = {}
+        self.waivers: dict[str, list[Event[CompanyObligationWaived]]] = {}
+        self.milestone_acks: dict[str, list[Event[CompanyMilestoneAcknowledged]]] = {}
         self.arrangements: dict[str, Arrangement] = {}
         self.numbers: dict[str, Number] = {}
         self.number_reports: dict[int, Event] = {}
-        self.traffic = Dated()  # Event of traffic.period_reported, by day recorded
-        self.traffic_by_month: dict[str, Event] = {}
-        self.traffic_latest = Dated()  # (month, Event) of the latest month known
-        self.spot_checks: list[Event] = []
-        self.seats = Dated()  # Event
-        self.insurance = Dated()  # Event
-        self.insurance_recent = Dated()  # ((month, Event), …) of the latest RECENT_MONTHS months
-        self.three_way_checks: list[Event] = []
-        self.three_way = Dated()
+        self.traffic: Dated[tuple[str, Event[TrafficPeriodReported]]] = Dated()  # (month, report)
+        self.traffic_by_month: dict[str, Event[TrafficPeriodReported]] = {}
+        # (month, report) of the latest month known
+        self.traffic_latest: Dated[tuple[str, Event[TrafficPeriodReported]]] = Dated()
+        self.spot_checks: list[Event[TrafficSpotCheckRecorded]] = []
+        self.seats: Dated[Event[WorkforceSeatsDeclared]] = Dated()
+        self.insurance: Dated[Event[WorkforceSocialInsuranceReported]] = Dated()
+        # ((month, report), …) of the latest RECENT_MONTHS months
+        self.insurance_recent: Dated[tuple[tuple[str, Event[WorkforceSocialInsuranceReported]], ...]] = Dated()
+        self.three_way_checks: list[Event[WorkforceThreeWayCheckRecorded]] = []
+        self.three_way: Dated[Event[WorkforceThreeWayCheckRecorded]] = Dated()
         self.sites: dict[str, Site] = {}
         self.systems: dict[str, System] = {}
         self.plan_updates: list[Event] = []
@@ -418,7 +425,7 @@ class History:
 
     @classmethod
     def from_facts(cls, facts: Sequence[RecordedFact], validity_years: int = 5) -> History:
-        """`validity_years`: the pack's licence validity, assumed for a licence recorded without expiry."""
+        """`validity_years`: the pack's licence validity, no longer read (see __init__)."""
         company = facts[0].company if facts else ""
         h = cls(company, validity_years)
         h.extend(facts)
@@ -431,16 +438,14 @@ class History:
 
         This is what lets a long-lived caller keep a company's history between batches instead of
         folding every fact again; the result is the same as `from_facts` over all the facts."""
-        ordered = []
+        ordered: list[tuple[date, int, RecordedFact, FactPayload | Mapping[str, Any]]] = []
         for f in facts:
-            if not isinstance(f.data, Mapping):
-                continue
-            eff = as_date(f.effective_date)
-            if eff is None:
-                continue
+            seq = f.ledger_sequence if isinstance(f.ledger_sequence, int) else 0
+            # validated before anything is folded in: a refused payload leaves the history as it was
+            payload = payload_of(f.type, f.data, str(f.event_id))
             own = _OWN_DATE.get(f.type)
-            on = (as_date(f.data.get(own)) if own else None) or eff
-            ordered.append((on, f.ledger_sequence if isinstance(f.ledger_sequence, int) else 0, f))
+            on: date = getattr(payload, own) if own is not None else f.effective_date
+            ordered.append((on, seq, f, payload))
         ordered.sort(key=lambda x: (x[0], x[1]))
         if not ordered:
             return True
@@ -448,17 +453,17 @@ class History:
             return False
         self._folded_to = (ordered[-1][0], ordered[-1][1])
         self._cc_key, self._cc, self._licensed = None, [], {}  # answers cached over the facts as they were
-        for on, seq, f in ordered:
+        for on, seq, f, payload in ordered:
             rec = f.recorded_at if isinstance(f.recorded_at, datetime) else None
-            ev = Event(str(f.event_id), on, rec, f.data)
+            ev: Event = Event(str(f.event_id), on, rec, payload)
             self.latest_day = on if self.latest_day is None or on > self.latest_day else self.latest_day
             if rec is not None and rec.tzinfo is not None and rec.utcoffset() is not None:
                 self.latest_day = max(self.latest_day, local_date(rec))
             if f.type == "company.tracking_started":
                 # recording it again moves the baseline: the latest recorded one counts, whatever its date.
                 # It is about the ledger, not the company's history: no slice, no creator of obligations.
-                if seq >= self._tracking_seq and (tracked := as_date(f.data.get("tracked_from"))) is not None:
-                    self._tracking_seq, self.tracked_from, self.tracking = seq, tracked, ev
+                if seq >= self._tracking_seq and isinstance(payload, CompanyTrackingStarted):
+                    self._tracking_seq, self.tracked_from, self.tracking = seq, payload.tracked_from, ev
                 continue
             self.events.append(ev)
             slice_ = family_of(f.type) if isinstance(f.type, str) else None
@@ -468,7 +473,7 @@ class History:
             self.last_event_on[(on, slice_)] = ev.id
             handler = _FOLDS.get(f.type)
             if handler is not None:
-                handler(self, ev, f.data)
+                handler(self, ev, payload)
         return True
 
     # -- queries --------------------------------------------------------------------------
@@ -504,13 +509,11 @@ class History:
             if n.active_on(day) and n.activated is not None:
                 out.append((f"号码{n.number}已启用", f"number {n.number} activated", n.activated.id))
         seats = self.seats.as_of(day)
-        if seats is not None and (as_int(seats.data.get("declared_seats")) or 0) > 0:
-            k = as_int(seats.data.get("declared_seats"))
+        if seats is not None and (k := seats.data.declared_seats) > 0:
             out.append((f"申报座席{k}个", f"{k} seats declared", seats.id))
         for a in self.arrangements.values():
             if a.mode == "seat_leasing" and a.active_on(day):
-                out.append((f"租用{a.vendor_name or a.vendor_uscc}的座席", f"seats leased from {a.vendor_name or a.vendor_uscc}",
-                            a.arranged.id))
+                out.append((f"租用{a.vendor_name}的座席", f"seats leased from {a.vendor_name}", a.arranged.id))
         return out
 
     def operating_on(self, day: date, licence_facts: Mapping[str, Any]) -> bool:
@@ -546,272 +549,234 @@ class History:
         return days
 
 
-@folds("company.registered")
-def _on_company_registered(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (c := as_number(d.get("registered_capital"))) is not None:
-        h.capital.add(ev.on, (c, ev.id))
-    if (name := as_text(d.get("name"))) is not None:
-        h.name.add(ev.on, name)
-    if (ind := as_text(d.get("industry"))) is not None:
-        h.industry.add(ev.on, ind)
+@folds(CompanyRegistered)
+def _on_company_registered(h: History, ev: Event, p: CompanyRegistered) -> None:
+    h.capital.add(ev.on, (cny(p.registered_capital), ev.id))
+    h.name.add(ev.on, p.name)
+    h.industry.add(ev.on, p.industry.value)
 
 
-@folds("company.registration_changed")
-def _on_registration_changed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    fld = as_text(d.get("field"))
-    if fld is None:
-        return
-    h.changes.append((ev, fld))
-    if fld == "registered_capital" and (c := as_number(d.get("new"))) is not None:
-        h.capital.add(ev.on, (c, ev.id))
-    if fld == "name" and (name := as_text(d.get("new"))) is not None:
-        h.name.add(ev.on, name)
+@folds(CompanyRegistrationChanged)
+def _on_registration_changed(h: History, ev: Event, p: CompanyRegistrationChanged) -> None:
+    h.changes.append((ev, p.field.value))
+    if p.field is RegistrationField.registered_capital:
+        h.capital.add(ev.on, (cny(parse_money(p.new)), ev.id))  # the model has checked it is an amount
+    elif p.field is RegistrationField.name:
+        h.name.add(ev.on, p.new)
 
 
-def _restructuring(h: History, d: Mapping[str, Any]) -> Restructuring | None:
-    ref = as_text(d.get("ref"))
-    if ref is None:
-        return None
+def _restructuring(h: History, ref: str) -> Restructuring:
     return h.restructurings.setdefault(ref, Restructuring(ref))
 
 
-@folds("company.restructuring_decided")
-def _on_restructuring_decided(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (r := _restructuring(h, d)) is not None and r.decided is None:
-        r.decided, r.kind = ev, as_text(d.get("kind"))
+@folds(CompanyRestructuringDecided)
+def _on_restructuring_decided(h: History, ev: Event, p: CompanyRestructuringDecided) -> None:
+    if (r := _restructuring(h, p.ref)).decided is None:
+        r.decided, r.kind = ev, p.kind.value
 
 
-@folds("company.restructuring_approved")
-def _on_restructuring_approved(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (r := _restructuring(h, d)) is not None and r.approved is None:
+@folds(CompanyRestructuringApproved)
+def _on_restructuring_approved(h: History, ev: Event, p: CompanyRestructuringApproved) -> None:
+    if (r := _restructuring(h, p.ref)).approved is None:
         r.approved = ev
 
 
-@folds("company.restructuring_completed")
-def _on_restructuring_completed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (r := _restructuring(h, d)) is not None and r.completed is None:
+@folds(CompanyRestructuringCompleted)
+def _on_restructuring_completed(h: History, ev: Event, p: CompanyRestructuringCompleted) -> None:
+    if (r := _restructuring(h, p.ref)).completed is None:
         r.completed = ev
 
 
-@folds("company.capabilities_declared")
-def _on_capabilities(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+@folds(CompanyCapabilitiesDeclared)
+def _on_capabilities(h: History, ev: Event, p: CompanyCapabilitiesDeclared) -> None:
     h.capabilities.add(ev.on, ev)
 
 
-@folds("company.obligation_waived")
-def _on_waived(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (oid := as_text(d.get("obligation_id"))) is not None:
-        h.waivers.setdefault(oid, []).append(ev)
+@folds(CompanyObligationWaived)
+def _on_waived(h: History, ev: Event, p: CompanyObligationWaived) -> None:
+    h.waivers.setdefault(p.obligation_id, []).append(ev)
 
 
-@folds("company.milestone_acknowledged")
-def _on_milestone(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (oid := as_text(d.get("obligation_id"))) is not None:
-        h.milestone_acks.setdefault(oid, []).append(ev)
+@folds(CompanyMilestoneAcknowledged)
+def _on_milestone(h: History, ev: Event, p: CompanyMilestoneAcknowledged) -> None:
+    h.milestone_acks.setdefault(p.obligation_id, []).append(ev)
 
 
-def _licence(h: History, d: Mapping[str, Any]) -> Licence | None:
-    no = as_text(d.get("licence_no"))
-    return h.licences.get(no) if no else None
+class _AboutLicence(Protocol):
+    @property
+    def licence_no(self) -> str: ...
 
 
-@folds("licence.issued", own_date="issued_on")
-def _on_licence_issued(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    no = as_text(d.get("licence_no"))
-    if no is None or no in h.licences:
+@folds(LicenceIssued, own_date="issued_on")
+def _on_licence_issued(h: History, ev: Event, p: LicenceIssued) -> None:
+    if p.licence_no in h.licences:
         return
-    expires = as_date(d.get("expires_on"))
-    assumed = expires is None
-    if expires is None:
-        try:
-            expires = add_months(ev.on, 12 * h.validity_years) - timedelta(days=1)
-        except (ValueError, OverflowError):
-            return
-    scope = (as_text(d.get("scope")) or "").lower()
-    scope = {"全网": "nationwide", "地网": "provincial", "省内": "provincial"}.get(scope, scope)
-    h.licences[no] = Licence(
-        no=no,
+    h.licences[p.licence_no] = Licence(
+        no=p.licence_no,
         issued=ev,
-        category=(as_text(d.get("category")) or "").upper(),
-        scope=scope if scope in ("nationwide", "provincial") else "other",
-        provinces=tuple(p for p in (province_of(x) for x in as_texts(d.get("provinces"))) if p),
-        authority=as_text(d.get("authority")),
-        expires_on=expires,
-        expiry_assumed=assumed,
+        category=p.category,
+        scope=p.scope.value,
+        provinces=tuple(p.provinces),
+        authority=p.authority,
+        expires_on=p.expires_on,
     )
 
 
-@folds("licence.applied")
-def _on_licence_applied(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+@folds(LicenceApplied)
+def _on_licence_applied(h: History, ev: Event, p: LicenceApplied) -> None:
     h.applications.append(ev)
 
 
-@folds("licence.refused")
-def _on_licence_refused(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+@folds(LicenceRefused)
+def _on_licence_refused(h: History, ev: Event, p: LicenceRefused) -> None:
     h.refusals.append(ev)
 
 
-@folds("licence.change_filed", own_date="filed_on")
-def _on_change_filed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (lic := _licence(h, d)) is not None:
-        lic.change_filings.append((ev, as_texts(d.get("fields"))))
+@folds(LicenceChangeFiled, own_date="filed_on")
+def _on_change_filed(h: History, ev: Event, p: LicenceChangeFiled) -> None:
+    if (lic := h.licences.get(p.licence_no)) is not None:
+        lic.change_filings.append((ev, tuple(f.value for f in p.fields)))
 
 
-@folds("licence.renewal_applied", own_date="applied_on")
-def _on_renewal_applied(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (lic := _licence(h, d)) is not None:
+@folds(LicenceRenewalApplied, own_date="applied_on")
+def _on_renewal_applied(h: History, ev: Event, p: LicenceRenewalApplied) -> None:
+    if (lic := h.licences.get(p.licence_no)) is not None:
         lic.applications.append(ev)
 
 
-@folds("licence.renewed")
-def _on_renewed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (lic := _licence(h, d)) is not None and (new := as_date(d.get("new_expires_on"))) is not None:
-        lic.renewals.append((ev, new))
+@folds(LicenceRenewed)
+def _on_renewed(h: History, ev: Event, p: LicenceRenewed) -> None:
+    if (lic := h.licences.get(p.licence_no)) is not None:
+        lic.renewals.append((ev, p.new_expires_on))
 
 
-@folds("licence.renewal_refused")
-def _on_renewal_refused(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (lic := _licence(h, d)) is not None:
+@folds(LicenceRenewalRefused)
+def _on_renewal_refused(h: History, ev: Event, p: LicenceRenewalRefused) -> None:
+    if (lic := h.licences.get(p.licence_no)) is not None:
         lic.refusals.append(ev)
 
 
-@folds("licence.annual_report_submitted", own_date="submitted_on")
-def _on_annual_report(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    year = as_int(d.get("year"))
-    if year is None:
-        return
-    targets = [_licence(h, d)] if as_text(d.get("licence_no")) else list(h.licences.values())
-    for lic in targets:
-        if lic is not None:
-            lic.reports.setdefault(year, []).append(ev)
+@folds(LicenceAnnualReportSubmitted, own_date="submitted_on")
+def _on_annual_report(h: History, ev: Event, p: LicenceAnnualReportSubmitted) -> None:
+    if (lic := h.licences.get(p.licence_no)) is not None:
+        lic.reports.setdefault(p.year, []).append(ev)
 
 
-@folds("licence.annual_report_returned")
-def _on_annual_report_returned(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    year = as_int(d.get("year"))
-    if year is not None and (lic := _licence(h, d)) is not None:
-        lic.returns.setdefault(year, []).append((ev, as_date(d.get("correct_by"))))
+@folds(LicenceAnnualReportReturned)
+def _on_annual_report_returned(h: History, ev: Event, p: LicenceAnnualReportReturned) -> None:
+    if (lic := h.licences.get(p.licence_no)) is not None:
+        lic.returns.setdefault(p.year, []).append((ev, p.correct_by))
 
 
-@folds("licence.annual_report_accepted")
-def _on_annual_report_accepted(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    year = as_int(d.get("year"))
-    if year is not None and (lic := _licence(h, d)) is not None:
-        lic.accepted.setdefault(year, ev)
+@folds(LicenceAnnualReportAccepted)
+def _on_annual_report_accepted(h: History, ev: Event, p: LicenceAnnualReportAccepted) -> None:
+    if (lic := h.licences.get(p.licence_no)) is not None:
+        lic.accepted.setdefault(p.year, ev)
 
 
-def _ender(kind: str) -> Handler:
-    def handler(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-        if (lic := _licence(h, d)) is not None and lic.ended is None:
+def _ender(kind: str) -> Callable[[History, Event, _AboutLicence], None]:
+    def handler(h: History, ev: Event, p: _AboutLicence) -> None:
+        if (lic := h.licences.get(p.licence_no)) is not None and lic.ended is None:
             lic.ended, lic.ended_kind = ev, kind
 
     return handler
 
 
-folds("licence.revoked")(_ender("revoked"))
-folds("licence.cancelled")(_ender("cancelled"))
+folds(LicenceRevoked)(_ender("revoked"))
+folds(LicenceCancelled)(_ender("cancelled"))
 
 
-@folds("licence.suspended")
-def _on_suspended(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (lic := _licence(h, d)) is not None:
+@folds(LicenceSuspended)
+def _on_suspended(h: History, ev: Event, p: LicenceSuspended) -> None:
+    if (lic := h.licences.get(p.licence_no)) is not None:
         lic.suspensions.append(ev)
 
 
-@folds("licence.reinstated")
-def _on_reinstated(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (lic := _licence(h, d)) is not None:
+@folds(LicenceReinstated)
+def _on_reinstated(h: History, ev: Event, p: LicenceReinstated) -> None:
+    if (lic := h.licences.get(p.licence_no)) is not None:
         lic.reinstatements.append(ev)
 
 
-@folds("outsourcing.arranged")
-def _on_arranged(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    uscc = as_text(d.get("vendor_uscc"))
-    if uscc is None:
-        return
-    previous = h.arrangements.get(uscc)
+@folds(OutsourcingArranged)
+def _on_arranged(h: History, ev: Event, p: OutsourcingArranged) -> None:
+    previous = h.arrangements.get(p.vendor_uscc)
     if previous is not None and previous.ended is None:
         # a renewed arrangement with the same vendor updates what we know of its licence
-        previous.licence_category = (as_text(d.get("vendor_licence_category")) or "").upper() or None
-        previous.licence_expires_on = as_date(d.get("vendor_licence_expires_on"))
-        previous.vendor_name = as_text(d.get("vendor_name")) or previous.vendor_name
+        previous.licence_category = p.vendor_licence_category
+        previous.licence_expires_on = p.vendor_licence_expires_on
+        previous.vendor_name = p.vendor_name
         return
-    h.arrangements[uscc] = Arrangement(
-        vendor_uscc=uscc,
+    h.arrangements[p.vendor_uscc] = Arrangement(
+        vendor_uscc=p.vendor_uscc,
         arranged=ev,
-        mode=(as_text(d.get("mode")) or "").lower(),
-        vendor_name=as_text(d.get("vendor_name")),
-        licence_category=(as_text(d.get("vendor_licence_category")) or "").upper() or None,
-        licence_expires_on=as_date(d.get("vendor_licence_expires_on")),
-        provinces_served=tuple(p for p in (province_of(x) for x in as_texts(d.get("provinces_served"))) if p),
+        mode=p.mode.value,
+        vendor_name=p.vendor_name,
+        licence_category=p.vendor_licence_category,
+        licence_expires_on=p.vendor_licence_expires_on,
+        provinces_served=tuple(p.provinces_served),
     )
 
 
-@folds("outsourcing.vendor_verified", own_date="verified_on")
-def _on_vendor_verified(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (a := h.arrangements.get(as_text(d.get("vendor_uscc")) or "")) is not None:
+@folds(OutsourcingVendorVerified, own_date="verified_on")
+def _on_vendor_verified(h: History, ev: Event, p: OutsourcingVendorVerified) -> None:
+    if (a := h.arrangements.get(p.vendor_uscc)) is not None:
         a.verifications.append(ev)
 
 
-@folds("outsourcing.ended")
-def _on_outsourcing_ended(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (a := h.arrangements.get(as_text(d.get("vendor_uscc")) or "")) is not None and a.ended is None:
+@folds(OutsourcingEnded)
+def _on_outsourcing_ended(h: History, ev: Event, p: OutsourcingEnded) -> None:
+    if (a := h.arrangements.get(p.vendor_uscc)) is not None and a.ended is None:
         a.ended = ev
 
 
-def _number(h: History, d: Mapping[str, Any]) -> Number | None:
-    n = as_text(d.get("number"))
-    return h.numbers.get(re.sub(r"\D", "", n) or n) if n else None
+class _AboutNumber(Protocol):
+    @property
+    def number(self) -> str: ...  # national digits only (the model normalises it)
 
 
-@folds("number.allocated")
-def _on_number_allocated(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    n = as_text(d.get("number"))
-    if n is None:
-        return
-    key = re.sub(r"\D", "", n) or n
-    existing = h.numbers.get(key)
+@folds(NumberAllocated)
+def _on_number_allocated(h: History, ev: Event, p: NumberAllocated) -> None:
+    existing = h.numbers.get(p.number)
     if existing is not None and existing.released is None:
         return
-    h.numbers[key] = Number(key, (as_text(d.get("kind")) or "other").lower(), province_of(d.get("province")), ev)
+    h.numbers[p.number] = Number(p.number, p.kind.value, p.province, ev)
 
 
-def _number_setter(attr: str) -> Handler:
-    def handler(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-        if (n := _number(h, d)) is not None and getattr(n, attr) is None:
+def _number_setter(attr: str) -> Callable[[History, Event, _AboutNumber], None]:
+    def handler(h: History, ev: Event, p: _AboutNumber) -> None:
+        if (n := h.numbers.get(p.number)) is not None and getattr(n, attr) is None:
             setattr(n, attr, ev)
 
     return handler
 
 
-folds("number.filed")(_number_setter("filed"))
-folds("number.activated")(_number_setter("activated"))
-folds("number.released")(_number_setter("released"))
-folds("number.activation_reported")(_number_setter("activation_reported"))
+folds(NumberFiled)(_number_setter("filed"))
+folds(NumberActivated)(_number_setter("activated"))
+folds(NumberReleased)(_number_setter("released"))
+folds(NumberActivationReported)(_number_setter("activation_reported"))
 
 
-@folds("number.contact_change_notified")
-def _on_contact_notified(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (n := _number(h, d)) is not None:
+@folds(NumberContactChangeNotified)
+def _on_contact_notified(h: History, ev: Event, p: NumberContactChangeNotified) -> None:
+    if (n := h.numbers.get(p.number)) is not None:
         n.contact_notices.append(ev)
 
 
-@folds("number.fee_paid")
-def _on_fee_paid(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (n := _number(h, d)) is not None:
-        q = valid_quarter(d.get("quarter")) or quarter_of(ev.on)
-        n.fees.setdefault(q, ev)
+@folds(NumberFeePaid)
+def _on_fee_paid(h: History, ev: Event, p: NumberFeePaid) -> None:
+    if (n := h.numbers.get(p.number)) is not None:
+        n.fees.setdefault(p.quarter, ev)
 
 
-@folds("numbering.annual_report_submitted")
-def _on_number_report(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (year := as_int(d.get("year"))) is not None:
-        h.number_reports.setdefault(year, ev)
+@folds(NumberingAnnualReportSubmitted)
+def _on_number_report(h: History, ev: Event, p: NumberingAnnualReportSubmitted) -> None:
+    h.number_reports.setdefault(p.year, ev)
 
 
-@folds("traffic.period_reported")
-def _on_traffic(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    month = valid_month(d.get("month")) or month_of(ev.on)
+@folds(TrafficPeriodReported)
+def _on_traffic(h: History, ev: Event, p: TrafficPeriodReported) -> None:
+    month = p.month
     h.traffic_by_month[month] = ev
     h.traffic.add(ev.on, (month, ev))
     # the report of the latest month known so far (facts arrive in day order): O(1) per query later
@@ -821,146 +786,135 @@ def _on_traffic(h: History, ev: Event, d: Mapping[str, Any]) -> None:
     h.traffic_latest.add(ev.on, best)
 
 
-@folds("traffic.spot_check_recorded")
-def _on_spot_check(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+@folds(TrafficSpotCheckRecorded)
+def _on_spot_check(h: History, ev: Event, p: TrafficSpotCheckRecorded) -> None:
     h.spot_checks.append(ev)
 
 
-@folds("workforce.seats_declared")
-def _on_seats(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+@folds(WorkforceSeatsDeclared)
+def _on_seats(h: History, ev: Event, p: WorkforceSeatsDeclared) -> None:
     h.seats.add(ev.on, ev)
 
 
-@folds("workforce.social_insurance_reported")
-def _on_insurance(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+@folds(WorkforceSocialInsuranceReported)
+def _on_insurance(h: History, ev: Event, p: WorkforceSocialInsuranceReported) -> None:
     h.insurance.add(ev.on, ev)
     # the latest RECENT_MONTHS reported months so far, each month's latest report
     recent = dict(h.insurance_recent.values[-1]) if h.insurance_recent else {}
-    recent[valid_month(d.get("month")) or month_of(ev.on)] = ev
+    recent[p.month] = ev
     keep = sorted(recent)[-RECENT_MONTHS:]
     h.insurance_recent.add(ev.on, tuple((m, recent[m]) for m in keep))
 
 
-@folds("workforce.three_way_check_recorded")
-def _on_three_way(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+@folds(WorkforceThreeWayCheckRecorded)
+def _on_three_way(h: History, ev: Event, p: WorkforceThreeWayCheckRecorded) -> None:
     h.three_way_checks.append(ev)
     h.three_way.add(ev.on, ev)
 
 
-def _site(h: History, d: Mapping[str, Any]) -> Site | None:
-    ref = as_text(d.get("site_ref"))
-    return h.sites.get(ref) if ref else None
-
-
-@folds("site.leased")
-def _on_site_leased(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    ref = as_text(d.get("site_ref"))
-    if ref is None or (ref in h.sites and h.sites[ref].vacated is None):
+@folds(SiteLeased)
+def _on_site_leased(h: History, ev: Event, p: SiteLeased) -> None:
+    if p.site_ref in h.sites and h.sites[p.site_ref].vacated is None:
         return
-    h.sites[ref] = Site(
-        ref=ref,
+    h.sites[p.site_ref] = Site(
+        ref=p.site_ref,
         leased=ev,
-        province=province_of(d.get("province")),
-        area_m2=as_number(d.get("area_m2")),
-        lease_end=as_date(d.get("lease_end")),
-        purpose_text=as_text(d.get("purpose_text")),
-        sublease=as_bool(d.get("sublease")),
-        owner_consent=as_bool(d.get("owner_consent")),
+        province=p.province,
+        area_m2=float(p.area_m2),
+        lease_end=p.lease_end,
+        purpose_text=p.purpose_text,
+        sublease=p.sublease,
+        owner_consent=p.owner_consent,
     )
 
 
-@folds("site.lease_renewed")
-def _on_lease_renewed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (s := _site(h, d)) is not None and (new := as_date(d.get("new_lease_end"))) is not None:
-        s.renewals.append((ev, new))
+@folds(SiteLeaseRenewed)
+def _on_lease_renewed(h: History, ev: Event, p: SiteLeaseRenewed) -> None:
+    if (s := h.sites.get(p.site_ref)) is not None:
+        s.renewals.append((ev, p.new_lease_end))
 
 
-@folds("site.vacated")
-def _on_vacated(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (s := _site(h, d)) is not None and s.vacated is None:
+@folds(SiteVacated)
+def _on_vacated(h: History, ev: Event, p: SiteVacated) -> None:
+    if (s := h.sites.get(p.site_ref)) is not None and s.vacated is None:
         s.vacated = ev
 
 
-def _system(h: History, d: Mapping[str, Any]) -> System | None:
-    ref = as_text(d.get("system_ref"))
-    return h.systems.setdefault(ref, System(ref)) if ref else None
+def _system(h: History, ref: str) -> System:
+    return h.systems.setdefault(ref, System(ref))
 
 
-@folds("facility.mlps_filed")
-def _on_mlps_filed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (s := _system(h, d)) is not None:
-        s.filings.append((ev, as_int(d.get("level"))))
+@folds(FacilityMlpsFiled)
+def _on_mlps_filed(h: History, ev: Event, p: FacilityMlpsFiled) -> None:
+    _system(h, p.system_ref).filings.append((ev, p.level))
 
 
-@folds("facility.mlps_assessed")
-def _on_mlps_assessed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (s := _system(h, d)) is not None:
-        s.assessments.append((ev, as_int(d.get("level"))))
+@folds(FacilityMlpsAssessed)
+def _on_mlps_assessed(h: History, ev: Event, p: FacilityMlpsAssessed) -> None:
+    _system(h, p.system_ref).assessments.append((ev, p.level))
 
 
-@folds("facility.emergency_plan_updated")
-def _on_plan_updated(h: History, ev: Event, d: Mapping[str, Any]) -> None:
+@folds(FacilityEmergencyPlanUpdated)
+def _on_plan_updated(h: History, ev: Event, p: FacilityEmergencyPlanUpdated) -> None:
     h.plan_updates.append(ev)
 
 
-def _penalty(h: History, d: Mapping[str, Any]) -> Penalty | None:
-    no = as_text(d.get("decision_no"))
-    return h.penalties.get(no) if no else None
-
-
-@folds("penalty.imposed")
-def _on_penalty_imposed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    no = as_text(d.get("decision_no"))
-    if no is None or no in h.penalties:
+@folds(PenaltyImposed)
+def _on_penalty_imposed(h: History, ev: Event, p: PenaltyImposed) -> None:
+    if p.decision_no in h.penalties:
         return
-    h.penalties[no] = Penalty(
-        decision_no=no,
+    h.penalties[p.decision_no] = Penalty(
+        decision_no=p.decision_no,
         imposed=ev,
-        decided_on=as_date(d.get("decided_on")) or ev.on,
-        received_on=as_date(d.get("received_on")),
-        fine=as_number(d.get("fine")),
-        orders_rectification=as_bool(d.get("orders_rectification")) is True,
-        rectification_due=as_date(d.get("rectification_due")),
+        decided_on=p.decided_on,
+        received_on=p.received_on,
+        fine=cny(p.fine),
+        orders_rectification=p.orders_rectification,
+        rectification_due=p.rectification_due,
     )
 
 
-@folds("penalty.paid")
-def _on_penalty_paid(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (p := _penalty(h, d)) is not None:
-        p.payments.append((ev, as_number(d.get("amount"))))
+@folds(PenaltyPaid)
+def _on_penalty_paid(h: History, ev: Event, p: PenaltyPaid) -> None:
+    if (pen := h.penalties.get(p.decision_no)) is not None:
+        pen.payments.append((ev, cny(p.amount)))
 
 
-def _penalty_setter(attr: str) -> Handler:
-    def handler(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-        if (p := _penalty(h, d)) is not None and getattr(p, attr) is None:
-            setattr(p, attr, ev)
+class _AboutDecision(Protocol):
+    @property
+    def decision_no(self) -> str: ...
+
+
+def _penalty_setter(attr: str) -> Callable[[History, Event, _AboutDecision], None]:
+    def handler(h: History, ev: Event, p: _AboutDecision) -> None:
+        if (pen := h.penalties.get(p.decision_no)) is not None and getattr(pen, attr) is None:
+            setattr(pen, attr, ev)
 
     return handler
 
 
-folds("penalty.rectification_submitted")(_penalty_setter("rectification_submitted"))
-folds("penalty.rectification_accepted")(_penalty_setter("rectification_accepted"))
-folds("penalty.revoked")(_penalty_setter("revoked"))
+folds(PenaltyRectificationSubmitted)(_penalty_setter("rectification_submitted"))
+folds(PenaltyRectificationAccepted)(_penalty_setter("rectification_accepted"))
+folds(PenaltyRevoked)(_penalty_setter("revoked"))
 
 
-@folds("penalty.rectification_deadline_recorded")
-def _on_deadline_recorded(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    if (p := _penalty(h, d)) is not None and (due := as_date(d.get("rectification_due"))) is not None:
-        p.rectification_due, p.deadline_recorded = due, ev
+@folds(PenaltyRectificationDeadlineRecorded)
+def _on_deadline_recorded(h: History, ev: Event, p: PenaltyRectificationDeadlineRecorded) -> None:
+    if (pen := h.penalties.get(p.decision_no)) is not None:
+        pen.rectification_due, pen.deadline_recorded = p.rectification_due, ev
 
 
-@folds("listing.listed")
-def _on_listed(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    kind = (as_text(d.get("list")) or "bad").lower()
-    lst = h.listings.setdefault(kind, Listing(kind))
+@folds(ListingListed)
+def _on_listed(h: History, ev: Event, p: ListingListed) -> None:
+    lst = h.listings.setdefault(p.list.value, Listing(p.list.value))
     if not lst.periods or lst.periods[-1][1] is not None:
         lst.periods.append((ev, None))
+        lst.notices[ev.id] = p
 
 
-@folds("listing.removed")
-def _on_unlisted(h: History, ev: Event, d: Mapping[str, Any]) -> None:
-    kind = (as_text(d.get("list")) or "bad").lower()
-    lst = h.listings.get(kind)
+@folds(ListingRemoved)
+def _on_unlisted(h: History, ev: Event, p: ListingRemoved) -> None:
+    lst = h.listings.get(p.list.value)
     if lst and lst.periods and lst.periods[-1][1] is None:
         lst.periods[-1] = (lst.periods[-1][0], ev)
 

@@ -16,8 +16,10 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from ledger_contracts.facts import CompanyObligationWaived, LicenceRefused
+
 from .calendar import Calendar
-from .history import Event, History, Licence, as_text, quarter_of, valid_quarter
+from .history import Event, History, Licence, quarter_of
 from .model import Milestone, Obligation
 from .periods import Due, add_months, days_after, days_before, months_after, roll, working_days_after
 from .registry import obligation, registration
@@ -194,10 +196,6 @@ def _renewal(ctx: Context, rule: Rule) -> Iterator[Draft]:
             d = Draft(rule.id, lic.no, "licence", f"expiry:{expiry}", due, ev,
                       window_opens=expiry - timedelta(days=p["window_days_before_expiry"]))
             d.extra_params = {"expires_on": expiry.isoformat()}
-            if lic.expiry_assumed and ev is lic.issued:
-                years = ctx.pack.licence["validity_years"]
-                d.note = f"expiry not recorded: assumed {years} years after issue"
-                d.note_zh = f"未记录到期日：按发证后{years}年推定"
             d.fulfil(_first(lic.applications, start, expiry))
             renewal = next((r for r, new in lic.renewals if r.on >= start and new > expiry), None)
             d.fulfil(renewal)
@@ -318,7 +316,7 @@ def _annual_report_prep(ctx: Context, rule: Rule) -> Iterator[Draft]:
         milestones, matched = [], []
         for (key, zh, en), n, due in zip(MILESTONES, p["milestone_days"], dues, strict=False):
             names = {key, f"d-{n}", f"m-{n}", str(n)}
-            ack = next((a for a in acks if as_text(a.data.get("milestone")) in names), None)
+            ack = next((a for a in acks if a.data.milestone in names), None)
             milestones.append(Milestone(key, n, due.due, zh, en, ack.on if ack else None, ack.id if ack else None))
             matched.append(ack)
         d.milestones = tuple(milestones)
@@ -509,17 +507,14 @@ def _number_fee(ctx: Context, rule: Rule) -> Iterator[Draft]:
 def _fine_payment(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     for pen in ctx.h.penalties.values():
-        if not pen.fine or pen.fine <= 0:
+        if pen.fine <= 0:
             continue
-        start = pen.received_on or pen.decided_on
         d = Draft(rule.id, pen.decision_no, "penalty", pen.decision_no,
-                  days_after(start, p["days"], ctx.cal, p["roll"]), pen.imposed)
-        if pen.received_on is None:
-            d.note, d.note_zh = "receipt date not recorded: counted from the decision date", "未记录送达日期：自决定日起算"
+                  days_after(pen.received_on, p["days"], ctx.cal, p["roll"]), pen.imposed)
         d.extra_params = {"fine": pen.fine}
         paid = 0.0
         for ev, amount in pen.payments:
-            paid += pen.fine if amount is None else amount
+            paid += amount
             if paid >= pen.fine - 0.005:
                 d.fulfil(ev)
                 break
@@ -592,8 +587,6 @@ def _bad_list_watch(ctx: Context, rule: Rule) -> Iterator[Draft]:
 def _lease_renewal(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     for s in ctx.h.sites.values():
-        if s.lease_end is None:
-            continue
         ends = [(s.lease_end, s.leased)] + [(new, ev) for ev, new in s.renewals]
         for i, (end, created) in enumerate(ends):
             d = Draft(rule.id, s.ref, "site", f"lease-end:{end}", roll(end, ctx.cal, p["roll"]), created,
@@ -655,7 +648,7 @@ def _three_way_check(ctx: Context, rule: Rule) -> Iterator[Draft]:
         return
     checks: dict[str, Event] = {}  # the first check recorded for each quarter
     for c in ctx.h.three_way_checks:
-        checks.setdefault(valid_quarter(c.data.get("quarter")) or quarter_of(c.on), c)
+        checks.setdefault(c.data.quarter, c)
     start = ctx.operating[0][0]  # created by the fact that started operations (or the latest before a lapse ended)
     creator = next((e for e in ctx.h.events if e.on >= start), ctx.h.events[-1])
     operating = ctx.operating
@@ -740,9 +733,9 @@ def _vendor_reverification(ctx: Context, rule: Rule) -> Iterator[Draft]:
             anchor = nxt
 
 
-def _refusal_of(ref: str) -> Callable[[Event], bool]:
-    """A licence.refused fact about the application ``ref`` (or naming no licence)."""
-    return lambda r: as_text(r.data.get("licence_no")) in (None, ref)
+def _refusal_of(ref: str) -> Callable[[Event[LicenceRefused]], bool]:
+    """A licence.refused fact about the application ``ref``."""
+    return lambda r: bool(r.data.licence_no == ref)
 
 
 @obligation(
@@ -761,7 +754,7 @@ def _licence_decision(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
     used: set[str] = set()
     for ev in ctx.h.applications:
-        ref = as_text(ev.data.get("licence_no")) or as_text(ev.data.get("ref")) or ev.id
+        ref = ev.data.licence_no
         d = Draft(rule.id, ref, "application", f"{ref}@{ev.on}", days_after(ev.on, p["days"], ctx.cal, p["roll"]), ev)
         issued = ctx.h.licences.get(ref)
         if issued is None or issued.no in used:
@@ -798,10 +791,10 @@ def _join(sep: str, a: str | None, b: str | None) -> str | None:
     return a or b or None
 
 
-def _freeze(base: dict[str, Any], d: Draft, waivers: Mapping[str, list[Event]]) -> Obligation:
+def _freeze(base: dict[str, Any], d: Draft, waivers: Mapping[str, list[Event[CompanyObligationWaived]]]) -> Obligation:
     """The frozen obligation; built straight into the instance's __dict__ (the hot loop of evaluate)."""
     oid = obligation_id(base["company"], base["rule"], d.about, d.key)
-    waiver = next((w for w in waivers[oid] if as_text(w.data.get("reason"))), None) if oid in waivers else None
+    waiver = waivers[oid][0] if oid in waivers else None  # a waiver always gives its reason
     due = d.due
     created, fulfilled, cancelled = d.created, d.fulfilled, d.cancelled
     values = {
@@ -822,7 +815,7 @@ def _freeze(base: dict[str, Any], d: Draft, waivers: Mapping[str, list[Event]]) 
         "created_by": created.id,
         "fulfilled_on": d.fulfilled_on,
         "fulfilled_by": fulfilled.id if fulfilled else None,
-        "waived_reason": as_text(waiver.data.get("reason")) if waiver else None,
+        "waived_reason": waiver.data.reason if waiver else None,
         "waived_by": waiver.id if waiver else None,
         "waived_on": waiver.on if waiver else None,
         "cancelled_on": cancelled.on if cancelled else None,

@@ -27,7 +27,7 @@ LICENCE_FACTS = MappingProxyType({
     # §0: the call-centre licence and how to read a recorded category
     "call_centre_categories": ("B24", "B24-1", "B24-2"),
     "mislabel_categories": ("B21",),  # treated as the call-centre licence, with an info finding
-    "validity_years": 5,  # used when a licence is recorded without expires_on
+    "validity_years": 5,  # shown in the docs; no longer assumed for a licence (the contract requires expires_on)
 })
 
 CREDIT = MappingProxyType({

@@ -57,7 +57,7 @@ class CompanyState:
         company = self.key.split(".", 1)[1]
         new = recorded_facts(company, rows)
         self.facts.extend(new)
-        self.name = company_name_in(rows, self.name)
+        self.name = company_name_in(new, self.name)
         validity = rulebook.pack(self.key.split(".", 1)[0]).licence["validity_years"]
         try:
             if self.history is None or validity != self.validity_years or not self.history.extend(new):

@@ -29,6 +29,9 @@ from ledger_projector.decoding import AppliedFact, Poison, SystemFact
 from ledger_projector.entries import backfill, write_entries
 from ledger_projector.histories import CompanyState, Histories
 from ledger_projector.rulebook import CompanyView, Rulebook
+from ledger_projector.rulebook import (
+    company_name as company_name,  # one function; rebuild imports it from here
+)
 from ledger_projector.tables import TableSet
 
 log = logging.getLogger(__name__)
@@ -146,17 +149,6 @@ def load_rules_state(conn: Connection, tables: TableSet, rulebook: Rulebook) -> 
     rulebook.set_calendar_years(years)
     overrides = {r.tenant: r.overrides for r in conn.execute(sa.select(tables.tenant_rules))}
     rulebook.set_all_overrides(overrides)
-
-
-def company_name(fact: AppliedFact) -> str | None:
-    """The name a fact gives the company, as text (as the evaluation shows it), or None."""
-    value = None
-    if fact.type == "company.registered":
-        value = fact.data.get("name")
-    elif fact.type == "company.registration_changed" and fact.data.get("field") == "name":
-        value = fact.data.get("new")
-    return None if value is None else str(value)
-
 
 
 def store_system_fact(conn: Connection, t: TableSet, fact: SystemFact) -> str | None:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from ledger_kernel.envelope import format_time
 from ledger_rules.calendar import Calendar
@@ -320,9 +320,10 @@ class Rulebook:
     def evaluate(self, key: str, rows: Sequence[Mapping[str, Any]]) -> CompanyView:
         """One company's view over all its fact rows (folded afresh)."""
         tenant, company = key.split(".", 1)
-        name = company_name_in(rows)
+        facts = recorded_facts(company, rows)
+        name = company_name_in(facts)
         try:
-            history = History.from_facts(recorded_facts(company, rows), self.pack(tenant).licence["validity_years"])
+            history = History.from_facts(facts, self.pack(tenant).licence["validity_years"])
         except Exception as exc:
             return self.failed(key, exc, name)
         return self.view(key, history, name)
@@ -347,11 +348,27 @@ def recorded_facts(company: str, rows: Sequence[Mapping[str, Any]]) -> list[Reco
                          r["ledger_sequence"], r["aggregate_id"]) for r in rows]
 
 
-def company_name_in(rows: Sequence[Mapping[str, Any]], name: str | None = None) -> str | None:
-    """The company's name after these fact rows (``name``: the one before them)."""
-    for r in rows:
-        if r["type"] == "company.registered":
-            name = r["data"].get("name") or name
-        elif r["type"] == "company.registration_changed" and r["data"].get("field") == "name":
-            name = r["data"].get("new") or name
-    return None if name is None else str(name)  # text, as the companies table holds it
+class NamingFact(Protocol):
+    """A fact as the projector holds it, decoded (AppliedFact) or read back (RecordedFact)."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def data(self) -> Mapping[str, Any]: ...
+
+
+def company_name(fact: NamingFact) -> str | None:
+    """The name a fact gives the company, as text (as the companies table and the evaluation hold it), or None."""
+    value = None
+    if fact.type == "company.registered":
+        value = fact.data.get("name")
+    elif fact.type == "company.registration_changed" and fact.data.get("field") == "name":
+        value = fact.data.get("new")
+    return str(value) if value else None
+
+
+def company_name_in(facts: Iterable[NamingFact], name: str | None = None) -> str | None:
+    """The company's name after these facts (``name``: the one before them)."""
+    for f in facts:
+        name = company_name(f) or name
+    return name
