@@ -15,7 +15,6 @@ from ledger_rules import Calendar, RulePack
 from ledger_rules.evaluation import EVENTS, IMPLICIT_READS, evaluate_again, evaluate_history, rule_reads
 from ledger_rules.history import History
 from ledger_rules.registry import FAMILIES, registrations
-
 from test_rules_properties import PAYLOADS, build
 
 PACK = RulePack.default()

@@ -24,7 +24,7 @@ from .model import (
     TrafficMonth,
     finding_open_at,
 )
-from .registry import CREDIT_ESTIMATE, family_of, facts_read_by, registration
+from .registry import CREDIT_ESTIMATE, facts_read_by, family_of, registration
 from .ruleset import RulePack
 from .status import status_on
 
@@ -242,13 +242,17 @@ R = TypeVar("R", Obligation, Finding)
 
 
 def _same(before: list[R] | None, now: list[R]) -> list[R]:
-    """`now`, with each item equal to one of `before` replaced by it (`before` itself if all are)."""
+    """`now`, with each item equal to one of `before` replaced by it (`before` itself if all are).
+
+    Items are compared by their fields' dict (the records are frozen dataclasses without slots): the
+    dataclass ``__eq__`` builds two tuples per comparison, and a re-run rule compares thousands."""
     if before is None:
         return now
-    if before == now:
+    if len(before) == len(now) and all(a.__dict__ == b.__dict__ for a, b in zip(before, now, strict=True)):
         return before
     kept = {item.id: item for item in before}
-    return [old if (old := kept.get(item.id)) is not None and old == item else item for item in now]
+    return [old if (old := kept.get(item.id)) is not None and old.__dict__ == item.__dict__ else item
+            for item in now]
 
 
 def _merged_obligations(by_rule: Mapping[str, list[Obligation]], rule_ids: list[str]) -> list[Obligation]:

@@ -90,6 +90,8 @@ class CompanyView:
         # id → (obligation or finding, its public form) as the read entries were last built (``entries``)
         self.bodies: dict[str, tuple[Any, dict[str, Any]]] = {}
         self.bodies_before: dict[str, tuple[Any, dict[str, Any]]] = {}
+        self.obligation_rows: list[dict[str, Any]]
+        self.finding_rows: list[dict[str, Any]]
         same = before is not None and before.pack is pack and before.key == key
         rows: dict[str, dict[str, Any]] = {}
         if same and before is not None:
