@@ -131,3 +131,18 @@ def test_a_moved_horizon_re_runs_every_rule():
     got, again = evaluate_again(h, PACK, CAL, kept, later)
     assert again.horizon > kept.horizon
     assert got == full(facts + later, PACK, None)
+
+
+@pytest.mark.parametrize("reg", registrations(), ids=lambda reg: reg.rule.id)
+def test_what_a_rule_reads_beyond_its_facts_is_declared(reg):
+    """A rule body that follows the operating intervals, or the company's facts of any family, must say so
+    in IMPLICIT_READS; one that reads obligations must be a timeline rule (those re-run when they change)."""
+    import inspect
+
+    source = inspect.getsource(reg.fn)
+    if "ctx.operating" in source:
+        assert "*operating*" in rule_reads(reg.rule.id)
+    if "h.events" in source or "_fact_on(" in source:
+        assert EVENTS in rule_reads(reg.rule.id)
+    if "of_rule(" in source or "ctx.obligations" in source:
+        assert reg.mode == "timeline"

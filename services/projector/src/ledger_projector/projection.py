@@ -104,7 +104,7 @@ def row_changes(key: str, old: dict[str, Row], new: dict[str, Row], deletes: lis
     """The deletes (by id) and inserts that turn a company's rows ``old`` into ``new`` (both keyed by id)."""
     for i, row in new.items():
         before = old.get(i)
-        if before != row:
+        if before is not row and before != row:  # a view re-evaluated rule by rule keeps unchanged rows
             if before is not None:
                 deletes.append({"k": key, "i": i})
             inserts.append(row)
