@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from functools import cache
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from . import findings as _findings
 from . import obligations as _obligations
@@ -23,6 +25,7 @@ from .model import (
     TrafficMonth,
     finding_open_at,
 )
+from .registry import CREDIT_ESTIMATE, facts_read_by, family_of, registration
 from .ruleset import RulePack
 from .status import status_on
 
@@ -122,6 +125,148 @@ def evaluate(
 def evaluate_history(h: History, pack: RulePack, calendar: Calendar, *, until: date | None = None) -> Evaluation:
     """`evaluate` over a history already folded (one kept between calls and grown with `History.extend`,
     folded with the pack's ``licence.validity_years``). It reads the history and never changes it."""
+    return evaluate_again(h, pack, calendar, None, (), until=until)[0]
+
+
+EVENTS = "*events*"
+"""A pseudo-family: read by a rule that looks at the company's facts whatever their family (`History.events`)."""
+OPERATING = "*operating*"
+"""A pseudo-family: read by a rule that follows the company's operating intervals."""
+OPERATING_READS = frozenset({"licence", "numbers", "workforce", "outsourcing"})
+"""The families `History.operating_intervals` reads: call-centre licences, active numbers, seats, seat leasing."""
+IMPLICIT_READS: Mapping[str, frozenset[str]] = {
+    # what a rule reads besides its declared facts: periodic rules while operating, created by the fact
+    # that started operations and cancelled by the one that ended them (of any family)
+    "three-way-check": frozenset({OPERATING, EVENTS}),
+    "emergency-plan": frozenset({OPERATING, EVENTS}),
+}
+FOLLOWS: Mapping[str, tuple[str, ...]] = {"annual-report-prep": ("annual-report",)}
+"""Obligation rules built from another rule's drafts: they read what that rule reads."""
+
+
+@cache
+def rule_reads(rule_id: str) -> frozenset[str]:
+    """The families (and pseudo-families) whose facts can change what a rule says, at a fixed horizon."""
+    reads = set(registration(rule_id).reads) | IMPLICIT_READS.get(rule_id, frozenset())
+    for other in FOLLOWS.get(rule_id, ()):
+        reads |= rule_reads(other)
+    return frozenset(reads)
+
+
+@cache
+def _credit_reads() -> frozenset[str]:
+    return frozenset(f for f in (family_of(t) for t in facts_read_by(CREDIT_ESTIMATE)) if f is not None)
+
+
+def touched_families(facts: Iterable[RecordedFact]) -> frozenset[str]:
+    """The families new facts belong to (any fact is also one of the company's events)."""
+    out = {EVENTS}
+    for f in facts:
+        family = family_of(f.type) if isinstance(f.type, str) else None
+        if family is not None:
+            out.add(family)
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """One company's evaluation kept rule by rule, with what it was computed from: the next facts re-run
+    only the rules whose families they touch, and every rule when the horizon, pack or calendar moved."""
+
+    pack: RulePack
+    calendar: Calendar
+    horizon: date
+    operating: list[tuple[date, date | None]]
+    obligations: Mapping[str, list[Obligation]]  # rule id → its obligations (enabled or not), in evaluation order
+    findings: Mapping[str, list[Finding]]  # rule id → its findings, by subject
+    credit_inputs: CreditInputs
+
+
+def evaluate_again(h: History, pack: RulePack, calendar: Calendar, kept: Kept | None, new: Sequence[RecordedFact],
+                   *, until: date | None = None) -> tuple[Evaluation, Kept]:
+    """`evaluate_history` of `h`, re-running only what the `new` facts (already folded into `h`) can change
+    since `kept` was evaluated over the history without them (None: run every rule). Obligations and
+    findings equal to the kept ones are the kept objects, so a caller can tell what changed by identity.
+    Rules declare the facts they read (`registry`); whatever else they read is `IMPLICIT_READS`/`FOLLOWS`."""
+    horizon = _horizon(h, pack, until)
+    whole = kept is None or kept.pack is not pack or kept.calendar is not calendar or kept.horizon != horizon
+    touched = touched_families(new)
+    if kept is None or whole or touched & OPERATING_READS:
+        operating = h.operating_intervals(pack.licence, horizon) if h.events else []
+    else:
+        operating = kept.operating
+    if kept is not None and not whole and operating != kept.operating:
+        touched |= {OPERATING}
+    obligation_ids = [r.id for r in pack.obligation_rules()]
+    redo = set(obligation_ids) if whole else {r for r in obligation_ids if rule_reads(r) & touched}
+    every_by_rule = dict(kept.obligations) if kept is not None and not whole else {}
+    changed = False
+    if redo:
+        fresh: dict[str, list[Obligation]] = {r: [] for r in redo}
+        ctx = _obligations.Context(h, pack, calendar, horizon, operating)
+        for o in _obligations.derive(ctx, include_disabled=True, only=redo):
+            fresh[o.rule].append(o)
+        for rule_id, obs in fresh.items():
+            before = every_by_rule.get(rule_id)
+            every_by_rule[rule_id] = obs = _same(before, obs)
+            changed = changed or obs is not before
+    every = _merged_obligations(every_by_rule, obligation_ids)
+    finding_ids = [r.id for r in pack.finding_rules() if r.enabled]
+    if whole:
+        redo = set(finding_ids)
+    else:
+        redo = {r for r in finding_ids if rule_reads(r) & touched
+                or (changed and registration(r).mode == "timeline")}  # timeline rules read obligations
+    findings_by_rule = dict(kept.findings) if kept is not None and not whole else {}
+    if redo:
+        fresh_findings: dict[str, list[Finding]] = {r: [] for r in redo}
+        for f in _findings.derive(_findings.Context(h, pack, horizon, every), only=redo):
+            fresh_findings[f.rule].append(f)
+        for rule_id, fs in fresh_findings.items():
+            findings_by_rule[rule_id] = _same(findings_by_rule.get(rule_id), fs)
+    credit = kept.credit_inputs if kept is not None and not whole and not touched & _credit_reads() \
+        else _credit_inputs(h)
+    enabled = {r.id for r in pack.obligation_rules() if r.enabled}
+    evaluation = Evaluation(
+        company=h.company,
+        obligations=[o for o in every if o.rule in enabled],
+        findings=[f for rule_id in sorted(findings_by_rule) for f in findings_by_rule[rule_id]],
+        credit_inputs=credit,
+        horizon=horizon,
+        pack=pack,
+        tracked_from=h.tracked_from,
+    )
+    return evaluation, Kept(pack, calendar, horizon, operating, every_by_rule, findings_by_rule, credit)
+
+
+R = TypeVar("R", Obligation, Finding)
+
+
+def _same(before: list[R] | None, now: list[R]) -> list[R]:
+    """`now`, with each item equal to one of `before` replaced by it (`before` itself if all are).
+
+    Items are compared by their fields' dict (the records are frozen dataclasses without slots): the
+    dataclass ``__eq__`` builds two tuples per comparison, and a re-run rule compares thousands."""
+    if before is None:
+        return now
+    if len(before) == len(now) and all(a.__dict__ == b.__dict__ for a, b in zip(before, now, strict=True)):
+        return before
+    kept = {item.id: item for item in before}
+    return [old if (old := kept.get(item.id)) is not None and old.__dict__ == item.__dict__ else item
+            for item in now]
+
+
+def _merged_obligations(by_rule: Mapping[str, list[Obligation]], rule_ids: list[str]) -> list[Obligation]:
+    """Every rule's obligations in the order `derive` gives them all at once (its sort is stable)."""
+    out = [o for rule_id in rule_ids for o in by_rule.get(rule_id, ())]
+    out.sort(key=_ORDER)
+    return out
+
+
+_ORDER = attrgetter("due", "rule", "about", "id")  # the order of `obligations.derive` (in C: no lambda call each)
+
+
+def _horizon(h: History, pack: RulePack, until: date | None) -> date:
     if until is not None:
         horizon = until
     elif h.latest_day is not None:
@@ -131,20 +276,7 @@ def evaluate_history(h: History, pack: RulePack, calendar: Calendar, *, until: d
         horizon = anchor + timedelta(days=max(0, min(pack.horizon_days, (_LAST_DAY - anchor).days)))
     else:
         horizon = date(1900, 1, 1)
-    horizon = min(horizon, _LAST_DAY)
-    operating = h.operating_intervals(pack.licence, horizon) if h.events else []
-    every = _obligations.derive(_obligations.Context(h, pack, calendar, horizon, operating), include_disabled=True)
-    found = _findings.derive(_findings.Context(h, pack, horizon, every))
-    enabled = {r.id for r in pack.obligation_rules() if r.enabled}
-    return Evaluation(
-        company=h.company,
-        obligations=[o for o in every if o.rule in enabled],
-        findings=found,
-        credit_inputs=_credit_inputs(h),
-        horizon=horizon,
-        pack=pack,
-        tracked_from=h.tracked_from,
-    )
+    return min(horizon, _LAST_DAY)
 
 
 def _credit_inputs(h: History) -> CreditInputs:

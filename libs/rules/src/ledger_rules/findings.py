@@ -16,7 +16,7 @@ effective date), not when it was recorded: the ledger tells the world's history.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -704,10 +704,10 @@ class _Track:
         return bool(self.intervals) and self.intervals[-1][1] is None
 
 
-def _walk_state_rules(ctx: Context, tracks: dict[tuple[str, str], _Track]) -> None:
+def _walk_state_rules(ctx: Context, tracks: dict[tuple[str, str], _Track], only: Collection[str] | None) -> None:
     h = ctx.h
     rules = [(r, reg.reads, reg.fn) for r in ctx.pack.finding_rules()
-             if r.enabled and (reg := registration(r.id)).mode == "state"]
+             if r.enabled and (reg := registration(r.id)).mode == "state" and (only is None or r.id in only)]
     time_slices: dict[date, set[str]] = {}
     for lic in h.licences.values():
         for d in lic.time_points():
@@ -972,11 +972,12 @@ def _penalties_unrectified(ctx: Context, rule: Rule) -> Iterator[tuple[str, _Tra
             yield f"penalty:{pen.decision_no}", track
 
 
-def derive(ctx: Context) -> list[Finding]:
+def derive(ctx: Context, only: Collection[str] | None = None) -> list[Finding]:
+    """The company's findings, in (rule, subject) order; `only`: those of these rules."""
     tracks: dict[tuple[str, str], _Track] = {}
-    _walk_state_rules(ctx, tracks)
+    _walk_state_rules(ctx, tracks, only)
     for rule in ctx.pack.finding_rules():
-        if rule.enabled and (reg := registration(rule.id)).mode == "timeline":
+        if rule.enabled and (reg := registration(rule.id)).mode == "timeline" and (only is None or rule.id in only):
             for subject, track in reg.fn(ctx, rule):
                 tracks[(rule.id, subject)] = track
     company = ctx.h.company

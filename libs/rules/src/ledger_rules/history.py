@@ -517,7 +517,13 @@ class History:
         return out
 
     def operating_on(self, day: date, licence_facts: Mapping[str, Any]) -> bool:
-        return bool(self.licensed_on(day, licence_facts)) or bool(self.indicators_on(day))
+        """Licensed, or any of `indicators_on` (asked on every checkpoint day: without building their texts)."""
+        if self.licensed_on(day, licence_facts) or any(n.active_on(day) for n in self.numbers.values()):
+            return True
+        seats = self.seats.as_of(day)
+        if seats is not None and seats.data.declared_seats > 0:
+            return True
+        return any(a.mode == "seat_leasing" and a.active_on(day) for a in self.arrangements.values())
 
     def checkpoints(self, horizon: date) -> list[date]:
         """Every day on which anything may change, up to the horizon."""

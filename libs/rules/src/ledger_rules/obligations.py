@@ -9,7 +9,7 @@ waivers and freezes it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -766,13 +766,14 @@ def _licence_decision(ctx: Context, rule: Rule) -> Iterator[Draft]:
         yield d
 
 
-def derive(ctx: Context, *, include_disabled: bool = False) -> list[Obligation]:
-    """All obligations of the company (disabled rules only when asked: findings may need them)."""
+def derive(ctx: Context, *, include_disabled: bool = False, only: Collection[str] | None = None) -> list[Obligation]:
+    """All obligations of the company (disabled rules only when asked: findings may need them); `only`:
+    those of these rules (an evaluation kept between batches re-runs the rules new facts reach)."""
     out: list[Obligation] = []
     company = ctx.h.company
     waivers = ctx.h.waivers
     for rule in ctx.pack.obligation_rules():
-        if not (rule.enabled or include_disabled):
+        if not (rule.enabled or include_disabled) or (only is not None and rule.id not in only):
             continue
         base = {
             "company": company, "rule": rule.id, "title_zh": rule.title_zh, "title_en": rule.title_en,

@@ -163,5 +163,10 @@ def fact_links() -> dict[str, tuple[str, ...]]:
     return {t: tuple(ids) for t, ids in links.items() if ids}
 
 
+def facts_read_by(reader: str) -> tuple[str, ...]:
+    """The facts something that is not a rule of the pack declared it reads (`reads`)."""
+    return _OTHER_READERS[reader]
+
+
 def other_readers() -> tuple[str, ...]:
     return tuple(_OTHER_READERS)

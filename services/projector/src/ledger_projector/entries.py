@@ -9,26 +9,42 @@ and they are part of the digest; :mod:`ledger_projector.pages` answers at an ins
 
 from __future__ import annotations
 
-import hashlib
-import pickle
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from ledger_rules.model import CreditInputs, ListingPeriod, PenaltyRecord, SpotCheck, TrafficMonth, as_json
+from ledger_rules.model import (
+    CreditInputs,
+    Finding,
+    ListingPeriod,
+    Obligation,
+    PenaltyRecord,
+    SpotCheck,
+    TrafficMonth,
+    as_json,
+)
 from sqlalchemy.engine import Connection
 
 from ledger_projector.rulebook import CompanyView
 from ledger_projector.tables import TableSet
 
 Rows = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
-WRITTEN = "entries:"  # prefix of this module's keys in the projection's written-digest map
 
 
 def _closed_on(*days: date | None) -> date | None:
     known = [d for d in days if d is not None]
     return min(known) if known else None
+
+
+def _reused(view: CompanyView, item: Obligation | Finding, position: int) -> dict[str, Any] | None:
+    """The entry built for the company's previous view when the evaluation kept the same object (its entry is
+    a function of it and the pack, which the view checked), at this position; None: build it."""
+    hit = view.bodies_before.get(item.id)
+    if hit is None or hit[0] is not item:
+        return None
+    row: dict[str, Any] = hit[1]
+    return row if row["position"] == position else {**row, "position": position}
 
 
 def company_entries(view: CompanyView) -> Rows:
@@ -38,14 +54,18 @@ def company_entries(view: CompanyView) -> Rows:
     for position, o in enumerate(ev.obligations if ev is not None else ()):
         if view.obligation(o.id) is not o:
             continue  # an id evaluated twice: the view (and so every list) keeps the later one
-        body = view.obligation_public({"obligation_id": o.id})
-        obligations.append({
-            "company_key": view.key, "obligation_id": o.id, "tenant": view.tenant, "company": view.company,
-            "position": position, "rule": o.rule, "confidence": o.confidence, "informational": o.informational,
-            "due": o.due, "legal_due": o.legal_due, "born_on": o.born_on, "window_opens": o.window_opens,
-            "fulfilled_on": o.fulfilled_on, "waived_on": o.waived_on, "cancelled_on": o.cancelled_on,
-            "closed_on": _closed_on(o.fulfilled_on, o.waived_on, o.cancelled_on), "tracked_from": o.tracked_from,
-            "title_zh": o.title_zh, "title_en": o.title_en, "about": o.about, "body": body})
+        row = _reused(view, o, position)
+        if row is None:
+            row = {
+                "company_key": view.key, "obligation_id": o.id, "tenant": view.tenant, "company": view.company,
+                "position": position, "rule": o.rule, "confidence": o.confidence, "informational": o.informational,
+                "due": o.due, "legal_due": o.legal_due, "born_on": o.born_on, "window_opens": o.window_opens,
+                "fulfilled_on": o.fulfilled_on, "waived_on": o.waived_on, "cancelled_on": o.cancelled_on,
+                "closed_on": _closed_on(o.fulfilled_on, o.waived_on, o.cancelled_on), "tracked_from": o.tracked_from,
+                "title_zh": o.title_zh, "title_en": o.title_en, "about": o.about,
+                "body": view.obligation_public({"obligation_id": o.id})}
+        view.bodies[o.id] = (o, row)
+        obligations.append(row)
     rows = {r["finding_id"]: r for r in view.finding_rows}
     intervals: list[list[Any]] = []
     seen: set[str] = set()
@@ -53,48 +73,93 @@ def company_entries(view: CompanyView) -> Rows:
         if rows[f.id]["finding_id"] in seen:
             continue  # as for obligations: one entry per id
         seen.add(f.id)
-        body = view.finding_public(rows[f.id])
-        findings.append({"company_key": view.key, "finding_id": f.id, "tenant": view.tenant, "position": position,
-                         "severity": f.severity, "body": body})
-        intervals += [[f.id, f.severity, opened, resolved] for opened, resolved in body["intervals"]]
+        row = _reused(view, f, position)
+        if row is None:
+            row = {"company_key": view.key, "finding_id": f.id, "tenant": view.tenant, "position": position,
+                   "severity": f.severity, "body": view.finding_public(rows[f.id])}
+        view.bodies[f.id] = (f, row)
+        findings.append(row)
+        intervals += [[f.id, f.severity, opened, resolved] for opened, resolved in row["body"]["intervals"]]
+    credit: dict[str, Any] = {}
+    if ev is not None:
+        hit = view.bodies_before.get(CREDIT)
+        credit = hit[1] if hit is not None and hit[0] is ev.credit_inputs else as_json(ev.credit_inputs)
+        view.bodies[CREDIT] = (ev.credit_inputs, credit)
     summary = {"company_key": view.key, "tenant": view.tenant, "company": view.company,
                "tracked_from": ev.tracked_from if ev is not None else None, "error": view.error,
-               "credit_inputs": as_json(ev.credit_inputs) if ev is not None else {},
-               "finding_intervals": intervals}
+               "credit_inputs": credit, "finding_intervals": intervals}
     return obligations, findings, [summary]
 
 
-def entries_digest(rows: Rows) -> bytes:
-    """Equal rows, equal digests (pickle: twenty times faster than ``repr`` over thousands of bodies; a
-    different sharing of equal values can only cost a needless rewrite, never a missed one)."""
-    return hashlib.blake2b(pickle.dumps(rows, protocol=5), digest_size=16).digest()
+CREDIT = "credit:"  # the key of the credit inputs' stored form among a view's reusable entries
+
+
+class Written(NamedTuple):
+    """A company's entries as committed: obligation and finding entries by id, and its summary row."""
+
+    obligations: dict[str, dict[str, Any]]
+    findings: dict[str, dict[str, Any]]
+    summary: dict[str, Any]
 
 
 def write_entries(conn: Connection, tables: TableSet, views: Mapping[str, CompanyView], bulk: Callable[..., Any],
-                  written: Mapping[str, bytes], pending: dict[str, bytes]) -> None:
-    """Replace the entries of the companies whose entries changed since they were last committed.
+                  written: Mapping[str, Written | None], pending: dict[str, Written]) -> None:
+    """Write the entries of these companies: for one whose committed entries are ``written``, only the
+    rows that changed (an entry that only moved gets its new position), for any other all of them.
 
-    ``written`` holds the digests the projection knows to be committed and ``pending`` receives this
-    batch's (the projection promotes them once the transaction commits, and forgets them all when
-    anything fails), under keys of their own so they never mix with its other rows' digests.
-    """
-    changed: dict[str, Rows] = {}
+    ``pending`` receives what this batch writes (the projection keeps it with the company's state once
+    the transaction commits, and forgets it when anything fails)."""
+    t = (tables.obligation_entries, tables.finding_entries, tables.company_summaries)
+    ids = ("obligation_id", "finding_id")
+    whole: list[str] = []
+    inserts: tuple[list[dict[str, Any]], ...] = ([], [], [])
+    deletes: tuple[list[dict[str, Any]], ...] = ([], [], [])
+    moves: tuple[list[dict[str, Any]], ...] = ([], [])
     for key in sorted(views):
         rows = company_entries(views[key])
-        digest = entries_digest(rows)
-        pending[WRITTEN + key] = digest
-        if written.get(WRITTEN + key) != digest:
-            changed[key] = rows
-    if not changed:
-        return
-    t = (tables.obligation_entries, tables.finding_entries, tables.company_summaries)
-    keys = sorted(changed)
-    for i in range(0, len(keys), 500):
-        part = keys[i:i + 500]
+        now = Written({r["obligation_id"]: r for r in rows[0]}, {r["finding_id"]: r for r in rows[1]}, rows[2][0])
+        pending[key] = now
+        before = written.get(key)
+        if before is None:
+            whole.append(key)
+            for n in range(3):
+                inserts[n].extend(rows[n])
+            continue
+        for n in range(2):
+            _row_changes(key, before[n], now[n], ids[n], deletes[n], inserts[n], moves[n])
+        if before.summary != now.summary:
+            deletes[2].append({"k": key, "i": key})
+            inserts[2].append(now.summary)
+    for i in range(0, len(whole), 500):
+        part = whole[i:i + 500]
         for table in t:
             conn.execute(table.delete().where(table.c.company_key.in_(part)))
     for n, table in enumerate(t):
-        bulk(conn, table).run(conn, (row for key in keys for row in changed[key][n]))
+        id_column = table.c[ids[n]] if n < 2 else table.c.company_key
+        if deletes[n]:
+            conn.execute(table.delete().where(table.c.company_key == sa.bindparam("k"), id_column == sa.bindparam("i")),
+                         deletes[n])
+        if n < 2 and moves[n]:
+            conn.execute(table.update().where(table.c.company_key == sa.bindparam("k"), id_column == sa.bindparam("i"))
+                         .values(position=sa.bindparam("p")), moves[n])
+        bulk(conn, table).run(conn, inserts[n])
+
+
+def _row_changes(key: str, old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], id_column: str,
+                 deletes: list[dict[str, Any]], inserts: list[dict[str, Any]], moves: list[dict[str, Any]]) -> None:
+    for i, row in new.items():
+        before = old.get(i)
+        if before is row:
+            continue
+        if before is not None:
+            if before["body"] is row["body"] and {**before, "position": row["position"]} == row:
+                moves.append({"k": key, "i": i, "p": row["position"]})
+                continue
+            if before == row:
+                continue
+            deletes.append({"k": key, "i": i})
+        inserts.append(row)
+    deletes.extend({"k": key, "i": i} for i in sorted(old.keys() - new.keys()))
 
 
 def entry_params(conn: Connection, tables: TableSet, views: Mapping[str, CompanyView], keys: Iterable[str],

@@ -5,7 +5,9 @@ them back and folding them each batch made an event's cost grow with its company
 the projector keeps, per company it committed: the facts, their fold, the evaluation, and the
 obligation and finding rows as written (so a batch rewrites only the rows that changed). A new
 batch folds only its new facts onto the kept History (``History.extend``; a fact dated among the
-folded ones makes it fold the kept facts again, still without reading them back).
+folded ones makes it fold the kept facts again, still without reading them back), and re-runs only
+the rules whose fact families the new facts touch over the kept evaluation (``evaluate_again``: every
+rule when the horizon, the pack or the calendar moved); the view reuses the rows of what did not change.
 
 The cache is bounded: least recently used companies go first once it holds more than
 ``LEDGER_PROJECTOR_HISTORY_FACTS`` facts (default 100,000), so memory stays flat however long the
@@ -23,8 +25,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger_rules.evaluation import Kept, evaluate_again
 from ledger_rules.history import History
 
+from ledger_projector.entries import Written
 from ledger_projector.rulebook import CompanyView, Rulebook, company_name_in, recorded_facts
 from ledger_projector.settings import ProjectorSettings
 
@@ -47,9 +51,11 @@ class CompanyState:
     history: History | None = None  # the facts folded with ``validity_years``; None: fold anew
     validity_years: int | None = None
     view: CompanyView | None = None  # the evaluation at rule book version ``version``
+    kept: Kept | None = None  # … rule by rule, for the next facts to re-run only the rules they reach
     version: int = -1
     obligations: dict[str, Row] | None = None  # obligation_id → row as committed; None: not known
     findings: dict[str, Row] | None = None
+    entries: Written | None = None  # the read entries as committed; None: not known
 
     def grow(self, rows: Sequence[Mapping[str, Any]], rulebook: Rulebook) -> CompanyView:
         """Fold the fact ``rows`` that follow the kept ones (may be none) and evaluate again if
@@ -64,12 +70,18 @@ class CompanyState:
                 self.history = History.from_facts(self.facts, validity)
                 self.validity_years = validity
         except Exception as exc:  # a fold that failed half-way is not kept
-            self.history = None
+            self.history, self.kept = None, None
             self.view = rulebook.failed(self.key, exc, self.name)
             self.version = rulebook.version
             return self.view
         if new or self.view is None or self.version != rulebook.version:
-            self.view = rulebook.view(self.key, self.history, self.name)
+            pack = rulebook.pack(self.key.split(".", 1)[0])
+            try:
+                evaluation, self.kept = evaluate_again(self.history, pack, rulebook.calendar, self.kept, new)
+                self.view = CompanyView(self.key, evaluation, pack, name=self.name, before=self.view)
+            except Exception as exc:  # as ``Rulebook.view``: one company's bad history must not stop the projector
+                self.kept = None
+                self.view = rulebook.failed(self.key, exc, self.name)
             self.version = rulebook.version
         return self.view
 

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from ledger_projector import decoding
 from ledger_projector.chain_guard import ChainGuard
 from ledger_projector.decoding import AppliedFact, Poison, SystemFact
-from ledger_projector.entries import backfill, write_entries
+from ledger_projector.entries import Written, backfill, write_entries
 from ledger_projector.histories import CompanyState, Histories
 from ledger_projector.rulebook import CompanyView, Rulebook
 from ledger_projector.rulebook import (
@@ -107,7 +107,7 @@ def row_changes(key: str, old: dict[str, Row], new: dict[str, Row], deletes: lis
     """The deletes (by id) and inserts that turn a company's rows ``old`` into ``new`` (both keyed by id)."""
     for i, row in new.items():
         before = old.get(i)
-        if before != row:
+        if before is not row and before != row:  # a view re-evaluated rule by rule keeps unchanged rows
             if before is not None:
                 deletes.append({"k": key, "i": i})
             inserts.append(row)
@@ -182,8 +182,7 @@ class Projection:
         self.histories = Histories()  # company → its state as committed (facts, fold, evaluation, rows)
         self._growing: dict[str, CompanyState] = {}  # states grown by the batch being applied
         self._rows: dict[str, tuple[dict[str, Row], dict[str, Row]]] = {}  # … and the rows it writes
-        self._entries: dict[str, bytes] = {}  # digests of the read entries as committed (see ``entries``)
-        self._entries_pending: dict[str, bytes] = {}  # … and as the batch being applied writes them
+        self._entries_pending: dict[str, Written] = {}  # the read entries the batch being applied writes
         self.guard = ChainGuard(tables)  # parks an event that does not chain onto its aggregate
 
     def bulk(self, conn: Connection, table: sa.Table) -> BulkInsert:
@@ -243,8 +242,8 @@ class Projection:
         for key, state in self._growing.items():  # only once committed
             if key in self._rows:
                 state.obligations, state.findings = self._rows[key]
+                state.entries = self._entries_pending.get(key)
             self.histories.put(state)
-        self._entries.update(self._entries_pending)
         self._growing, self._rows, self._entries_pending = {}, {}, {}
         return result
 
@@ -252,7 +251,6 @@ class Projection:
         self.histories.clear()
         self.guard.forget()
         self._growing, self._rows = {}, {}
-        self._entries.clear()
         self._entries_pending = {}
 
     def _apply(self, conn: Connection, decoded: list[decoding.Decoded], arriving: dict[str, list[Row]],
@@ -397,4 +395,6 @@ class Projection:
                                                   table.c[id_column] == sa.bindparam("i")), deletes)
         self.bulk(conn, t.obligations).run(conn, ob_ins)
         self.bulk(conn, t.findings).run(conn, f_ins)
-        write_entries(conn, t, views, self.bulk, self._entries, self._entries_pending)  # the rows the reads read
+        committed = {k: s.entries if (s := self._growing.get(k) or self.histories.get(k)) is not None else None
+                     for k in views}
+        write_entries(conn, t, views, self.bulk, committed, self._entries_pending)  # the rows the reads read

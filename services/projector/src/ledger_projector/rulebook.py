@@ -75,7 +75,9 @@ class CompanyView:
     """One company's evaluation, its read-model rows, and answers at any instant."""
 
     def __init__(self, key: str, evaluation: Evaluation | None, pack: RulePack, error: str | None = None,
-                 name: str | None = None) -> None:
+                 name: str | None = None, before: CompanyView | None = None) -> None:
+        """``before``: the company's previous view; the rows of obligations and findings that are still
+        the same objects (an evaluation re-run rule by rule keeps them) are taken from it, not built again."""
         self.key = key
         self.tenant, self.company = key.split(".", 1)
         self.evaluation = evaluation
@@ -85,8 +87,25 @@ class CompanyView:
         self._obs: dict[str, Obligation] = {o.id: o for o in evaluation.obligations} if evaluation else {}
         self._fs: dict[str, Finding] = {f.id: f for f in evaluation.findings} if evaluation else {}
         self._params: dict[int, tuple[Any, Any]] = {}  # converted parameter mappings, by identity
-        self.obligation_rows = [self._obligation_row(o) for o in self._obs.values()]
-        self.finding_rows = [self._finding_row(f) for f in self._fs.values()]
+        # id → (obligation or finding, its public form) as the read entries were last built (``entries``)
+        self.bodies: dict[str, tuple[Any, dict[str, Any]]] = {}
+        self.bodies_before: dict[str, tuple[Any, dict[str, Any]]] = {}
+        self.obligation_rows: list[dict[str, Any]]
+        self.finding_rows: list[dict[str, Any]]
+        same = before is not None and before.pack is pack and before.key == key
+        rows: dict[str, dict[str, Any]] = {}
+        if same and before is not None:
+            old_obs, old_fs = before._obs, before._fs
+            rows = {r["obligation_id"]: r for r in before.obligation_rows if old_obs.get(r["obligation_id"]) is not None}
+            self.obligation_rows = [row if (row := rows.get(i)) is not None and old_obs[i] is o
+                                    else self._obligation_row(o) for i, o in self._obs.items()]
+            rows = {r["finding_id"]: r for r in before.finding_rows}
+            self.finding_rows = [row if (row := rows.get(i)) is not None and old_fs.get(i) is f
+                                 else self._finding_row(f) for i, f in self._fs.items()]
+            self.bodies_before = before.bodies or before.bodies_before
+        else:
+            self.obligation_rows = [self._obligation_row(o) for o in self._obs.values()]
+            self.finding_rows = [self._finding_row(f) for f in self._fs.values()]
 
     # --- rows (time-independent) -------------------------------------------------------------------
 
