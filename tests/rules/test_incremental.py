@@ -15,6 +15,7 @@ from ledger_rules import Calendar, RulePack
 from ledger_rules.evaluation import EVENTS, IMPLICIT_READS, evaluate_again, evaluate_history, rule_reads
 from ledger_rules.history import History
 from ledger_rules.registry import FAMILIES, registrations
+from rules_support import contract_payload
 from test_rules_properties import PAYLOADS, build
 
 PACK = RulePack.default()
@@ -30,20 +31,26 @@ def fact_inputs(draw: st.DrawFn) -> list[tuple[str, date, int, dict]]:
     """A company that operates (a call-centre licence, seats, an active number) and random facts of every
     type around it, in a random order (so many land among earlier ones)."""
     issued = draw(near)
-    skeleton = [
-        ("company.registered", issued - timedelta(days=90), 0, {"registered_capital": 10_000_000, "industry": "other"}),
+    skeleton = [typed(*f) for f in [
+        ("company.registered", issued - timedelta(days=90), 0, {"name": "某公司", "province": "44",
+                                                                "registered_capital": 10_000_000, "industry": "other"}),
         ("licence.issued", issued, draw(lag), {
-            "licence_no": "B2-1", "category": "B24", "scope": "nationwide", "provinces": [],
+            "licence_no": "B2-20230001", "category": "B24", "scope": "nationwide", "provinces": [],
             "issued_on": issued.isoformat(), "expires_on": (issued + timedelta(days=draw(st.integers(200, 1900))))
             .isoformat()}),
         ("workforce.seats_declared", draw(near), draw(lag), {"declared_seats": draw(st.integers(0, 50))}),
         ("number.allocated", draw(near), draw(lag), {"number": "95012", "kind": "95", "province": "44"}),
         ("number.activated", draw(near), draw(lag), {"number": "95012"}),
-    ]
+    ]]
     kept = [f for f in skeleton if draw(st.booleans()) or f[0] == "licence.issued"]
     extras = draw(st.lists(st.tuples(st.sampled_from(sorted(PAYLOADS)), near, lag).flatmap(
         lambda t: PAYLOADS[t[0]].map(lambda data: (t[0], t[1], t[2], data))), max_size=25))
     return draw(st.permutations(kept + extras))
+
+
+def typed(type_: str, on: date, lag: int, data: dict) -> tuple[str, date, int, dict]:
+    """A hand-written input as the ledger holds it: required fields filled, checked by the contract model."""
+    return type_, on, lag, contract_payload(type_, data, on)
 
 
 def split(facts: list, cuts: set[int]) -> list[list]:
@@ -93,15 +100,16 @@ def test_kept_evaluation_equals_a_full_one(inputs, cuts, horizon, switch_pack):
 def test_a_fact_reaches_only_the_rules_that_read_its_family():
     """A traffic report re-runs the traffic rules; every other rule's output is the kept objects."""
     co = "91440300MA5G7C1P90"
-    base = build([("licence.issued", date(2024, 1, 10), 0, {"licence_no": "B2-1", "category": "B24",
-                                                           "scope": "nationwide", "issued_on": "2024-01-10"}),
-                  ("number.allocated", date(2024, 2, 1), 0, {"number": "4006001234", "kind": "400"}),
-                  ("number.activated", date(2024, 2, 10), 0, {"number": "4006001234"})])
+    base = build([typed("licence.issued", date(2024, 1, 10), 0, {"licence_no": "B2-20230001", "category": "B24",
+                                                                 "scope": "nationwide", "issued_on": "2024-01-10",
+                                                                 "expires_on": "2029-01-09"}),
+                  typed("number.allocated", date(2024, 2, 1), 0, {"number": "4006001234", "kind": "400", "province": "44"}),
+                  typed("number.activated", date(2024, 2, 10), 0, {"number": "4006001234"})])
     until = date(2027, 12, 31)
     h = History.from_facts(base)
     first, kept = evaluate_again(h, PACK, CAL, None, base, until=until)
-    report = build([("traffic.period_reported", date(2024, 3, 5), 0, {"month": "2024-02", "calls_total": 10,
-                                                                      "consent_records": False})])
+    report = build([typed("traffic.period_reported", date(2024, 3, 5), 0, {"month": "2024-02", "calls_total": 10,
+                                                                           "consent_records": False})])
     report = [replace(report[0], event_id="e9", ledger_sequence=9)]
     assert h.extend(report) and first.company == co
     second, again = evaluate_again(h, PACK, CAL, kept, report, until=until)
@@ -120,11 +128,12 @@ def test_implicit_reads_name_registered_rules(rule_id):
 
 
 def test_a_moved_horizon_re_runs_every_rule():
-    facts = build([("licence.issued", date(2024, 1, 10), 0, {"licence_no": "B2-1", "category": "B24",
-                                                            "scope": "nationwide", "issued_on": "2024-01-10"})])
+    facts = build([typed("licence.issued", date(2024, 1, 10), 0, {"licence_no": "B2-20230001", "category": "B24",
+                                                                  "scope": "nationwide", "issued_on": "2024-01-10",
+                                                                  "expires_on": "2029-01-09"})])
     h = History.from_facts(facts)
     _, kept = evaluate_again(h, PACK, CAL, None, facts)
-    later = [replace(build([("traffic.period_reported", date(2024, 3, 5), 0, {"month": "2024-02"})])[0],
+    later = [replace(build([typed("traffic.period_reported", date(2024, 3, 5), 0, {"month": "2024-02", "calls_total": 10})])[0],
                      event_id="e2", ledger_sequence=2,
                      recorded_at=datetime(2031, 1, 1, tzinfo=UTC) + timedelta(hours=3))]
     assert h.extend(later)
