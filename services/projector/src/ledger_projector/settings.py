@@ -26,3 +26,10 @@ class ProjectorSettings(Settings):
                                        Expect("an integer, 0-100000000")] = Field(
         100_000, description="facts of company histories kept in memory between batches (least recently used "
                              "first out); 0 keeps none")
+    projector_partitions: Annotated[int, Whole, Field(ge=0, le=1024), Expect("an integer, 0-1024")] = Field(
+        0, description="0: one projector follows LEDGER (the default); P > 0: the partitioned mode, where every "
+                       "projector process is a worker sharing P partitions of LEDGER_P<P> by company through "
+                       "leases (all workers must use the same P)")
+    projector_lease_ttl: Annotated[float, Field(ge=2, le=60, allow_inf_nan=False), Expect("seconds, 2-60")] = Field(
+        5.0, description="partitioned mode: seconds a partition lease lives without renewal (renewed every "
+                         "second); a dead worker's partitions move to the others after about this long")
