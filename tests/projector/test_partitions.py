@@ -85,7 +85,8 @@ def table_digests(engine: sa.Engine) -> dict[str, str]:
     return out
 
 
-async def project(settings: Any, clock: Any, url: str, workers: int, last: int) -> tuple[str, dict[str, str]]:
+async def project(settings: Any, clock: Any, url: str, workers: int, last: int, *,
+                  shared: bool = True) -> tuple[str, dict[str, str]]:
     """Run ``workers`` projectors (0: the single-process mode) into a fresh database until they hold the
     whole ledger; the read model's digest."""
     settings = settings.model_copy(update={"database_url": url})
@@ -96,7 +97,7 @@ async def project(settings: Any, clock: Any, url: str, workers: int, last: int) 
             await stack.enter_async_context(Mounted([svc], settings, clock=clock))
         await services[0].wait_for(last, 90.0)
         assert services[0].applied >= last, f"stuck at {services[0].applied} of {last}"
-        if workers > 1:  # the work was shared: every worker held partitions at some point
+        if workers > 1 and shared:  # the work was shared: every worker held partitions at some point
             engine = make_engine(url)
             seen = set(owners(engine).values())
             engine.dispose()
@@ -276,3 +277,37 @@ async def test_killing_a_worker_mid_catch_up_loses_nothing_and_repeats_no_alert(
     assert len(ids) == len(set(ids)), "an alert went out twice"
     assert sorted(ids) == sorted(sent)  # every decided alert, once
     await nc.close()
+
+
+async def test_workers_carry_on_from_a_single_projectors_read_model_and_back(own_ledger, settings_for, clock, tenant,
+                                                                           tmp_path):
+    nc, store, first = await a_ledger(own_ledger.url, clock, tenant, 30)
+    url = f"sqlite:///{tmp_path / 'switch.db'}"
+    settings = settings_for(own_ledger)
+    recorder = DirectRecorder(store, clock)
+    try:
+        await project(settings, clock, url, 0, first)  # one projector
+        second = await fill(store, recorder, f"{tenant}b", 15, seed=5)
+        await project(settings, clock, url, 2, second, shared=False)  # two workers start where it stopped (no fact twice)
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            starts = conn.execute(sa.select(sa.func.min(LIVE.facts.c.ledger_sequence))
+                                  .where(LIVE.facts.c.tenant == f"{tenant}b")).scalar()
+        engine.dispose()
+        assert starts > first
+        third = await fill(store, recorder, f"{tenant}c", 10, seed=6)
+        switched, _ = await project(settings, clock, url, 0, third)  # and one projector again
+        clean = await rebuild(settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'clean.db'}"}))
+        assert clean.applied_sequence == third
+        assert clean.digest == switched
+    finally:
+        await nc.close()
+
+
+def test_bus_rights_name_the_partitioned_streams():
+    from ledger_kernel import bus_access
+    from ledger_projector.leases import BUCKET
+
+    assert bus_access.PARTITIONED == kp.STREAM and bus_access.LEASES == BUCKET
+    rights = bus_access.PROJECTOR.publish
+    assert f"$JS.API.DIRECT.GET.{kp.STREAM}" in rights and f"$KV.{BUCKET}.>" in rights

@@ -6,10 +6,13 @@ LEDGER's order, under ``p.<partition>.<tenant>.<company>.<type>.<id>``. The serv
 FNV-1a (32 bit) over the tenant and company tokens joined without a separator, so
 :func:`partition_of` computes the same number locally. The original LEDGER sequence travels in the
 ``Nats-Stream-Source`` header (:func:`source_sequence`). Changing P means a new stream and a
-backfill (the stream's name carries P, so the old one keeps serving until it is dropped).
+backfill: the stream is a copy, so ``ledger up`` (with the admin credential) replaces one partitioned
+by another P; a worker meeting one refuses to start, saying so.
 """
 
 from __future__ import annotations
+
+import re
 
 from nats.aio.client import Client
 from nats.js.api import (
@@ -24,15 +27,15 @@ from nats.js.errors import NotFoundError
 
 from ledger_kernel.streams import LEDGER
 
+STREAM = "LEDGER_P"
 PREFIX = "p"
 SOURCE_SUBJECTS = "ledger.*.*.*.*"
 FNV_OFFSET = 0x811C9DC5
 FNV_PRIME = 0x01000193
 
 
-def stream_name(partitions: int) -> str:
-    """``LEDGER_P<P>``: one stream per partition count, so changing P never reuses a stream."""
-    return f"LEDGER_P{partitions}"
+class PartitionCountChanged(RuntimeError):
+    """LEDGER_P exists partitioned by another P."""
 
 
 def fnv1a32(data: bytes) -> int:
@@ -73,7 +76,7 @@ def partition_config(partitions: int, replicas: int = 1) -> StreamConfig:
     dest = (f"{PREFIX}.{{{{partition({partitions},1,2)}}}}.{{{{wildcard(1)}}}}.{{{{wildcard(2)}}}}"
             ".{{wildcard(3)}}.{{wildcard(4)}}")
     return StreamConfig(
-        name=stream_name(partitions),
+        name=STREAM,
         description=f"LEDGER in {partitions} partitions by company (a sourced copy; the projector's workers read it).",
         sources=[StreamSource(name=LEDGER, subject_transforms=[SubjectTransform(src=SOURCE_SUBJECTS, dest=dest)])],
         retention=RetentionPolicy.LIMITS,
@@ -89,13 +92,35 @@ def partition_config(partitions: int, replicas: int = 1) -> StreamConfig:
     )
 
 
-async def ensure_partition_stream(nc: Client, partitions: int, replicas: int = 1) -> str:
-    """Create ``LEDGER_P<P>`` if it is missing (the server then backfills it from LEDGER); its name."""
+def partitions_of(config: StreamConfig) -> int | None:
+    """The P an existing LEDGER_P was made with (None: not one of ours)."""
+    for source in config.sources or []:
+        for transform in source.subject_transforms or []:
+            match = re.search(r"partition\((\d+),", transform.dest or "")
+            if match:
+                return int(match[1])
+    return None
+
+
+async def ensure_partition_stream(nc: Client, partitions: int, replicas: int = 1, *, replace: bool = False) -> str:
+    """Create ``LEDGER_P`` if it is missing (the server then backfills it from LEDGER); its name.
+
+    One made with another P is replaced when ``replace`` (``ledger up``, before any worker runs: it is a
+    copy of LEDGER) and refused otherwise."""
     js = nc.jetstream()
     config = partition_config(partitions, replicas)
-    assert config.name is not None
     try:
-        await js.stream_info(config.name)
+        info = await js.stream_info(STREAM)
     except NotFoundError:
         await js.add_stream(config)
-    return config.name
+        return STREAM
+    have = partitions_of(info.config)
+    if have != partitions:
+        if not replace:
+            raise PartitionCountChanged(
+                f"stream {STREAM} is partitioned by {have}, the projector asks for {partitions}: stop every worker and "
+                f"start them again with `ledger up` (it rebuilds {STREAM}), or delete {STREAM}. "
+                f"分区数不一致（现有 {have}，要求 {partitions}）：请停止所有 worker 后用 ledger up 重建 {STREAM}。")
+        await js.delete_stream(STREAM)
+        await js.add_stream(config)
+    return STREAM

@@ -71,17 +71,20 @@ def _row(partitions: int, partition: int) -> Any:
     return sa.and_(t.c.partitions == partitions, t.c.partition == partition)
 
 
-def acquire(engine: Engine, partitions: int, partition: int, owner: str) -> tuple[int, int]:
+def acquire(engine: Engine, partitions: int, partition: int, owner: str,
+            start: tuple[int, int] = (0, 0)) -> tuple[int, int]:
     """Take a partition over in the read model: bump its epoch (after any commit of the previous owner
-    in flight) and read where it stands; (epoch, LEDGER_P sequence to resume after)."""
+    in flight) and read where it stands; (epoch, LEDGER_P sequence to resume after). A partition seen for
+    the first time starts at ``start`` (LEDGER_P and LEDGER sequences: where the read model already is)."""
     t = PARTITIONS
     with engine.begin() as conn:
         row = conn.execute(sa.select(t.c.epoch).where(_row(partitions, partition)).with_for_update()).first()
         if row is None:
             try:
                 with conn.begin_nested():
-                    conn.execute(t.insert().values(partitions=partitions, partition=partition, stream_sequence=0,
-                                                   ledger_sequence=0, covered_sequence=0, epoch=0, owner=None))
+                    conn.execute(t.insert().values(partitions=partitions, partition=partition, stream_sequence=start[0],
+                                                   ledger_sequence=start[1], covered_sequence=start[1], epoch=0,
+                                                   owner=None))
             except sa.exc.IntegrityError:
                 pass  # another worker created it at the same moment
         conn.execute(t.update().where(_row(partitions, partition)).values(epoch=t.c.epoch + 1, owner=owner))
@@ -106,6 +109,17 @@ def advance_main(engine: Engine, tables: TableSet, partitions: int) -> int:
         conn.execute(t.update().where(t.c.name == CHECKPOINT, t.c.applied_sequence < mark)
                      .values(applied_sequence=mark))
         return read_checkpoint(conn, tables)[0]
+
+
+def partitioned_ahead(engine: Engine, tables: TableSet) -> int:
+    """The P of partitions that applied past the ``main`` checkpoint (0: none). A single projector would
+    apply their facts again from the checkpoint, so it must carry on as a worker over the same partitions."""
+    t = PARTITIONS
+    with engine.connect() as conn:
+        applied = read_checkpoint(conn, tables)[0]
+        row = conn.execute(sa.select(t.c.partitions).where(t.c.ledger_sequence > applied)
+                           .order_by(t.c.ledger_sequence.desc()).limit(1)).first()
+    return int(row.partitions) if row else 0
 
 
 def store_newer(conn: Connection, tables: TableSet, fact: SystemFact) -> str | None:
@@ -221,10 +235,44 @@ class PartitionedFollower:
         self.applied = 0
         self.advanced = asyncio.Event()  # set whenever the low-water mark may have moved
         self._head = (0, 0)  # LEDGER_P's last sequence and its LEDGER sequence, read before a round's reads
+        self.start_at = (0, 0)  # where a partition seen for the first time starts (LEDGER_P, LEDGER)
 
     async def start(self) -> None:
         await self.leases.open()
+        applied = await asyncio.to_thread(self._main)
+        # a read model built before (a single projector, or another P): new partitions start where it is
+        self.start_at = (await self.position_of(applied), applied) if applied else (0, 0)
         self.applied = await asyncio.to_thread(advance_main, self.engine, self.tables, self.partitions)
+
+    def _main(self) -> int:
+        with self.engine.connect() as conn:
+            return read_checkpoint(conn, self.tables)[0]
+
+    async def _source_at(self, position: int) -> int:
+        raw = await self.store.js.get_msg(self.store.stream, seq=position, direct=True)
+        return kp.source_sequence((raw.headers or {}).get("Nats-Stream-Source"))
+
+    async def position_of(self, ledger_sequence: int, within: float = 120.0) -> int:
+        """The LEDGER_P sequence of the message copied from LEDGER's ``ledger_sequence`` (the last one up to
+        it), once LEDGER_P holds it: a binary search, as both streams are in the same order."""
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            last, source = await self._stream_head()
+            if source >= ledger_sequence:
+                break
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"{self.store.stream} holds LEDGER up to {source}, the read model {ledger_sequence}")
+            await asyncio.sleep(0.2)
+        lo, hi = 1, min(last, ledger_sequence)  # a copy is never ahead of its original's sequence
+        if await self._source_at(lo) > ledger_sequence:
+            return 0
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if await self._source_at(mid) <= ledger_sequence:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
 
     # --- leases --------------------------------------------------------------------------------
 
@@ -247,7 +295,7 @@ class PartitionedFollower:
                                    partitions=self.partitions, partition=partition, history_facts=self.history_facts)
         async with self.write:  # no batch of ours is between reading and committing
             proj.epoch, proj.position = await asyncio.to_thread(acquire, self.engine, self.partitions, partition,
-                                                                self.worker)
+                                                                self.worker, self.start_at)
             proj.generation = await asyncio.to_thread(self._generation)
         self.owned[partition] = proj
         log.info("worker %s works partition %d from LEDGER_P sequence %d (epoch %d)", self.worker, partition,

@@ -37,7 +37,7 @@ from ledger_projector.chain_guard import CHAIN_REASON, ChainGuard, Head
 from ledger_projector.checkpointer import Checkpointer
 from ledger_projector.database import make_engine, migrate
 from ledger_projector.outbox import Outbox
-from ledger_projector.partitioned import PartitionedFollower
+from ledger_projector.partitioned import PartitionedFollower, partitioned_ahead
 from ledger_projector.projection import Projection, Stale, facts_of, read_checkpoint
 from ledger_projector.queries import (
     QueryError,
@@ -119,6 +119,12 @@ class ProjectorService:
         await self._flush_summaries()
         self.lag = measures.LagWatch(lambda: self.applied, self.store.last_sequence)
         self._tasks = [asyncio.create_task(self.lag.run(), name="projector-lag")]
+        if not self.partitions:
+            self.partitions = await asyncio.to_thread(partitioned_ahead, self.engine, LIVE)
+            if self.partitions:
+                log.warning("partitioned workers left partitions ahead of the read model's checkpoint: this projector "
+                            "carries on as a worker over their %d partitions (a rebuild returns to one projector)",
+                            self.partitions)
         if self.partitions:
             stream = await ensure_partition_stream(ctx.nc, self.partitions, ctx.settings.replicas)
             self.partitioned = PartitionedFollower(
