@@ -20,7 +20,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from ledger_kernel import checkpoints as cp
 from ledger_kernel import partitions as kp
+from ledger_kernel.checkpoints import Checkpoint
 from ledger_kernel.connection import connect
 from ledger_kernel.runtime import Mounted
 from ledger_kernel.store import LedgerStore, StoredMessage
@@ -295,6 +297,11 @@ async def test_workers_carry_on_from_a_single_projectors_read_model_and_back(own
                                   .where(LIVE.facts.c.tenant == f"{tenant}b")).scalar()
         engine.dispose()
         assert starts > first
+        # the worker holding partition 0 signed the settled head (the heads are LEDGER's at that sequence)
+        signed = Checkpoint.model_validate_json((await nc.jetstream().get_last_msg(cp.STREAM, cp.SUBJECT)).data)
+        assert signed.sequence == second
+        with make_engine(url).connect() as conn:
+            assert signed.aggregates == conn.execute(sa.select(sa.func.count()).select_from(LIVE.chain_tips)).scalar()
         third = await fill(store, recorder, f"{tenant}c", 10, seed=6)
         switched, _ = await project(settings, clock, url, 0, third)  # and one projector again
         clean = await rebuild(settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'clean.db'}"}))

@@ -156,16 +156,16 @@ class ProjectorService:
         for task in pending:
             log.error("projector task %s did not stop", task.get_name())
         self._tasks = []
-        if self.partitioned is not None:
-            try:  # the others may take its partitions at once instead of after the lease TTL
-                await asyncio.wait_for(self.partitioned.stop(), 10.0)
-            except Exception:
-                log.exception("releasing the partition leases failed; they expire with their TTL")
         if getattr(self, "checkpointer", None) is not None and self.engine is not None:
             try:  # a clean stop signs what was applied, so the last events do not wait for the next start
                 await asyncio.wait_for(self.checkpoint(), 15.0)  # a task that would not stop may hold the lock
             except Exception:
                 log.exception("the checkpoint at stop failed")
+        if self.partitioned is not None:
+            try:  # the others may take its partitions at once instead of after the lease TTL
+                await asyncio.wait_for(self.partitioned.stop(), 10.0)
+            except Exception:
+                log.exception("releasing the partition leases failed; they expire with their TTL")
         if self.engine is not None:
             self.engine.dispose()
 
@@ -209,6 +209,8 @@ class ProjectorService:
                 self.applied = self.partitioned.applied
                 async with self._advanced:
                     self._advanced.notify_all()
+            if not n:  # only a settled read model can be signed: try when this worker is idle
+                await self._checkpoint_if_due(caught_up=True)
             if n:
                 delay = self.poll_interval
             else:
@@ -292,10 +294,13 @@ class ProjectorService:
     # --- integrity: the chain's tips and signed checkpoints ------------------------------------------
 
     async def checkpoint(self) -> Any:
-        """Sign and publish a checkpoint of what is applied now (None: nothing new since the last one, or
-        the partitioned mode, whose partitions stand at different places: a single projector signs)."""
+        """Sign and publish a checkpoint of what is applied now (None: nothing new since the last one). In the
+        partitioned mode, only the worker holding partition 0 signs, and only when every partition has
+        settled at the applied sequence (the heads of the aggregates are then exactly LEDGER's there)."""
         if self.partitioned is not None:
-            return None
+            if not self.partitioned.leases.owns(0):
+                return None
+            return await self.checkpointer.sign(self._write, settled_only=True)
         return await self.checkpointer.sign(self._write)
 
     async def _checkpoint_if_due(self, *, caught_up: bool) -> None:
