@@ -72,21 +72,31 @@ def _row(partitions: int, partition: int) -> Any:
 
 
 def acquire(engine: Engine, partitions: int, partition: int, owner: str,
-            start: tuple[int, int] = (0, 0)) -> tuple[int, int]:
+            start: tuple[int, int] = (0, 0), generation: int = 0) -> tuple[int, int]:
     """Take a partition over in the read model: bump its epoch (after any commit of the previous owner
-    in flight) and read where it stands; (epoch, LEDGER_P sequence to resume after). A partition seen for
-    the first time starts at ``start`` (LEDGER_P and LEDGER sequences: where the read model already is)."""
+    in flight) and read where it stands; (epoch, LEDGER_P sequence to resume after).
+
+    ``start`` (LEDGER_P and LEDGER sequences) is where the read model's ``main`` checkpoint stands. A partition
+    seen for the first time starts there, and so does one whose row is stale: behind that checkpoint (a
+    single projector applied on since; the workers alone never let ``main`` pass a partition) or from
+    before a rebuild swap (``generation``)."""
     t = PARTITIONS
     with engine.begin() as conn:
-        row = conn.execute(sa.select(t.c.epoch).where(_row(partitions, partition)).with_for_update()).first()
+        row = conn.execute(sa.select(t.c.covered_sequence, t.c.generation).where(_row(partitions, partition))
+                           .with_for_update()).first()
         if row is None:
             try:
                 with conn.begin_nested():
                     conn.execute(t.insert().values(partitions=partitions, partition=partition, stream_sequence=start[0],
                                                    ledger_sequence=start[1], covered_sequence=start[1], epoch=0,
-                                                   owner=None))
+                                                   owner=None, generation=generation))
             except sa.exc.IntegrityError:
                 pass  # another worker created it at the same moment
+        elif row.generation != generation or row.covered_sequence < start[1]:
+            log.warning("partition %d stood at LEDGER %d (generation %d): starting it at the checkpoint, %d",
+                        partition, row.covered_sequence, row.generation, start[1])
+            conn.execute(t.update().where(_row(partitions, partition)).values(
+                stream_sequence=start[0], ledger_sequence=start[1], covered_sequence=start[1], generation=generation))
         conn.execute(t.update().where(_row(partitions, partition)).values(epoch=t.c.epoch + 1, owner=owner))
         epoch, position = conn.execute(sa.select(t.c.epoch, t.c.stream_sequence)
                                        .where(_row(partitions, partition))).one()
@@ -169,11 +179,14 @@ class PartitionProjection(Projection):
 
     def _position(self, conn: Connection, *, lock: bool = False) -> tuple[int, int]:
         t = PARTITIONS
-        q = sa.select(t.c.stream_sequence, t.c.epoch).where(_row(self.partitions, self.partition))
+        q = sa.select(t.c.stream_sequence, t.c.epoch, t.c.generation).where(_row(self.partitions, self.partition))
         row = conn.execute(q.with_for_update() if lock else q).first()
         if row is None or row.epoch != self.epoch:
             raise Fenced(f"partition {self.partition} is at epoch {row.epoch if row else None}, ours is {self.epoch}")
-        return int(row.stream_sequence), read_checkpoint(conn, self.tables)[1]
+        generation = read_checkpoint(conn, self.tables)[1]
+        if row.generation != generation:  # a rebuild was swapped in: its position is in the old tables
+            raise Fenced(f"partition {self.partition} is from before the rebuild swap (generation {generation})")
+        return int(row.stream_sequence), generation
 
     def _advance(self, conn: Connection, result: BatchResult) -> None:
         values: dict[str, Any] = {"stream_sequence": self.batch_end}
@@ -235,18 +248,14 @@ class PartitionedFollower:
         self.applied = 0
         self.advanced = asyncio.Event()  # set whenever the low-water mark may have moved
         self._head = (0, 0)  # LEDGER_P's last sequence and its LEDGER sequence, read before a round's reads
-        self.start_at = (0, 0)  # where a partition seen for the first time starts (LEDGER_P, LEDGER)
 
     async def start(self) -> None:
         await self.leases.open()
-        applied = await asyncio.to_thread(self._main)
-        # a read model built before (a single projector, or another P): new partitions start where it is
-        self.start_at = (await self.position_of(applied), applied) if applied else (0, 0)
         self.applied = await asyncio.to_thread(advance_main, self.engine, self.tables, self.partitions)
 
-    def _main(self) -> int:
+    def _main(self) -> tuple[int, int]:
         with self.engine.connect() as conn:
-            return read_checkpoint(conn, self.tables)[0]
+            return read_checkpoint(conn, self.tables)
 
     async def _source_at(self, position: int) -> int:
         raw = await self.store.js.get_msg(self.store.stream, seq=position, direct=True)
@@ -293,18 +302,17 @@ class PartitionedFollower:
     async def _take(self, partition: int) -> None:
         proj = PartitionProjection(self.engine, self.tables, self.rulebook, scheduler=self.scheduler,
                                    partitions=self.partitions, partition=partition, history_facts=self.history_facts)
+        # where the read model's checkpoint stands: a new or stale partition starts there
+        applied, generation = await asyncio.to_thread(self._main)
+        start = (await self.position_of(applied), applied) if applied else (0, 0)
         async with self.write:  # no batch of ours is between reading and committing
             proj.epoch, proj.position = await asyncio.to_thread(acquire, self.engine, self.partitions, partition,
-                                                                self.worker, self.start_at)
-            proj.generation = await asyncio.to_thread(self._generation)
+                                                                self.worker, start, generation)
+            proj.generation = generation
         self.owned[partition] = proj
         log.info("worker %s works partition %d from LEDGER_P sequence %d (epoch %d)", self.worker, partition,
                  proj.position, proj.epoch)
         await self.outbox.flush()  # what the previous owner decided and could not publish
-
-    def _generation(self) -> int:
-        with self.engine.connect() as conn:
-            return read_checkpoint(conn, self.tables)[1]
 
     async def _drop(self, partition: int) -> None:
         if self.owned.pop(partition, None) is not None:

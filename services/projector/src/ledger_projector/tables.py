@@ -312,6 +312,7 @@ class PartitionCheckpoint(SQLModel, table=True):
     covered_sequence: int = _seq(default=0)  # every LEDGER message up to here of this partition is applied
     epoch: int = 0
     owner: str | None = None
+    generation: int = 0  # the rebuild generation the position is in (a rebuild swap makes it stale)
 
 
 DERIVED = (Checkpoint, Fact, Company, Obligation, Finding, Parked, CalendarYear, TenantRules, ChainTip, ObligationEntry,

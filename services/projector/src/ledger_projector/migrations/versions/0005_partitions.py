@@ -26,6 +26,7 @@ def upgrade() -> None:
     sa.Column('covered_sequence', sa.BigInteger(), nullable=False),
     sa.Column('epoch', sa.Integer(), nullable=False),
     sa.Column('owner', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('generation', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('partitions', 'partition')
     )
 
