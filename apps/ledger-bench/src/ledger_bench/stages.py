@@ -27,6 +27,7 @@ from ledger_bench import history as bench_history
 from ledger_bench import plug as bench_plug
 from ledger_bench import raw as bench_raw
 from ledger_bench import reads as bench_reads
+from ledger_bench import workers as bench_workers
 from ledger_bench.appends import stage_batch_append
 from ledger_bench.env import (
     DOMAIN,
@@ -783,4 +784,5 @@ STAGES = {
     "batch_append": stage_batch_append,
     "history": bench_history.stage_history,
     "reads": bench_reads.stage_reads,
+    "workers": bench_workers.stage_workers,
 }
