@@ -34,7 +34,7 @@ async def stage_workers(st: Any) -> list[Any]:
         service_available,
         wait_applied,
     )
-    from ledger_bench.stages import Row, guarded, projection_facts, sealed
+    from ledger_bench.stages import Row, guarded, projection_facts, raw_insert_rate, sealed
 
     pg_why = postgres_reachable()
     db = "PostgreSQL" if pg_why is None else "SQLite"
@@ -70,16 +70,7 @@ async def stage_workers(st: Any) -> list[Any]:
         last = (await js.stream_info("LEDGER")).state.last_seq
         facts = [bench_raw.fact_row(i + 1, s, json.loads(p)) for i, (s, _, p) in enumerate(items)]
 
-        def raw_into(url: str) -> float:
-            sink = bench_raw.FactSink(url)
-            started = time.perf_counter()
-            for i in range(0, len(facts), 1000):
-                sink.write(facts[i:i + 1000])
-            seconds = time.perf_counter() - started
-            sink.close()
-            return len(facts) / seconds
-
-        baseline = await asyncio.to_thread(raw_into, fresh("raw"))
+        baseline = await asyncio.to_thread(raw_insert_rate, fresh("raw"), facts)
         for row, w in zip(rows, WORKERS, strict=False):
             row.baseline_value = baseline
             url = fresh(f"w{w}")

@@ -12,20 +12,18 @@ by another P; a worker meeting one refuses to start, saying so.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from nats.aio.client import Client
 from nats.js.api import (
-    DiscardPolicy,
-    RetentionPolicy,
-    StorageType,
     StreamConfig,
     StreamSource,
     SubjectTransform,
 )
 from nats.js.errors import NotFoundError
 
-from ledger_kernel.streams import LEDGER
+from ledger_kernel.streams import LEDGER, ledger_config
 
 STREAM = "LEDGER_P"
 PREFIX = "p"
@@ -75,21 +73,11 @@ def partition_config(partitions: int, replicas: int = 1) -> StreamConfig:
         raise ValueError("partitions must be at least 1")
     dest = (f"{PREFIX}.{{{{partition({partitions},1,2)}}}}.{{{{wildcard(1)}}}}.{{{{wildcard(2)}}}}"
             ".{{wildcard(3)}}.{{wildcard(4)}}")
-    return StreamConfig(
-        name=STREAM,
+    return dataclasses.replace(  # LEDGER's limits and guarantees, without subjects of its own
+        ledger_config(replicas), name=STREAM, subjects=None,
         description=f"LEDGER in {partitions} partitions by company (a sourced copy; the projector's workers read it).",
         sources=[StreamSource(name=LEDGER, subject_transforms=[SubjectTransform(src=SOURCE_SUBJECTS, dest=dest)])],
-        retention=RetentionPolicy.LIMITS,
-        storage=StorageType.FILE,
-        max_msgs=-1, max_bytes=-1, max_age=0, max_msgs_per_subject=-1,
-        max_msg_size=1024 * 1024,
-        discard=DiscardPolicy.NEW,
-        num_replicas=replicas,
-        duplicate_window=1.0,  # LEDGER already refused duplicates; a wide window here could drop a backfilled one
-        deny_delete=True,
-        deny_purge=True,
-        allow_direct=True,
-    )
+        duplicate_window=1.0)  # LEDGER already refused duplicates; a wide window here could drop a backfilled one
 
 
 def partitions_of(config: StreamConfig) -> int | None:
