@@ -427,7 +427,9 @@ class ProjectorService:
         chain_breaks = await asyncio.to_thread(self._chain_breaks)
         return {"applied_sequence": self.applied, "ledger_last_sequence": last, "lag": max(0, last - self.applied),
                 "parked": parked, "parked_recent": recent, "alerts_unpublished": unpublished,
-                "chain_breaks": chain_breaks, "checkpoint": self.checkpointer.describe()}
+                "chain_breaks": chain_breaks, "checkpoint": self.checkpointer.describe(),
+                **({"partitions": {"count": self.partitions, "worker": self.worker,
+                                   "held": sorted(self.partitioned.owned)}} if self.partitioned is not None else {})}
 
     def _chain_breaks(self) -> int:
         """Parked events whose hash or link did not hold (``ledger verify`` names them too)."""
