@@ -55,6 +55,33 @@ def domain_services() -> list[str]:
     return lines
 
 
+PROJECTOR_WORKERS = 2  # replicas (``docker compose up --scale projector=W`` for another W)
+PARTITIONS = 16  # LEDGER_PROJECTOR_PARTITIONS: fixed for the deployment's life (changing it rebuilds LEDGER_P)
+
+
+def projector() -> list[str]:
+    """W replicas of the projector, each a worker of the partitioned mode (ledger_projector.partitioned)."""
+    pw = "${NATS_PW_PROJECTOR" + REQUIRED + "}"
+    pg = "${PG_PW_PROJECTOR" + REQUIRED + "}"
+    return ["  projector:",
+            "    <<: *service",
+            f"    build: {{context: ., dockerfile: {dockerfile('ledger-projector')}}}",
+            "    image: ledger/projector:${LEDGER_IMAGE_TAG:-dev}",
+            f"    deploy: {{replicas: {PROJECTOR_WORKERS}}}   # W workers: docker compose up --scale projector=W",
+            "    depends_on:",
+            "      <<: *service-deps",
+            "      postgres: {condition: service_healthy}",
+            "    environment:",
+            "      <<: *service-env",
+            f'      LEDGER_NATS_URL: "nats://projector:{pw}@nats:4222"',
+            f'      LEDGER_DATABASE_URL: "postgresql://ledger_projector:{pg}@postgres:5432/ledger_projector"',
+            f'      LEDGER_PROJECTOR_PARTITIONS: "${{LEDGER_PROJECTOR_PARTITIONS:-{PARTITIONS}}}"   # every replica the same P',
+            '      LEDGER_CHECKPOINT_KEY: "${CHECKPOINT_KEY:?run infra/compose-env.sh}"   # signs checkpoints of LEDGER '
+            '(Ed25519 seed)',
+            '    healthcheck: {<<: *healthcheck-timing, test: ["CMD", "python", "/app/ops/probe.py", "request", '
+            '"query.projector", "{\\"op\\": \\"status\\"}"]}']
+
+
 def gateway_waits_for() -> list[str]:
     return [f"      {spec.name}: {{condition: service_healthy}}" for spec in discover()
             if spec.kind is not ServiceKind.gateway]
@@ -65,7 +92,7 @@ def env_users() -> list[str]:
 
 
 PARTS: dict[Path, dict[str, Callable[[], list[str]]]] = {
-    COMPOSE: {"nats-passwords": nats_passwords, "domain-services": domain_services,
+    COMPOSE: {"nats-passwords": nats_passwords, "domain-services": domain_services, "projector": projector,
               "gateway-waits-for": gateway_waits_for},
     COMPOSE_ENV: {"nats-users": env_users},
 }

@@ -159,7 +159,7 @@ def test_each_service_runs_alone_with_its_own_nats_user(compose):
         found = instances(compose, service)
         assert found, f"no container runs {service}"
         count = sum(spec.get("deploy", {}).get("replicas", 1) for spec in found.values())
-        if service in DOMAIN or service == "gateway":
+        if service in DOMAIN or service in ("gateway", "projector"):  # the projector: partitioned workers
             assert count >= 2, f"{service} runs {count} instance(s); several are wanted"
         for name, spec in found.items():
             env = spec["environment"]
@@ -169,6 +169,8 @@ def test_each_service_runs_alone_with_its_own_nats_user(compose):
             assert env["LEDGER_REPLICAS"] == "3" and env["LEDGER_ENV"] == "production"
             assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
             assert spec["image"].startswith(f"ledger/{service}:")
+            if service == "projector":  # several replicas only make sense as workers of one P
+                assert int(env["LEDGER_PROJECTOR_PARTITIONS"].split(":-")[1].rstrip("}")) > 1
             if service in NEED_SQL:
                 db = re.fullmatch(r"postgresql://(\w+):\$\{PG_PW_(\w+)[^}]*\}@postgres:5432/(\w+)",
                                   env["LEDGER_DATABASE_URL"])

@@ -42,14 +42,14 @@ class Stack:
             env.pop(key, None)
         return env
 
-    def start(self, **extra_env: str) -> subprocess.Popen:
-        args = [sys.executable, "-m", "ledger_cli.main", "up"] + (["--single-process"] if self.single else [])
+    def start(self, *options: str, **extra_env: str) -> subprocess.Popen:
+        args = [sys.executable, "-m", "ledger_cli.main", "up", *options] + (["--single-process"] if self.single else [])
         self.log = open(self.home.parent / f"{self.home.name}-up.log", "ab")
         self.proc = subprocess.Popen(args, env={**self.env, **extra_env}, stdout=self.log, stderr=subprocess.STDOUT)
         return self.proc
 
-    def up(self, timeout: float = 60) -> None:
-        self.start()
+    def up(self, *options: str, timeout: float = 60) -> None:
+        self.start(*options)
         try:
             ready = self.wait_ready(timeout)
         except BaseException:
@@ -214,3 +214,43 @@ def test_a_crash_looping_service_stops_the_stack_and_says_which(tmp_path):
     assert "notifier crashed 5 times within 60 s: stopping the stack" in " ".join(output.split()), output
     assert "stopped" in output
     assert child_pids(proc.pid) == {}
+
+
+def projector_pids(parent: int) -> list[int]:
+    """The projector workers ``ledger up`` started (from /proc)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if ppid == parent and b"ledger_projector" in cmdline:
+            out.append(int(entry.name))
+    return out
+
+
+@pytest.mark.slow
+def test_up_with_two_projector_workers_shares_the_partitions(tmp_path):
+    stack = Stack(tmp_path / "home", single=False)
+    stack.up("--projector-workers", "2")
+    try:
+        assert len(projector_pids(stack.proc.pid)) == 2
+        assert stack.record("twork", "c1")["ok"] is True
+        assert stack.record("twork", "c2", LATER)["ok"] is True
+        deadline = time.monotonic() + 30
+        body: dict = {}
+        while time.monotonic() < deadline:  # either worker answers; the low-water mark reaches both facts
+            body = stack.wait_ready(10) or {}
+            if (body.get("projection") or {}).get("applied_sequence") == 2:
+                break
+            time.sleep(0.25)
+        assert (body.get("projection") or {}).get("applied_sequence") == 2, body
+        assert {"projector-1", "projector-2"} <= set(body["services"]), body
+    finally:
+        assert stack.interrupt() == 0, stack.output()
+    assert "2 workers over 16 partitions" in stack.output()
+    logs = "".join((tmp_path / "home" / "logs" / f"projector-{i}.log").read_text() for i in (1, 2))
+    assert "claimed partition" in logs

@@ -27,6 +27,7 @@ from ledger_bench import history as bench_history
 from ledger_bench import plug as bench_plug
 from ledger_bench import raw as bench_raw
 from ledger_bench import reads as bench_reads
+from ledger_bench import workers as bench_workers
 from ledger_bench.appends import stage_batch_append
 from ledger_bench.env import (
     DOMAIN,
@@ -258,6 +259,17 @@ def projection_facts(st: State, count: int) -> list[dict[str, Any]]:
     return list(F.interleaved(companies, per, first=st.companies(companies)))[:count]
 
 
+def raw_insert_rate(url: str, rows: list[tuple[Any, ...]]) -> float:
+    """Rows/s of a plain executemany of ``rows`` into a facts table at ``url``, a thousand at a time."""
+    sink = bench_raw.FactSink(url)
+    started = time.perf_counter()
+    for i in range(0, len(rows), 1000):
+        sink.write(rows[i:i + 1000])
+    seconds = time.perf_counter() - started
+    sink.close()
+    return len(rows) / seconds
+
+
 async def project_into(st: State, url: str, tag: str, keep: bool) -> tuple[float | None, str | None, Child]:
     """Spawn a projector on ``url`` with LEDGER already filled; its events/s from its first answer."""
     nc = st.env.nc
@@ -295,13 +307,7 @@ async def stage_projection(st: State) -> list[Row]:
         rows_sql = [bench_raw.fact_row(i + 1, s, json.loads(p)) for i, (s, _, p) in enumerate(items)]
 
         def raw_into(url: str) -> float:
-            sink = bench_raw.FactSink(url)
-            started = time.perf_counter()
-            for i in range(0, len(rows_sql), 1000):
-                sink.write(rows_sql[i:i + 1000])
-            seconds = time.perf_counter() - started
-            sink.close()
-            return len(rows_sql) / seconds
+            return raw_insert_rate(url, rows_sql)
 
         rows[0].baseline_value = await asyncio.to_thread(raw_into, f"sqlite:///{st.env.home / 'raw.db'}")
         if pg_why is None:
@@ -783,4 +789,5 @@ STAGES = {
     "batch_append": stage_batch_append,
     "history": bench_history.stage_history,
     "reads": bench_reads.stage_reads,
+    "workers": bench_workers.stage_workers,
 }

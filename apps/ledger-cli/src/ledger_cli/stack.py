@@ -8,6 +8,10 @@ bus user (``ledger_kernel.bus_access``), supervised: a crashed service is restar
 while the others keep serving (``ledger_cli.supervisor``); a crash-looping one stops the stack.
 ``--single-process`` runs them all in this process. Ctrl-C stops everything cleanly; the data
 stays under LEDGER_HOME for the next ``ledger up``.
+
+``--projector-workers W`` (W > 1) runs W projector processes in the partitioned mode: they share the P
+partitions of LEDGER_P (``LEDGER_PROJECTOR_PARTITIONS``, 16 when unset) through leases. ``ledger up``
+makes LEDGER_P with the admin credential first (replacing one made with another P: it is a copy).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 import typer
 from ledger_kernel.connection import connect
 from ledger_kernel.embedded import EmbeddedNats, EmbeddedServerError
+from ledger_kernel.partitions import ensure_partition_stream
 from ledger_kernel.runtime import Mounted
 from ledger_kernel.services import discover
 from ledger_kernel.settings import Settings, SettingsError
@@ -33,10 +38,24 @@ from rich.console import Console
 from ledger_cli.supervisor import Command, CrashLoop, Supervisor
 
 console = Console(stderr=True)
+DEFAULT_PARTITIONS = 16  # fixed, not derived from W: changing P means a new LEDGER_P and a backfill
+PARTITIONS_ENV = "LEDGER_PROJECTOR_PARTITIONS"
 
 
-async def prepare(settings: Settings) -> None:
-    """Streams exist with their append-only settings (refuses a server older than 2.11).
+def partition_count(workers: int) -> int:
+    """P for ``workers`` projector workers: ``LEDGER_PROJECTOR_PARTITIONS`` as the projector reads it, else 16
+    (0 when one projector runs alone and no P is set: the single-process mode, as without the option)."""
+    from ledger_projector.admin import ProjectorSettings
+
+    configured = ProjectorSettings.from_env().projector_partitions
+    if configured:
+        return configured
+    return DEFAULT_PARTITIONS if workers > 1 else 0
+
+
+async def prepare(settings: Settings, partitions: int = 0) -> None:
+    """Streams exist with their append-only settings (refuses a server older than 2.11), and LEDGER_P when
+    the projector runs partitioned (no worker runs yet, so one made with another P is replaced).
 
     The only place the admin credential is used: no service may create, delete or purge a stream.
     """
@@ -44,6 +63,8 @@ async def prepare(settings: Settings) -> None:
     nc = await connect(url, "ledger-up", max_reconnect_attempts=5)
     try:
         await provision(nc, settings.replicas)
+        if partitions:
+            await ensure_partition_stream(nc, partitions, settings.replicas, replace=True)
     finally:
         await nc.close()
 
@@ -79,15 +100,29 @@ def service_env(settings: Settings, name: str | None = None) -> dict[str, str]:
     return env
 
 
-def _multi_process(settings: Settings) -> int:
+def service_commands(settings: Settings, status: Path, workers: int = 1,
+                     partitions: int = 0) -> dict[str, Command]:
+    """Each service's command; the projector as ``workers`` processes (``projector-1`` …) when partitioned,
+    each the ``projector`` bus user."""
+    commands: dict[str, Command] = {}
+    for spec in discover():
+        env = {**service_env(settings, spec.name), SUPERVISION_FILE: str(status)}
+        if spec.name == "projector" and partitions:
+            env[PARTITIONS_ENV] = str(partitions)
+            for i in range(1, workers + 1):
+                commands[f"projector-{i}"] = Command([sys.executable, "-m", spec.module], env)
+            continue
+        commands[spec.name] = Command([sys.executable, "-m", spec.module], env)
+    return commands
+
+
+def _multi_process(settings: Settings, workers: int = 1, partitions: int = 0) -> int:
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     run = settings.home / "run"
     run.mkdir(exist_ok=True)
     status = run / "supervision.json"
-    commands = {spec.name: Command([sys.executable, "-m", spec.module],
-                                   {**service_env(settings, spec.name), SUPERVISION_FILE: str(status)})
-                for spec in discover()}
+    commands = service_commands(settings, status, workers, partitions)
     supervisor = Supervisor(commands, logs, status, say=lambda line: console.print(f"[yellow]{line}[/yellow]"))
     stopping = False
 
@@ -99,6 +134,8 @@ def _multi_process(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, stop)
     supervisor.start()
     _announce(settings)
+    if partitions:
+        console.print(f"projector: {workers} workers over {partitions} partitions 投影进程 {workers} 个，分区 {partitions} 个")
     console.print(f"logs 日志: {logs}")
     code = 0
     try:
@@ -125,11 +162,19 @@ def _writable_home(home: Path) -> None:
                       f"数据目录 {home} 不可写（只读？）") from None
 
 
-def up(single_process: bool = typer.Option(False, "--single-process", help="Run every service in this process.")
-       ) -> None:
+def up(single_process: bool = typer.Option(False, "--single-process", help="Run every service in this process."),
+       projector_workers: int = typer.Option(
+           1, "--projector-workers", min=1, max=64,
+           help="Projector processes sharing the partitions of LEDGER_P (LEDGER_PROJECTOR_PARTITIONS, default 16). "
+                "投影进程数。")) -> None:
     """Start the embedded stack: nats-server, streams, migrations, every service. 启动本地全套服务。"""
     setup_logging()
+    if single_process and projector_workers > 1:
+        console.print("[red]ledger up: --projector-workers runs separate processes; leave out --single-process. "
+                      "多个投影进程不能与 --single-process 同用。[/red]")
+        raise typer.Exit(2)
     try:
+        partitions = partition_count(projector_workers)
         settings = Settings.from_env()
         _writable_home(settings.home)
         server = None
@@ -141,14 +186,14 @@ def up(single_process: bool = typer.Option(False, "--single-process", help="Run 
         raise typer.Exit(1) from None
     code = 0
     try:
-        asyncio.run(prepare(settings))
+        asyncio.run(prepare(settings, 0 if single_process else partitions))
         if single_process:
             try:
                 asyncio.run(_single_process(settings))
             except KeyboardInterrupt:
                 pass
         else:
-            code = _multi_process(settings)
+            code = _multi_process(settings, projector_workers, partitions)
     finally:
         if server is not None:
             server.stop()

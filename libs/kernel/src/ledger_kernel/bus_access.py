@@ -46,6 +46,8 @@ def consuming(stream: str) -> tuple[str, ...]:
 STREAM_INFO = ("$JS.API.INFO", "$JS.API.STREAM.INFO.LEDGER", "$JS.API.STREAM.INFO.ALERTS",
                f"$JS.API.STREAM.INFO.{CHECKPOINTS}")
 KV = "KV_company_summaries"
+PARTITIONED = "LEDGER_P"  # ledger_kernel.partitions.STREAM
+LEASES = "projector_leases"  # ledger_projector.leases.BUCKET
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,10 @@ PROJECTOR = BusUser(
     publish=("query.projector", "alerts.>", CHECKPOINT_SUBJECT, SYSTEM_FACTS, "$KV.company_summaries.>",
              *STREAM_INFO, *stream_reads("LEDGER")[1:], *consuming("LEDGER"), *stream_reads("ALERTS")[1:],
              *stream_reads(CHECKPOINTS)[1:], *stream_reads(KV), f"$JS.API.STREAM.CREATE.{KV}",
-             f"$JS.API.STREAM.UPDATE.{KV}"),
+             f"$JS.API.STREAM.UPDATE.{KV}",
+             # the partitioned mode: its copy of LEDGER by company, and the workers' leases
+             *stream_reads(PARTITIONED), f"$JS.API.STREAM.CREATE.{PARTITIONED}", f"$KV.{LEASES}.>",
+             *stream_reads(f"KV_{LEASES}"), f"$JS.API.STREAM.CREATE.KV_{LEASES}"),
     subscribe=("query.projector", "_INBOX.>"))
 
 NOTIFIER = BusUser(

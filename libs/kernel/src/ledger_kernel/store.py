@@ -63,6 +63,7 @@ class StoredMessage:
     data: bytes
     msg_id: str | None
     timestamp: str | None
+    source: str | None = None  # ``Nats-Stream-Source`` of a sourced stream's copy (LEDGER_P): the origin
 
     def event(self) -> dict[str, Any]:
         return envelope.decode(self.data)
@@ -184,7 +185,8 @@ class LedgerStore:
         for msg in batch.messages:
             h = msg.headers or {}
             out.append(StoredMessage(stream_seq=int(h["Nats-Sequence"]), subject=h["Nats-Subject"], data=msg.data,
-                                     msg_id=h.get("Nats-Msg-Id"), timestamp=h.get("Nats-Time-Stamp")))
+                                     msg_id=h.get("Nats-Msg-Id"), timestamp=h.get("Nats-Time-Stamp"),
+                                     source=h.get("Nats-Stream-Source")))
         return out, int(headers.get("Nats-Num-Pending", "0") or 0) if status == "204" else 0
 
     async def read(self, subject_filter: str, after_seq: int = 0, batch: int = 1000) -> AsyncIterator[StoredMessage]:

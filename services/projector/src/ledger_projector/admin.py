@@ -12,7 +12,8 @@ from ledger_kernel.repository import Recorded
 
 from ledger_projector.chain_guard import ParkedReport, parked_report
 from ledger_projector.rebuild import RebuildReport, read_model_digest, rebuild
+from ledger_projector.settings import ProjectorSettings
 from ledger_projector.system_facts import Loaded, load_calendar, set_rule_overrides
 
-__all__ = ["Loaded", "ParkedReport", "RebuildReport", "Recorded", "load_calendar", "parked_report",
+__all__ = ["Loaded", "ParkedReport", "ProjectorSettings", "RebuildReport", "Recorded", "load_calendar", "parked_report",
            "read_model_digest", "rebuild", "set_rule_overrides"]

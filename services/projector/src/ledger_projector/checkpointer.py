@@ -48,6 +48,7 @@ class HeadState:
     sequence: int
     heads: dict[str, str]  # subject → last hash
     changed: dict[str, str]  # the heads set after the previous checkpoint
+    newest: int = 0  # the highest LEDGER sequence among the heads
 
 
 def head_state(engine: Engine, tables: TableSet, after: int) -> HeadState:
@@ -60,11 +61,13 @@ def head_state(engine: Engine, tables: TableSet, after: int) -> HeadState:
             t = tables.chain_tips
             heads: dict[str, str] = {}
             changed: dict[str, str] = {}
+            newest = 0
             for subject, value, at in conn.execute(sa.select(t.c.subject, t.c.hash, t.c.ledger_sequence)):
                 heads[subject] = value
+                newest = max(newest, at)
                 if at > after:
                     changed[subject] = value
-    return HeadState(sequence, heads, changed)
+    return HeadState(sequence, heads, changed, newest)
 
 
 class Checkpointer:
@@ -104,11 +107,14 @@ class Checkpointer:
                                 aggregates=len(state.heads), previous=self.previous, heads=state.changed,
                                 now=self.clock.now())
 
-    async def sign(self, write_lock: asyncio.Lock) -> cp.Checkpoint | None:
-        """Sign and publish the head as the read model holds it; None when nothing new was applied."""
+    async def sign(self, write_lock: asyncio.Lock, *, settled_only: bool = False) -> cp.Checkpoint | None:
+        """Sign and publish the head as the read model holds it; None when nothing new was applied.
+
+        ``settled_only`` (the partitioned mode, where partitions stand at different places): only when no
+        aggregate's head is past the applied sequence, so the heads are exactly LEDGER's at that sequence."""
         async with write_lock:  # no batch of this process commits while the snapshot is read
             state = await asyncio.to_thread(head_state, self.engine, self.tables, self.previous)
-        if state.sequence <= self.previous:
+        if state.sequence <= self.previous or (settled_only and state.newest > state.sequence):
             return None
         record = self.make(state)
         await self.js.publish(cp.SUBJECT, record.encode(), stream=cp.STREAM,

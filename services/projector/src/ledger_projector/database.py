@@ -28,5 +28,19 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the projector's tables to the newest revision (its own alembic version table)."""
-    migrations.upgrade(engine, MIGRATIONS, VERSION_TABLE)
+    """Bring the projector's tables to the newest revision (its own alembic version table).
+
+    On PostgreSQL under an advisory lock: W partitioned workers start together, and two upgrades at once
+    would both try to create the same tables (on SQLite ``BEGIN IMMEDIATE`` already serialises them)."""
+    if engine.dialect.name != "postgresql":
+        migrations.upgrade(engine, MIGRATIONS, VERSION_TABLE)
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT pg_advisory_lock(hashtext(%(name)s))", {"name": VERSION_TABLE})
+        try:
+            migrations.upgrade(conn, MIGRATIONS, VERSION_TABLE)
+            conn.commit()
+        finally:
+            conn.rollback()
+            conn.exec_driver_sql("SELECT pg_advisory_unlock(hashtext(%(name)s))", {"name": VERSION_TABLE})
+            conn.commit()

@@ -209,11 +209,11 @@ class Projection:
     def apply(self, messages: Sequence[Any], after: int, now: datetime | None = None) -> BatchResult:
         """Apply ``messages`` (stored LEDGER messages following sequence ``after``); raise Stale if the
         checkpoint is no longer ``after``."""
-        decoded = [decoding.decode(m) for m in messages]
+        decoded = self._admit([decoding.decode(m) for m in messages])
         self._growing, self._rows, self._entries_pending = {}, {}, {}
         try:
             with reading(self.engine) as conn:  # read and evaluate without the write lock
-                applied, generation = read_checkpoint(conn, self.tables)
+                applied, generation = self._position(conn)
                 if generation != self.generation:
                     self.generation = generation
                     self._forget()
@@ -227,14 +227,12 @@ class Projection:
                 if not any(isinstance(d, SystemFact) for d in decoded):
                     views = self._grow(conn, sorted(arriving), arriving, stored=False)
             with self.engine.begin() as conn:  # then write, briefly
-                applied, generation = read_checkpoint(conn, self.tables, lock=True)
+                applied, generation = self._position(conn, lock=True)
                 if generation != self.generation or applied != after:
                     raise Stale(f"checkpoint is {applied} (generation {generation}), the batch starts after {after}")
                 self.guard.write(conn)
                 result = self._apply(conn, decoded, arriving, views, now)
-                if result.applied_sequence:
-                    conn.execute(self.tables.checkpoint.update().where(self.tables.checkpoint.c.name == CHECKPOINT)
-                                 .values(applied_sequence=result.applied_sequence))
+                self._advance(conn, result)
         except BaseException:
             self._forget()  # what the database holds is no longer known for sure
             raise
@@ -246,6 +244,22 @@ class Projection:
             self.histories.put(state)
         self._growing, self._rows, self._entries_pending = {}, {}, {}
         return result
+
+    # --- where a batch starts and ends (one checkpoint row here; a partition's row in ``partitioned``) ---
+
+    def _admit(self, decoded: list[decoding.Decoded]) -> list[decoding.Decoded]:
+        """The decoded batch this projection applies (all of it here)."""
+        return decoded
+
+    def _position(self, conn: Connection, *, lock: bool = False) -> tuple[int, int]:
+        """(where the applied batches end, rebuild generation); ``lock`` holds it for this transaction."""
+        return read_checkpoint(conn, self.tables, lock=lock)
+
+    def _advance(self, conn: Connection, result: BatchResult) -> None:
+        """Move the checkpoint past the batch, in the batch's transaction."""
+        if result.applied_sequence:
+            conn.execute(self.tables.checkpoint.update().where(self.tables.checkpoint.c.name == CHECKPOINT)
+                         .values(applied_sequence=result.applied_sequence))
 
     def _forget(self) -> None:
         self.histories.clear()

@@ -277,20 +277,21 @@ class Scheduler:
         caller's transaction, after what :meth:`decide` saw at ``now``."""
         return state_feed.record(conn, tables, views, summaries, now, sequence)
 
-    def moved_companies(self, conn: Connection, tables: TableSet, now: datetime) -> list[str]:
+    def moved_companies(self, conn: Connection, tables: TableSet, now: datetime, name: str = TICK) -> list[str]:
         """Companies whose obligation statuses the calendar alone may have moved since the last tick (the
-        change feed says so on that day), besides :meth:`due_companies`' reminders and findings."""
-        last = conn.execute(sa.select(tables.scheduler.c.last_tick_at).where(tables.scheduler.c.name == TICK)).scalar()
+        change feed says so on that day), besides :meth:`due_companies`' reminders and findings. ``name``:
+        whose tick (``main``; each partition has its own in the partitioned mode)."""
+        last = conn.execute(sa.select(tables.scheduler.c.last_tick_at).where(tables.scheduler.c.name == name)).scalar()
         return state_feed.crossing_companies(conn, tables, self.rulebook, local_day(last) if last else None,
                                              local_day(now))
 
     # --- the clock -------------------------------------------------------------------------------
 
     @staticmethod
-    def due_companies(conn: Connection, tables: TableSet, now: datetime) -> list[str]:
-        """Companies with a reminder step or a finding boundary between the last tick and ``now``."""
+    def due_companies(conn: Connection, tables: TableSet, now: datetime, name: str = TICK) -> list[str]:
+        """Companies with a reminder step or a finding boundary between the last tick (``name``'s) and ``now``."""
         ts = tables.scheduler
-        last = conn.execute(sa.select(ts.c.last_tick_at).where(ts.c.name == TICK)).scalar()
+        last = conn.execute(sa.select(ts.c.last_tick_at).where(ts.c.name == name)).scalar()
         today = local_day(now)
         since = local_day(last) if last is not None else today - timedelta(days=400)
         to, tf = tables.obligations, tables.findings
@@ -304,9 +305,9 @@ class Scheduler:
         keys |= set(conn.execute(sa.select(tf.c.company_key).distinct().where(cond)).scalars())
         return sorted(keys)
 
-    def mark_tick(self, conn: Connection, tables: TableSet, now: datetime) -> None:
+    def mark_tick(self, conn: Connection, tables: TableSet, now: datetime, name: str = TICK) -> None:
         ts = tables.scheduler
-        if conn.execute(sa.select(ts.c.name).where(ts.c.name == TICK)).first() is None:
-            conn.execute(ts.insert().values(name=TICK, last_tick_at=now))
+        if conn.execute(sa.select(ts.c.name).where(ts.c.name == name)).first() is None:
+            conn.execute(ts.insert().values(name=name, last_tick_at=now))
         else:
-            conn.execute(ts.update().where(ts.c.name == TICK).values(last_tick_at=now))
+            conn.execute(ts.update().where(ts.c.name == name).values(last_tick_at=now))

@@ -13,6 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import re
+import secrets
+import socket
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +24,7 @@ import sqlalchemy as sa
 from faststream.nats import NatsMessage, NatsRouter
 from ledger_kernel.chain import Tip, advance
 from ledger_kernel.checkpoint_keys import signer_for
+from ledger_kernel.partitions import ensure_partition_stream
 from ledger_kernel.runtime import ServiceContext
 from ledger_kernel.store import LedgerStore
 from ledger_kernel.streams import KV_SUMMARIES
@@ -32,6 +37,7 @@ from ledger_projector.chain_guard import CHAIN_REASON, ChainGuard, Head
 from ledger_projector.checkpointer import Checkpointer
 from ledger_projector.database import make_engine, migrate
 from ledger_projector.outbox import Outbox
+from ledger_projector.partitioned import PartitionedFollower, partitioned_ahead
 from ledger_projector.projection import Projection, Stale, facts_of, read_checkpoint
 from ledger_projector.queries import (
     QueryError,
@@ -57,8 +63,15 @@ class ProjectorService:
 
     def __init__(self, *, batch_size: int | None = None, tick_interval: float | None = None,
                  poll_interval: float = 0.1, checkpoint_interval: float | None = None,
-                 alert_settle: float | None = None) -> None:
+                 alert_settle: float | None = None, partitions: int | None = None, worker: str | None = None,
+                 lease_ttl: float | None = None) -> None:
         configured = ProjectorSettings.from_env()
+        # the partitioned mode (P > 0): this process is one worker of several sharing P partitions
+        self.partitions = configured.projector_partitions if partitions is None else partitions
+        self.lease_ttl = configured.projector_lease_ttl if lease_ttl is None else lease_ttl
+        self.history_facts = configured.projector_history_facts
+        self.worker = worker or worker_name()
+        self.partitioned: PartitionedFollower | None = None
         self.batch_size = batch_size or configured.projector_batch
         self.batch_max = max(self.batch_size, configured.projector_batch_max)
         self._next_batch = self.batch_size
@@ -113,8 +126,28 @@ class ProjectorService:
             with self.engine.connect() as conn:
                 left = self.scheduler.deferred_companies(conn, LIVE)
             self._defer(left)
-        self._tasks = [asyncio.create_task(self._follow(), name="projector-follow"),
-                       asyncio.create_task(self.lag.run(), name="projector-lag")]
+        self._tasks = [asyncio.create_task(self.lag.run(), name="projector-lag")]
+        if not self.partitions:
+            self.partitions = await asyncio.to_thread(partitioned_ahead, self.engine, LIVE)
+            if self.partitions:
+                log.warning("partitioned workers left partitions ahead of the read model's checkpoint: this projector "
+                            "carries on as a worker over their %d partitions (a rebuild returns to one projector)",
+                            self.partitions)
+        if self.partitions:
+            stream = await ensure_partition_stream(ctx.nc, self.partitions, ctx.settings.replicas)
+            self.partitioned = PartitionedFollower(
+                engine=self.engine, tables=LIVE, rulebook=self.rulebook, scheduler=self.scheduler, js=js,
+                store=LedgerStore(ctx.nc, stream), outbox=self.outbox, clock=self.clock, write=self._write,
+                worker=self.worker, partitions=self.partitions, lease_ttl=self.lease_ttl,
+                batch_size=self.batch_size, history_facts=self.history_facts,
+                on_touched=self._defer if self.alert_settle > 0 else None)
+            await self.partitioned.start()
+            self.applied = self.partitioned.applied
+            stopping = self._is_stopping
+            self._tasks += [asyncio.create_task(self._follow_partitions(), name="projector-partitions"),
+                            asyncio.create_task(self.partitioned.keep_leases(stopping), name="projector-leases")]
+        else:
+            self._tasks.append(asyncio.create_task(self._follow(), name="projector-follow"))
         if self.alert_settle > 0:
             self._tasks.append(asyncio.create_task(self._settling(), name="projector-settle"))
         if self.tick_interval > 0:
@@ -139,6 +172,11 @@ class ProjectorService:
                 await asyncio.wait_for(self.checkpoint(), 15.0)  # a task that would not stop may hold the lock
             except Exception:
                 log.exception("the checkpoint at stop failed")
+        if self.partitioned is not None:
+            try:  # the others may take its partitions at once instead of after the lease TTL
+                await asyncio.wait_for(self.partitioned.stop(), 10.0)
+            except Exception:
+                log.exception("releasing the partition leases failed; they expire with their TTL")
         if self.engine is not None:
             self.engine.dispose()
 
@@ -156,6 +194,34 @@ class ProjectorService:
                 await asyncio.sleep(1.0)
                 continue
             await self._checkpoint_if_due(caught_up=not n)
+            if n:
+                delay = self.poll_interval
+            else:
+                await asyncio.sleep(delay)
+                delay = min(delay * 1.5, 1.0)
+
+    def _is_stopping(self) -> bool:
+        return self._stopping
+
+    async def _follow_partitions(self) -> None:
+        """The partitioned mode's loop: a batch per partition held, then the low-water mark."""
+        assert self.partitioned is not None
+        delay = self.poll_interval
+        while not self._stopping:
+            try:
+                n = await self.partitioned.round()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("partitioned projector round failed; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            if self.partitioned.applied != self.applied:
+                self.applied = self.partitioned.applied
+                async with self._advanced:
+                    self._advanced.notify_all()
+            if not n:  # only a settled read model can be signed: try when this worker is idle
+                await self._checkpoint_if_due(caught_up=True)
             if n:
                 delay = self.poll_interval
             else:
@@ -240,7 +306,13 @@ class ProjectorService:
     # --- integrity: the chain's tips and signed checkpoints ------------------------------------------
 
     async def checkpoint(self) -> Any:
-        """Sign and publish a checkpoint of what is applied now (None: nothing new since the last one)."""
+        """Sign and publish a checkpoint of what is applied now (None: nothing new since the last one). In the
+        partitioned mode, only the worker holding partition 0 signs, and only when every partition has
+        settled at the applied sequence (the heads of the aggregates are then exactly LEDGER's there)."""
+        if self.partitioned is not None:
+            if not self.partitioned.leases.owns(0):
+                return None
+            return await self.checkpointer.sign(self._write, settled_only=True)
         return await self.checkpointer.sign(self._write)
 
     async def _checkpoint_if_due(self, *, caught_up: bool) -> None:
@@ -311,8 +383,12 @@ class ProjectorService:
             keys = sorted(k for k, due in self._unsettled.items() if everything or due <= at)
             if not keys:
                 return 0
-            rows, summaries = await asyncio.to_thread(self._settle_sync, keys, now)
-            for key in keys:
+            if self.partitioned is not None:  # each partition's companies under its epoch
+                rows, summaries, done = await self.partitioned.settle(keys, now)
+            else:
+                rows, summaries = await asyncio.to_thread(self._settle_sync, keys, now)
+                done = set(keys)
+            for key in done:
                 self._unsettled.pop(key, None)
         await self.outbox.publish(rows)
         await self.outbox.put_summaries(summaries)
@@ -340,8 +416,11 @@ class ProjectorService:
         """Decide the alerts that the passing of time made due; the number of new alerts."""
         now = now or self.clock.now()
         with tracing.ticking():  # the clock decided: a new trace, carried by the alerts
-            async with self._write:
-                rows, summaries = await asyncio.to_thread(self._tick_sync, now, set(self._unsettled))
+            if self.partitioned is not None:  # each partition held, under its epoch
+                rows, summaries = await self.partitioned.tick(now, set(self._unsettled))
+            else:
+                async with self._write:
+                    rows, summaries = await asyncio.to_thread(self._tick_sync, now, set(self._unsettled))
             await self.outbox.publish(rows)
         await self.outbox.flush()
         await self.outbox.put_summaries(summaries)
@@ -411,7 +490,9 @@ class ProjectorService:
         chain_breaks = await asyncio.to_thread(self._chain_breaks)
         return {"applied_sequence": self.applied, "ledger_last_sequence": last, "lag": max(0, last - self.applied),
                 "parked": parked, "parked_recent": recent, "alerts_unpublished": unpublished,
-                "chain_breaks": chain_breaks, "checkpoint": self.checkpointer.describe()}
+                "chain_breaks": chain_breaks, "checkpoint": self.checkpointer.describe(),
+                **({"partitions": {"count": self.partitions, "worker": self.worker,
+                                   "held": sorted(self.partitioned.owned)}} if self.partitioned is not None else {})}
 
     def _chain_breaks(self) -> int:
         """Parked events whose hash or link did not hold (``ledger verify`` names them too)."""
@@ -438,6 +519,12 @@ class ProjectorService:
                 items.append({"ledger_sequence": m.stream_seq, "undecodable": str(exc)})
         more = len(msgs) > size
         return {"items": items, "next_page_token": encode_token(msgs[size - 1].stream_seq) if more else None}
+
+
+def worker_name() -> str:
+    """This process's name among the partitioned mode's workers (host, pid and a random tail: unique)."""
+    host = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:40] or "host"
+    return f"{host}-{os.getpid()}-{secrets.token_hex(2)}"
 
 
 def build() -> ProjectorService:

@@ -31,3 +31,10 @@ class ProjectorSettings(Settings):
         2.0, description="seconds a company's facts must be quiet before its alerts are decided, so facts "
                          "recorded together (an onboarding import, a licence and its renewal) are judged "
                          "together rather than one batch at a time; 0 decides in each batch")
+    projector_partitions: Annotated[int, Whole, Field(ge=0, le=1024), Expect("an integer, 0-1024")] = Field(
+        0, description="0: one projector follows LEDGER (the default); P > 0: the partitioned mode, where every "
+                       "projector process is a worker sharing P partitions of LEDGER_P<P> by company through "
+                       "leases (all workers must use the same P)")
+    projector_lease_ttl: Annotated[float, Field(ge=2, le=60, allow_inf_nan=False), Expect("seconds, 2-60")] = Field(
+        5.0, description="partitioned mode: seconds a partition lease lives without renewal (renewed every "
+                         "second); a dead worker's partitions move to the others after about this long")

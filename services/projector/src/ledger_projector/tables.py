@@ -300,6 +300,23 @@ class StateChange(SQLModel, table=True):
     data: dict = _json()
 
 
+class PartitionCheckpoint(SQLModel, table=True):
+    """One partition's checkpoint in the partitioned mode (:mod:`ledger_projector.partitioned`), written in the
+    same transaction as the rows it covers, and the fencing epoch: bumped by each new owner, checked by every
+    commit, so a worker that lost the partition cannot commit. Keyed by the partition count too, so a new P
+    starts from fresh rows. Not derived from LEDGER alone (who owned what), so outside the digest and a rebuild."""
+
+    __tablename__ = PREFIX + "partitions"
+    partitions: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    partition: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    stream_sequence: int = _seq(default=0)  # the last applied message's sequence on LEDGER_P<P>
+    ledger_sequence: int = _seq(default=0)  # … and on LEDGER
+    covered_sequence: int = _seq(default=0)  # every LEDGER message up to here of this partition is applied
+    epoch: int = 0
+    owner: str | None = None
+    generation: int = 0  # the rebuild generation the position is in (a rebuild swap makes it stale)
+
+
 DERIVED = (Checkpoint, Fact, Company, Obligation, Finding, Parked, CalendarYear, TenantRules, ChainTip, ObligationEntry,
            FindingEntry, CompanySummary)
 KEPT = (Alert, CompanyWatch, SchedulerState, StateSeen, StateChange)
@@ -338,6 +355,7 @@ def _key(model: type[SQLModel]) -> str:
 
 
 LIVE = TableSet(**{_key(m): table_of(m) for m in (*DERIVED, *KEPT)})
+PARTITIONS = table_of(PartitionCheckpoint)
 
 
 def rebuild_tables(suffix: str) -> tuple[sa.MetaData, TableSet]:
