@@ -152,18 +152,20 @@ async def rebuild(settings: Settings, *, workers: int = 1, progress: Progress = 
         crew = Crew([Share(i, workers, upto, SUFFIX, settings.database_url, settings.effective_nats_url,
                            batch=batch, facts_per_chunk=facts_per_chunk) for i in range(workers)])
         try:
-            crew.start()
-            events = await asyncio.to_thread(crew.supervise, total, progress)
-            await asyncio.to_thread(_checkpoint, engine, fresh, upto)
-        except BaseException:
+            try:
+                crew.start()
+                events = await asyncio.to_thread(crew.supervise, total, progress)
+                await asyncio.to_thread(_checkpoint, engine, fresh, upto)
+            except BaseException:
+                crew.stop()
+                await asyncio.to_thread(_discard, engine, md)
+                raise
+            progress(RebuildProgress(SWAPPING, 0, 1))
+            await asyncio.to_thread(_swap, engine, md, fresh)  # while the finished workers exit
+            progress(RebuildProgress(SWAPPING, 1, 1))
+            value = await asyncio.to_thread(digest_mod.digest, engine, LIVE)
+        finally:
             crew.stop()
-            await asyncio.to_thread(_discard, engine, md)
-            raise
-        crew.stop()
-        progress(RebuildProgress(SWAPPING, 0, 1))
-        await asyncio.to_thread(_swap, engine, md, fresh)
-        progress(RebuildProgress(SWAPPING, 1, 1))
-        value = await asyncio.to_thread(digest_mod.digest, engine, LIVE)
         with engine.connect() as conn:
             companies = conn.execute(sa.select(sa.func.count()).select_from(LIVE.companies)).scalar() or 0
             parked = conn.execute(sa.select(sa.func.count()).select_from(LIVE.parked)).scalar() or 0

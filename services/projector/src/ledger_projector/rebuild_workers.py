@@ -271,8 +271,17 @@ def _ended(code: int | None) -> str:
     return f"exited with code {code}"
 
 
+def _context() -> Any:
+    """Processes forked from a fork server that has imported this module once: a worker starts without
+    importing the rule pack anew (seconds each), and inherits no thread, NATS or database connection of
+    the rebuild's process, as a spawned one would not."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
+    return ctx
+
+
 class Crew:
-    """The workers of one rebuild: spawned processes for two or more, a thread for one.
+    """The workers of one rebuild: processes for two or more, a thread for one.
 
     :meth:`supervise` follows their reports, orders GO once every share is stored, turns the reports
     into :class:`RebuildProgress` and raises :class:`RebuildFailed` as soon as one fails or dies;
@@ -280,7 +289,7 @@ class Crew:
     """
 
     def __init__(self, shares: list[Share]) -> None:
-        ctx = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited NATS or DB connections
+        ctx = _context()
         pipes = [ctx.Pipe() for _ in shares]
         self.lines = [ours for ours, _ in pipes]
         self.theirs = [theirs for _, theirs in pipes]
@@ -288,6 +297,7 @@ class Crew:
             [_Thread(shares[0], self.theirs[0])] if len(shares) == 1 else
             [ctx.Process(target=work, args=(s, theirs), name=f"ledger-rebuild-{s.index}", daemon=True)
              for s, theirs in zip(shares, self.theirs, strict=True)])
+        self.stopped = False
 
     def start(self) -> None:
         for hand in self.hands:
@@ -355,7 +365,11 @@ class Crew:
         return _ended(hand.exitcode)
 
     def stop(self) -> None:
-        """End the workers still running (none after a clean finish) and wait for them; close the pipes."""
+        """End the workers still running (none after a clean finish) and wait for them; close the pipes.
+        Once is enough: later calls do nothing."""
+        if self.stopped:
+            return
+        self.stopped = True
         for line in self.lines:
             try:
                 line.send(STOP)
@@ -363,6 +377,8 @@ class Crew:
                 pass  # that one is gone already
         deadline = time.monotonic() + JOIN
         for hand in self.hands:
+            if hand.ident is None:
+                continue  # never started
             hand.join(timeout=max(0.0, deadline - time.monotonic()))  # each stops at its next look at the pipe
             if isinstance(hand, threading.Thread) or not hand.is_alive():
                 continue  # a thread cannot be ended from outside; it is a daemon
