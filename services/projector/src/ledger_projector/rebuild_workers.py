@@ -18,6 +18,7 @@ pipe's closing end is how the rebuild learns at once that its worker died.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import logging.handlers
 import multiprocessing
@@ -76,8 +77,15 @@ def owner(subject: str, workers: int) -> int:
     subjects that name no company, which are parked by whoever owns them)."""
     parts = subject.split(".")
     if len(parts) == 5 and parts[0] == LEDGER_PREFIX and parts[1] != SYSTEM_TENANT:
-        return partition_of(parts[1], parts[2], workers)
+        return _partition(parts[1], parts[2], workers)
     return 0
+
+
+@functools.lru_cache(maxsize=65_536)
+def _partition(tenant: str, company: str, workers: int) -> int:
+    """``partition_of``, remembered: every worker asks it of every message of LEDGER, and a company's
+    messages come again and again (hashing byte by byte in Python is the dearer part)."""
+    return partition_of(tenant, company, workers)
 
 
 async def reads(store: LedgerStore, after: int, upto: int | None, batch: int) -> AsyncIterator[list[StoredMessage]]:
