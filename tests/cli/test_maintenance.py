@@ -9,12 +9,17 @@ import sqlalchemy as sa
 from ledger_cli.demo import demo_batch
 
 
-async def test_rebuild_reproduces_the_read_model(stack, ledger, tenant_key):
-    _, key = tenant_key
+async def _projected_demo(stack, key: str, count: int) -> int:
+    """The first ``count`` demo facts recorded and projected; the last ledger sequence."""
     async with stack.client(key) as client:
-        results = (await client.post("/v1/facts:batch", json=demo_batch()[:6])).json()["results"]
+        results = (await client.post("/v1/facts:batch", json=demo_batch()[:count])).json()["results"]
         last = max(r["event"]["ledger_sequence"] for r in results)
         assert (await client.get("/v1/changes", params={"min_sequence": last})).status_code == 200
+    return last
+
+
+async def test_rebuild_reproduces_the_read_model(stack, ledger, tenant_key):
+    last = await _projected_demo(stack, tenant_key[1], 6)
     result = await ledger("rebuild", "--check", "--json", LEDGER_NATS_URL=stack.nats_url)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -66,11 +71,7 @@ def _generation(stack) -> tuple[int, int]:
 
 
 async def test_rebuild_with_two_workers_prints_a_summary_and_no_bar_off_a_terminal(stack, ledger, tenant_key):
-    _, key = tenant_key
-    async with stack.client(key) as client:
-        results = (await client.post("/v1/facts:batch", json=demo_batch()[:8])).json()["results"]
-        last = max(r["event"]["ledger_sequence"] for r in results)
-        assert (await client.get("/v1/changes", params={"min_sequence": last})).status_code == 200
+    last = await _projected_demo(stack, tenant_key[1], 8)
     _, generation = _generation(stack)
     result = await ledger("rebuild", "--workers", "2", "--check", LEDGER_NATS_URL=stack.nats_url)
     assert result.exit_code == 0, result.output

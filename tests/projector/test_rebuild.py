@@ -155,7 +155,8 @@ async def test_two_and_three_workers_rebuild_what_one_does(fresh_nats, settings_
     async with projector_stack(settings, clock, batch_size=40) as svc:
         await svc.catch_up()
         incremental = digest(svc.engine, LIVE)
-        keys = {(r.tenant, r.company) for r in svc.engine.connect().execute(sa.select(LIVE.companies))}
+        with svc.engine.connect() as conn:
+            keys = {(r.tenant, r.company) for r in conn.execute(sa.select(LIVE.companies))}
     for workers in (2, 3):  # every share has companies, so each worker has work to get wrong
         assert {partition_of(t, c, workers) for t, c in keys} == set(range(workers))
     reports = {}
