@@ -1,11 +1,12 @@
 """What the benchmark runs in child processes, so memory and CPU are the child's own.
 
 ``serve NAME…``        mount services on one broker until SIGTERM (the embedded default)
-``rebuild``            the projector's full rebuild of LEDGER into LEDGER_DATABASE_URL
+``rebuild [W]``        the projector's full rebuild of LEDGER into LEDGER_DATABASE_URL, with W workers (1)
 ``rawread``            the floor under a rebuild: read every LEDGER event and executemany it into one table
 
 ``rebuild`` and ``rawread`` print one JSON line: ``{"seconds", "events", "maxrss_mb"}``, where
-``maxrss_mb`` is the child's own peak resident set (``VmHWM``, i.e. ru_maxrss since exec).
+``maxrss_mb`` is the child's own peak resident set (``VmHWM``, i.e. ru_maxrss since exec): with W > 1
+the rebuild's coordinating process only, not its workers.
 """
 
 from __future__ import annotations
@@ -40,12 +41,12 @@ async def _serve(names: list[str]) -> None:
     await serve_forever([named(n).build() for n in names], Settings.from_env(), name="bench-" + "-".join(names))
 
 
-async def _rebuild() -> dict:
+async def _rebuild(workers: int) -> dict:
     from ledger_bench import plug as bench_plug
 
     settings = Settings.from_env()
     started = time.perf_counter()
-    events = await bench_plug.run_rebuild(settings)
+    events = await bench_plug.run_rebuild(settings, workers)
     return {"seconds": time.perf_counter() - started, "events": events, "maxrss_mb": _peak_mb()}
 
 
@@ -81,7 +82,7 @@ def main(argv: list[str]) -> None:
     if what == "serve":
         asyncio.run(_serve(rest))
     elif what in ("rebuild", "rawread"):
-        result = asyncio.run(_rebuild() if what == "rebuild" else _rawread())
+        result = asyncio.run(_rebuild(int(rest[0]) if rest else 1) if what == "rebuild" else _rawread())
         print(json.dumps(result), flush=True)
     else:
         raise SystemExit(f"unknown child job {what!r}: serve | rebuild | rawread")

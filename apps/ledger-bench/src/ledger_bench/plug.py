@@ -13,11 +13,11 @@ from ledger_kernel.settings import Settings
 from sqlalchemy import Engine
 
 
-async def run_rebuild(settings: Settings) -> int:
-    """The projector's full rebuild (``ledger rebuild``); the number of events replayed."""
+async def run_rebuild(settings: Settings, workers: int = 1) -> int:
+    """The projector's full rebuild (``ledger rebuild --workers W``); the number of events replayed."""
     from ledger_projector.admin import rebuild
 
-    report = await rebuild(settings)
+    report = await rebuild(settings, workers=workers)
     return report.events
 
 

@@ -638,9 +638,12 @@ async def stage_latency(st: State) -> list[Row]:
 # --- rebuild -------------------------------------------------------------------------------------
 
 
-def run_child(job: str, env: dict[str, str], timeout: float = 3600) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-m", "ledger_bench.child", job], env=env, capture_output=True,
-                         text=True, timeout=timeout)
+REBUILD_WORKERS = (2, 4)  # rows beside the one-worker rebuild
+
+
+def run_child(job: str, env: dict[str, str], timeout: float = 3600, args: list[str] | None = None) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", "ledger_bench.child", job, *(args or [])], env=env,
+                         capture_output=True, text=True, timeout=timeout)
     if out.returncode != 0:
         raise RuntimeError(f"{job} child failed ({out.returncode}): {(out.stderr or out.stdout)[-600:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -651,6 +654,8 @@ async def stage_rebuild(st: State) -> list[Row]:
     rows = [
         Row(f"rebuild of {sz.rebuild:,} events (SQLite)", None, "s", "raw read of LEDGER + executemany", None),
         Row(f"rebuild of {sz.rebuild:,} events, peak RSS", None, "MB", "raw read + executemany, peak RSS", None),
+        *[Row(f"rebuild of {sz.rebuild:,} events, {w} workers (SQLite)", None, "s",
+              "raw read of LEDGER + executemany", None) for w in REBUILD_WORKERS],
     ]
 
     async def body() -> None:
@@ -688,6 +693,14 @@ async def stage_rebuild(st: State) -> list[Row]:
         rows[0].value, rows[1].value = got["seconds"], got["maxrss_mb"]
         if got["events"] != events:
             rows[0].note = f"replayed {got['events']} of {events} events"
+        for row, workers in zip(rows[2:], REBUILD_WORKERS, strict=True):
+            # the companies split among W worker processes by partition, one swap (each into a database of its own)
+            row.baseline_value = raw["seconds"]
+            got = await asyncio.to_thread(run_child, "rebuild", st.env.env(
+                LEDGER_DATABASE_URL=f"sqlite:///{st.env.home / f'rebuild-{workers}.db'}"), args=[str(workers)])
+            row.value = got["seconds"]
+            if got["events"] != events:
+                row.note = f"replayed {got['events']} of {events} events"
 
     return await guarded(rows, body)
 

@@ -25,26 +25,40 @@ def _unreachable(exc: Exception) -> typer.Exit:
 
 def rebuild(check: bool = typer.Option(False, "--check", help="Also compare the read model's digest before "
                                                                 "and after (they must match)."),
+            workers: int = typer.Option(1, "--workers", "-w", help="Worker processes replaying LEDGER at once "
+                                                                   "(companies split among them). 并行进程数。"),
             as_json: bool = typer.Option(False, "--json")) -> None:
     """Replay LEDGER into fresh read-model tables and swap them in. 重建读模型。"""
-    from ledger_projector.admin import read_model_digest
+    from ledger_projector.admin import RebuildFailed, check_workers, read_model_digest
     from ledger_projector.admin import rebuild as run_rebuild
 
+    from ledger_cli.rebuild_bar import RebuildBar
+
+    try:
+        check_workers(workers)
+    except ValueError as exc:
+        typer.secho(f"refused 拒绝: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from None
     settings = Settings.from_env()
     try:
         before = asyncio.run(read_model_digest(settings)) if check else None
-        report = asyncio.run(run_rebuild(settings))
+        with RebuildBar(console, show=console.is_terminal and not as_json) as bar:
+            report = asyncio.run(run_rebuild(settings, workers=workers, progress=bar))
+    except RebuildFailed as exc:
+        typer.secho(f"rebuild failed, nothing swapped in 重建失败，读模型未改动: {exc}", err=True, fg="red")
+        raise typer.Exit(1) from None
     except (OSError, TimeoutError) as exc:
         raise _unreachable(exc) from None
     same = None if before is None else before == report.digest
     out = {"events": report.events, "applied_sequence": report.applied_sequence, "companies": report.companies,
-           "parked": report.parked, "seconds": round(report.seconds, 3),
+           "parked": report.parked, "workers": report.workers, "seconds": round(report.seconds, 3),
            "events_per_second": round(report.events_per_second, 1), "digest": report.digest, "digest_matches": same}
     if as_json:
         typer.echo(json.dumps(out))
     else:
         console.print(f"rebuilt 已重建: {report.events} events, {report.companies} companies, "
-                      f"{report.parked} parked, {report.seconds:.2f}s ({report.events_per_second:.0f} events/s)")
+                      f"{report.parked} parked, {report.workers} worker(s), {report.seconds:.2f}s "
+                      f"({report.events_per_second:.0f} events/s)")
         if same is not None:
             console.print("[green]digest unchanged 摘要一致[/green]" if same else
                           "[red]digest changed: the live read model had drifted 摘要不一致[/red]")

@@ -5,6 +5,10 @@ over the live ones in one transaction and bumps the generation, so a running
 projector notices, drops its caches and carries on from the rebuilt checkpoint.
 Alerts already sent are kept (they are facts about the world, not about LEDGER),
 so a rebuild never re-sends one.
+
+With ``workers`` W > 1 the companies are split into W shares by the live projector's partition
+function and replayed by W processes at once (:mod:`ledger_projector.rebuild_workers`); the result is
+the one-worker result, and nothing is swapped in unless every worker finished.
 """
 
 from __future__ import annotations
@@ -18,29 +22,29 @@ import sqlalchemy as sa
 from ledger_kernel.connection import connect
 from ledger_kernel.settings import Settings
 from ledger_kernel.store import LedgerStore
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
-from ledger_projector import decoding
 from ledger_projector import digest as digest_mod
 from ledger_projector.database import make_engine, migrate
-from ledger_projector.decoding import AppliedFact, Poison, SystemFact
-from ledger_projector.entries import entry_params
-from ledger_projector.projection import (
-    CHECKPOINT,
-    Projection,
-    company_name,
-    ensure_checkpoint,
-    fact_row,
-    load_rules_state,
-    read_checkpoint,
-    store_system_fact,
+from ledger_projector.projection import CHECKPOINT, ensure_checkpoint, read_checkpoint
+from ledger_projector.rebuild_loader import FACTS_PER_CHUNK, Loader
+from ledger_projector.rebuild_workers import (
+    SWAPPING,
+    Crew,
+    Progress,
+    RebuildFailed,
+    RebuildProgress,
+    Share,
+    store_share,
 )
-from ledger_projector.rulebook import Rulebook
 from ledger_projector.tables import LIVE, TableSet, rebuild_tables
+
+__all__ = ["MAX_WORKERS", "Progress", "RebuildFailed", "RebuildProgress", "RebuildReport", "check_workers",
+           "read_model_digest", "rebuild", "replay"]
 
 log = logging.getLogger(__name__)
 SUFFIX = "__rebuild"
-FACTS_PER_CHUNK = 50_000  # facts whose histories a rebuild holds at once while evaluating
+MAX_WORKERS = 64  # processes one rebuild may start (each holds a NATS and a database connection)
 
 
 @dataclass(frozen=True)
@@ -51,10 +55,18 @@ class RebuildReport:
     parked: int
     seconds: float
     digest: str
+    workers: int = 1
 
     @property
     def events_per_second(self) -> float:
         return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+def check_workers(workers: int) -> None:
+    """Refuse a worker count outside 1 … MAX_WORKERS, before anything is touched."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        raise ValueError(f"--workers must be a whole number from 1 to {MAX_WORKERS}, not {workers!r} / "
+                         f"工作进程数须为 1 到 {MAX_WORKERS} 之间的整数，收到 {workers!r}")
 
 
 def _fresh(engine: Engine) -> tuple[sa.MetaData, TableSet]:
@@ -64,6 +76,12 @@ def _fresh(engine: Engine) -> tuple[sa.MetaData, TableSet]:
     with engine.begin() as conn:
         ensure_checkpoint(conn, tables)
     return md, tables
+
+
+def _checkpoint(engine: Engine, tables: TableSet, last: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(tables.checkpoint.update().where(tables.checkpoint.c.name == CHECKPOINT)
+                     .values(applied_sequence=last))
 
 
 def _swap(engine: Engine, md: sa.MetaData, fresh: TableSet) -> None:
@@ -79,130 +97,47 @@ def _swap(engine: Engine, md: sa.MetaData, fresh: TableSet) -> None:
     md.drop_all(engine)
 
 
-class Loader:
-    """A rebuild's two passes: every fact in big raw inserts first, then each company evaluated once.
-
-    Evaluating once at the end gives the same rows as the live path, which re-evaluates a company
-    whenever a batch touches it or a calendar year or tenant override changes: the last of those
-    evaluations saw all its facts and the final rule state, as this one does. Only the companies'
-    running totals stay in memory; facts stream through, and the second pass holds the histories of
-    at most ``facts_per_chunk`` facts at a time (one bigger company alone), so memory stays flat
-    however many companies, and however many facts each, the ledger holds.
-    """
-
-    def __init__(self, engine: Engine, tables: TableSet, *, chunk: int = 500,
-                 facts_per_chunk: int = FACTS_PER_CHUNK) -> None:
-        self.projection = Projection(engine, tables, Rulebook())
-        self.engine, self.tables, self.chunk = engine, tables, chunk
-        self.facts_per_chunk = facts_per_chunk
-        self.companies: dict[str, dict] = {}
-
-    def prepare(self) -> int:
-        after = self.projection.prepare()
-        if after:
-            raise ValueError(f"a rebuild replays into fresh tables, these are at {after}")
-        return after
-
-    def load(self, messages: list) -> int:
-        """Facts, parked messages and rule state of one read, in one transaction; the events seen."""
-        decoded = [decoding.decode(m) for m in messages]
-        t, p = self.tables, self.projection
-        with self.engine.begin() as conn:
-            decoded = p.guard.check(conn, decoded)  # the live path's link check: the same events parked
-            facts = [d for d in decoded if isinstance(d, AppliedFact)]
-            poisons = [d for d in decoded if isinstance(d, Poison)]
-            p.bulk(conn, t.facts).run(conn, (fact_row(f) for f in facts))
-            p.bulk(conn, t.parked).run(conn, (
-                {"ledger_sequence": x.ledger_sequence, "subject": x.subject, "event_id": x.event_id,
-                 "type": x.type, "reason": x.reason[:2000]} for x in poisons))
-            for d in decoded:
-                if isinstance(d, SystemFact):
-                    store_system_fact(conn, self.tables, d)
-        p.guard.committed()
-        for f in facts:
-            c = self.companies.get(f.company_key)
-            if c is None:
-                c = self.companies[f.company_key] = {
-                    "company_key": f.company_key, "tenant": f.tenant, "company": f.company, "name": None,
-                    "first_sequence": f.ledger_sequence, "facts": 0}
-            c["last_sequence"] = f.ledger_sequence
-            c["facts"] += 1
-            name = company_name(f)
-            if name:
-                c["name"] = name
-        for x in poisons:
-            log.warning("parked ledger message %d: %s", x.ledger_sequence, x.reason,
-                        extra={"ledger_sequence": x.ledger_sequence})
-        return len(decoded)
-
-    def finish(self, last: int) -> None:
-        """The companies, each one's evaluation (a transaction per chunk), then the checkpoint."""
-        t, p = self.tables, self.projection
-        with self.engine.begin() as conn:
-            load_rules_state(conn, t, p.rulebook)
-            p.bulk(conn, t.companies).run(conn, self.companies.values())
-        sizes = {key: c["facts"] for key, c in self.companies.items()}
-        self.companies = {}
-        for part in by_facts(sizes, self.chunk, self.facts_per_chunk):
-            with self.engine.begin() as conn:
-                obligations, findings, entries = _rows(p, conn, list(part))
-                p.bulk(conn, t.obligations).run(conn, (), ready=obligations)
-                p.bulk(conn, t.findings).run(conn, (), ready=findings)
-                for insert, ready in entries:
-                    insert.run(conn, (), ready=ready)
-        with self.engine.begin() as conn:
-            conn.execute(t.checkpoint.update().where(t.checkpoint.c.name == CHECKPOINT).values(applied_sequence=last))
-
-
-def by_facts(sizes: dict[str, int], most: int, budget: int) -> list[list[str]]:
-    """Company keys in sorted order, cut into runs of at most ``most`` companies and ``budget`` facts.
-
-    A company with more facts than the budget gets a run of its own: it must be evaluated whole.
-    """
-    runs: list[list[str]] = []
-    run: list[str] = []
-    held = 0
-    for key in sorted(sizes):
-        if run and (len(run) >= most or held + sizes[key] > budget):
-            runs.append(run)
-            run, held = [], 0
-        run.append(key)
-        held += sizes[key]
-    if run:
-        runs.append(run)
-    return runs
-
-
-def _rows(p: Projection, conn: Connection, keys: list[str]) -> tuple[list, list, list]:
-    """These companies' evaluations as ready DB-API parameters for the obligation and finding inserts,
-    and the entries the reads read (:mod:`ledger_projector.entries`)."""
-    views = p.evaluate(conn, keys)
-    return (p.bulk(conn, p.tables.obligations).params(r for k in keys for r in views[k].obligation_rows),
-            p.bulk(conn, p.tables.findings).params(r for k in keys for r in views[k].finding_rows),
-            entry_params(conn, p.tables, views, keys, p.bulk))
+def _discard(engine: Engine, md: sa.MetaData) -> None:
+    """Drop a failed rebuild's fresh tables (the live ones were never touched)."""
+    try:
+        md.drop_all(engine)
+    except sa.exc.SQLAlchemyError as exc:  # they are dropped again by the next rebuild's _fresh
+        log.warning("could not drop the failed rebuild's tables: %s", exc)
 
 
 async def replay(engine: Engine, store: LedgerStore, tables: TableSet, *, batch: int = 20000,
                  facts_per_chunk: int = FACTS_PER_CHUNK) -> tuple[int, int]:
-    """Apply LEDGER into fresh ``tables`` until caught up; (events applied, last sequence)."""
+    """Apply LEDGER into fresh ``tables`` until caught up, in this process; (events applied, last sequence)."""
     loader = Loader(engine, tables, facts_per_chunk=facts_per_chunk)
     after = await asyncio.to_thread(loader.prepare)
-    events = 0
-    next_read = asyncio.ensure_future(store.read_batch(after, batch))
-    while True:
-        msgs = await next_read
-        if not msgs:
-            break
-        # read the next batch while this one is loaded
-        next_read = asyncio.ensure_future(store.read_batch(msgs[-1].stream_seq, batch))
-        events += await asyncio.to_thread(loader.load, msgs)
-        after = msgs[-1].stream_seq
-    await asyncio.to_thread(loader.finish, after)
-    return events, after
+    events, last = await store_share(loader, store, after, None, batch, _everything, _ignore_count)
+    await asyncio.to_thread(loader.finish)
+    await asyncio.to_thread(_checkpoint, engine, tables, last)
+    return events, last
 
 
-async def rebuild(settings: Settings, *, batch: int = 20000, facts_per_chunk: int = FACTS_PER_CHUNK) -> RebuildReport:
-    """Replay LEDGER from sequence 1 into fresh tables and swap them in (``ledger rebuild``)."""
+def _everything(_: str) -> bool:
+    return True
+
+
+def _ignore_count(_: int) -> None:
+    pass
+
+
+def _ignore(_: RebuildProgress) -> None:
+    pass
+
+
+async def rebuild(settings: Settings, *, workers: int = 1, progress: Progress = _ignore, batch: int = 20000,
+                  facts_per_chunk: int = FACTS_PER_CHUNK) -> RebuildReport:
+    """Replay LEDGER from sequence 1 into fresh tables with ``workers`` workers and swap them in
+    (``ledger rebuild``); ``progress`` hears where it is (from a thread of its own).
+
+    LEDGER is replayed up to its last sequence when the rebuild starts; a running projector applies
+    what comes after from the swapped-in checkpoint. A worker that fails or dies raises
+    :class:`RebuildFailed` and the fresh tables are dropped: the live read model is untouched.
+    """
+    check_workers(workers)
     started = time.perf_counter()
     engine = make_engine(settings.database_url)
     nc = await connect(settings.effective_nats_url, "projector-rebuild")
@@ -210,16 +145,32 @@ async def rebuild(settings: Settings, *, batch: int = 20000, facts_per_chunk: in
         await asyncio.to_thread(migrate, engine)
         with engine.begin() as conn:
             ensure_checkpoint(conn, LIVE)
-        md, fresh = await asyncio.to_thread(_fresh, engine)
         store = LedgerStore(nc)
-        events, last = await replay(engine, store, fresh, batch=batch, facts_per_chunk=facts_per_chunk)
-        await asyncio.to_thread(_swap, engine, md, fresh)
-        value = await asyncio.to_thread(digest_mod.digest, engine, LIVE)
+        state = (await store.js.stream_info(store.stream)).state
+        upto, total = state.last_seq, state.messages
+        md, fresh = await asyncio.to_thread(_fresh, engine)
+        crew = Crew([Share(i, workers, upto, SUFFIX, settings.database_url, settings.effective_nats_url,
+                           batch=batch, facts_per_chunk=facts_per_chunk) for i in range(workers)])
+        try:
+            try:
+                crew.start()
+                events = await asyncio.to_thread(crew.supervise, total, progress)
+                await asyncio.to_thread(_checkpoint, engine, fresh, upto)
+            except BaseException:
+                crew.stop()
+                await asyncio.to_thread(_discard, engine, md)
+                raise
+            progress(RebuildProgress(SWAPPING, 0, 1))
+            await asyncio.to_thread(_swap, engine, md, fresh)  # while the finished workers exit
+            progress(RebuildProgress(SWAPPING, 1, 1))
+            value = await asyncio.to_thread(digest_mod.digest, engine, LIVE)
+        finally:
+            crew.stop()
         with engine.connect() as conn:
             companies = conn.execute(sa.select(sa.func.count()).select_from(LIVE.companies)).scalar() or 0
             parked = conn.execute(sa.select(sa.func.count()).select_from(LIVE.parked)).scalar() or 0
-        return RebuildReport(events=events, applied_sequence=last, companies=companies, parked=parked,
-                             seconds=time.perf_counter() - started, digest=value)
+        return RebuildReport(events=events, applied_sequence=upto, companies=companies, parked=parked,
+                             seconds=time.perf_counter() - started, digest=value, workers=workers)
     finally:
         await nc.close()
         engine.dispose()
