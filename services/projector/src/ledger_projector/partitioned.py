@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -239,7 +239,7 @@ class PartitionedFollower:
     def __init__(self, *, engine: Engine, tables: TableSet, rulebook: Rulebook, scheduler: Scheduler,
                  js: JetStreamContext, store: LedgerStore, outbox: Outbox, clock: Clock, write: asyncio.Lock,
                  worker: str, partitions: int, lease_ttl: float, batch_size: int, history_facts: int,
-                 on_touched: Callable[[Iterable[str]], None] | None = None) -> None:
+                 on_touched: Callable[[Iterable[str], Mapping[str, str]], None] | None = None) -> None:
         self.engine, self.tables, self.rulebook, self.scheduler = engine, tables, rulebook, scheduler
         self.js, self.store, self.outbox, self.clock, self.write = js, store, outbox, clock, write
         self.worker, self.partitions, self.batch_size = worker, partitions, batch_size
@@ -314,7 +314,7 @@ class PartitionedFollower:
             proj.generation = generation
         self.owned[partition] = proj
         if self.on_touched is not None:  # alerts the previous owner deferred and did not decide
-            self.on_touched(await asyncio.to_thread(self._deferred, proj))
+            self.on_touched(await asyncio.to_thread(self._deferred, proj), {})
         log.info("worker %s works partition %d from LEDGER_P sequence %d (epoch %d)", self.worker, partition,
                  proj.position, proj.epoch)
         await self.outbox.flush()  # what the previous owner decided and could not publish
@@ -395,7 +395,7 @@ class PartitionedFollower:
         applying.end()
         proj.position = proj.batch_end
         if self.on_touched is not None:
-            self.on_touched(result.touched)
+            self.on_touched(result.touched, applying.causes.by_company)
         await self.outbox.publish(result.alerts)
         await self.outbox.put_summaries(result.summaries)
         return len(msgs)

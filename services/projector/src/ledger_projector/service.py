@@ -17,6 +17,7 @@ import os
 import re
 import secrets
 import socket
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -79,6 +80,7 @@ class ProjectorService:
         self.poll_interval = poll_interval
         self.alert_settle = alert_settle if alert_settle is not None else configured.projector_alert_settle
         self._unsettled: dict[str, float] = {}  # company key → loop time once its facts count as settled
+        self._causes: dict[str, str] = {}  # … and the trace of its latest fact, which its alerts continue
         self.checkpoint_interval = (checkpoint_interval if checkpoint_interval is not None
                                     else configured.checkpoint_interval)
         self.router = NatsRouter()
@@ -121,11 +123,11 @@ class ProjectorService:
         await self.outbox.flush()  # what a crash left unpublished
         await self._flush_summaries()
         self.lag = measures.LagWatch(lambda: self.applied, self.store.last_sequence)
-        self._unsettled = {}
+        self._unsettled, self._causes = {}, {}
         if self.alert_settle > 0:  # what a stop or a crash left undecided: decided once settled again
             with self.engine.connect() as conn:
                 left = self.scheduler.deferred_companies(conn, LIVE)
-            self._defer(left)
+            self._defer(left, {})
         self._tasks = [asyncio.create_task(self.lag.run(), name="projector-lag")]
         if not self.partitions:
             self.partitions = await asyncio.to_thread(partitioned_ahead, self.engine, LIVE)
@@ -256,7 +258,8 @@ class ProjectorService:
         applying.end()
         self.parked += result.parked
         measures.parked(result.parked)
-        self._defer(result.touched if self.alert_settle > 0 else ())
+        if self.alert_settle > 0:
+            self._defer(result.touched, applying.causes.by_company)
         await self.outbox.publish(result.alerts)
         await self.outbox.put_summaries(result.summaries)
         self.applied = result.applied_sequence  # announced once its alerts and summaries are out
@@ -356,11 +359,14 @@ class ProjectorService:
 
     # --- alerts once a company's facts settle -----------------------------------------------------------
 
-    def _defer(self, keys: Any) -> None:
-        """These companies just changed: their alerts wait until ``alert_settle`` seconds pass without more."""
+    def _defer(self, keys: Iterable[str], causes: Mapping[str, str]) -> None:
+        """These companies just changed: their alerts wait until ``alert_settle`` seconds pass without more,
+        and then continue the trace of the latest fact (``causes``: company key → its traceparent)."""
         due = asyncio.get_running_loop().time() + self.alert_settle
         for key in keys:
             self._unsettled[key] = due
+            if key in causes:
+                self._causes[key] = causes[key]
 
     async def _settling(self) -> None:
         while not self._stopping:
@@ -383,13 +389,16 @@ class ProjectorService:
             keys = sorted(k for k, due in self._unsettled.items() if everything or due <= at)
             if not keys:
                 return 0
-            if self.partitioned is not None:  # each partition's companies under its epoch
-                rows, summaries, done = await self.partitioned.settle(keys, now)
-            else:
-                rows, summaries = await asyncio.to_thread(self._settle_sync, keys, now)
-                done = set(keys)
+            causes = tracing.Causes({k: self._causes[k] for k in keys if k in self._causes})
+            with tracing.deciding(causes):  # the alerts continue the trace of each company's latest fact
+                if self.partitioned is not None:  # each partition's companies under its epoch
+                    rows, summaries, done = await self.partitioned.settle(keys, now)
+                else:
+                    rows, summaries = await asyncio.to_thread(self._settle_sync, keys, now)
+                    done = set(keys)
             for key in done:
                 self._unsettled.pop(key, None)
+                self._causes.pop(key, None)
         await self.outbox.publish(rows)
         await self.outbox.put_summaries(summaries)
         return len(rows)
