@@ -419,9 +419,7 @@ class PartitionedFollower:
             proj._position(conn, lock=True)  # raises Fenced if the partition moved on
             keys = proj.touched_by_tick(conn, now, name)
             views = proj.evaluate(conn, keys)
-            rows, summaries = self.scheduler.decide(conn, self.tables, {k: v for k, v in views.items()
-                                                                        if k not in unsettled}, now)
-            summaries.update({k: v.summary(now) for k, v in views.items() if k in unsettled and not v.error})
+            rows, summaries = self.scheduler.decide(conn, self.tables, views, now, waiting=unsettled)
             sequence = conn.execute(sa.select(PARTITIONS.c.ledger_sequence)
                                     .where(_row(self.partitions, proj.partition))).scalar() or 0
             self.scheduler.observe(conn, self.tables, views, summaries, now, sequence)

@@ -9,6 +9,7 @@ restart neither repeats nor skips an alert. Publishing happens after commit.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -43,9 +44,10 @@ class Scheduler:
 
     # --- deciding --------------------------------------------------------------------------------
 
-    def decide(self, conn: Connection, tables: TableSet, views: dict[str, CompanyView],
-               now: datetime) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-        """New outbox rows for these companies at ``now``, and each company's summary at ``now``."""
+    def decide(self, conn: Connection, tables: TableSet, views: dict[str, CompanyView], now: datetime,
+               waiting: Collection[str] = ()) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        """New outbox rows for these companies at ``now``, and each company's summary at ``now``; the
+        ``waiting`` companies (facts not yet settled, see :meth:`defer`) get their summary only."""
         if not views:
             return [], {}
         keys = sorted(views)
@@ -67,6 +69,9 @@ class Scheduler:
         for key in keys:
             view = views[key]
             if view.error:
+                continue
+            if key in waiting:
+                summaries[key] = view.summary(now)
                 continue
             done = sent[key]
             obligation_rows = self._obligation_alerts(view, now, done)

@@ -445,9 +445,7 @@ class ProjectorService:
             keys = sorted({*self.scheduler.due_companies(conn, LIVE, now),
                            *self.scheduler.moved_companies(conn, LIVE, now)})
             views = self.projection.evaluate(conn, keys)
-            rows, summaries = self.scheduler.decide(conn, LIVE, {k: v for k, v in views.items()
-                                                                 if k not in unsettled}, now)
-            summaries.update({k: v.summary(now) for k, v in views.items() if k in unsettled and not v.error})
+            rows, summaries = self.scheduler.decide(conn, LIVE, views, now, waiting=unsettled)
             self.scheduler.observe(conn, LIVE, views, summaries, now, read_checkpoint(conn, LIVE)[0])
             self.scheduler.mark_tick(conn, LIVE, now)
         return rows, summaries
