@@ -13,7 +13,7 @@ from ledger_notifier import database as notifier
 from ledger_projector import database as projector
 from ledger_readmodel import migrations
 
-HEADS = {"alembic_version_projector": "partitions", "alembic_version_notifier": "0002", "alembic_version_gateway": "g0005"}
+HEADS = {"alembic_version_projector": "entry_order", "alembic_version_notifier": "0002", "alembic_version_gateway": "g0005"}
 
 
 def schema(engine: sa.Engine) -> dict[str, list[str]]:

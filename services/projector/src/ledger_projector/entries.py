@@ -37,28 +37,28 @@ def _closed_on(*days: date | None) -> date | None:
     return min(known) if known else None
 
 
-def _reused(view: CompanyView, item: Obligation | Finding, position: int) -> dict[str, Any] | None:
+def _reused(view: CompanyView, item: Obligation | Finding, position: int | None = None) -> dict[str, Any] | None:
     """The entry built for the company's previous view when the evaluation kept the same object (its entry is
-    a function of it and the pack, which the view checked), at this position; None: build it."""
+    a function of it and the pack, which the view checked), at this position (findings); None: build it."""
     hit = view.bodies_before.get(item.id)
     if hit is None or hit[0] is not item:
         return None
     row: dict[str, Any] = hit[1]
-    return row if row["position"] == position else {**row, "position": position}
+    return row if position is None or row["position"] == position else {**row, "position": position}
 
 
 def company_entries(view: CompanyView) -> Rows:
     """One company's obligation entries, finding entries and summary row."""
     obligations, findings = [], []
     ev = view.evaluation
-    for position, o in enumerate(ev.obligations if ev is not None else ()):
+    for o in ev.obligations if ev is not None else ():
         if view.obligation(o.id) is not o:
             continue  # an id evaluated twice: the view (and so every list) keeps the later one
-        row = _reused(view, o, position)
+        row = _reused(view, o)
         if row is None:
             row = {
                 "company_key": view.key, "obligation_id": o.id, "tenant": view.tenant, "company": view.company,
-                "position": position, "rule": o.rule, "confidence": o.confidence, "informational": o.informational,
+                "rule": o.rule, "confidence": o.confidence, "informational": o.informational,
                 "due": o.due, "legal_due": o.legal_due, "born_on": o.born_on, "window_opens": o.window_opens,
                 "fulfilled_on": o.fulfilled_on, "waived_on": o.waived_on, "cancelled_on": o.cancelled_on,
                 "closed_on": _closed_on(o.fulfilled_on, o.waived_on, o.cancelled_on), "tracked_from": o.tracked_from,
@@ -105,7 +105,7 @@ class Written(NamedTuple):
 def write_entries(conn: Connection, tables: TableSet, views: Mapping[str, CompanyView], bulk: Callable[..., Any],
                   written: Mapping[str, Written | None], pending: dict[str, Written]) -> None:
     """Write the entries of these companies: for one whose committed entries are ``written``, only the
-    rows that changed (an entry that only moved gets its new position), for any other all of them.
+    rows that changed (a finding entry that only moved gets its new position), for any other all of them.
 
     ``pending`` receives what this batch writes (the projection keeps it with the company's state once
     the transaction commits, and forgets it when anything fails)."""
@@ -152,7 +152,7 @@ def _row_changes(key: str, old: dict[str, dict[str, Any]], new: dict[str, dict[s
         if before is row:
             continue
         if before is not None:
-            if before["body"] is row["body"] and {**before, "position": row["position"]} == row:
+            if "position" in row and before["body"] is row["body"] and {**before, "position": row["position"]} == row:
                 moves.append({"k": key, "i": i, "p": row["position"]})
                 continue
             if before == row:

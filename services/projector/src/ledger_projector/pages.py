@@ -51,6 +51,12 @@ def _day(d: date | None) -> str | None:
     return d.isoformat() if d is not None else None
 
 
+def evaluation_order(conn: Connection, t: sa.Table) -> list[Any]:
+    """Obligation entries in the order of the company's evaluation (``ledger_rules.evaluation``'s sort by
+    due, rule, about, id): the order the credit estimate lists the overdue ones in."""
+    return [t.c.due, _text(conn, t.c.rule), _text(conn, t.c.about), _text(conn, t.c.obligation_id)]
+
+
 # --- tokens ---------------------------------------------------------------------------------------
 
 def resume(after: Any, kinds: tuple[type, ...] = (str, str, str)) -> tuple[Key | None, int]:
@@ -412,7 +418,7 @@ def candidates(conn: Connection, tables: TableSet, keys: list[str], today: date)
                       *_dates(t))
             .where(t.c.company_key.in_(keys), t.c.informational.is_(False), t.c.due < today,
                    sa.or_(t.c.closed_on.is_(None), t.c.closed_on > today))
-            .order_by(t.c.company_key, t.c.position)):
+            .order_by(t.c.company_key, *evaluation_order(conn, t))):
         out[r.company_key].append(r)
     return out
 

@@ -138,7 +138,8 @@ class ObligationEntry(SQLModel, table=True):
     obligation_id: str = Field(primary_key=True)
     tenant: str
     company: str
-    position: int  # its place in the rule pack's evaluation (the credit estimate lists ids in that order)
+    # no position: the evaluation orders obligations by (due, rule, about, id), which ``ORDER_OF_EVALUATION``
+    # reads from these columns — a stored index would move every later entry each time one is born
     rule: str
     confidence: str
     informational: bool
