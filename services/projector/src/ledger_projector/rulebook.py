@@ -24,7 +24,7 @@ from ledger_rules.history import History
 from ledger_rules.instants import local_date
 from ledger_rules.model import Finding, Obligation, RecordedFact, as_json, finding_open_at
 from ledger_rules.ruleset import RulePack
-from ledger_rules.status import obligation_status
+from ledger_rules.status import status_on
 
 log = logging.getLogger(__name__)
 STATUTORY = ("statutory", "notice")  # confidences whose deadlines a regulator counts
@@ -87,6 +87,10 @@ class CompanyView:
         self._obs: dict[str, Obligation] = {o.id: o for o in evaluation.obligations} if evaluation else {}
         self._fs: dict[str, Finding] = {f.id: f for f in evaluation.findings} if evaluation else {}
         self._params: dict[int, tuple[Any, Any]] = {}  # converted parameter mappings, by identity
+        # statuses on one local day (the scheduler, the change feed and the summary each ask for all of them)
+        self._status_day: date | None = None
+        self._statuses: dict[str, str] = {}
+        self._estimate: tuple[datetime, Any] | None = None  # the credit estimate at one instant
         # id → (obligation or finding, its public form) as the read entries were last built (``entries``)
         self.bodies: dict[str, tuple[Any, dict[str, Any]]] = {}
         self.bodies_before: dict[str, tuple[Any, dict[str, Any]]] = {}
@@ -103,6 +107,9 @@ class CompanyView:
             self.finding_rows = [row if (row := rows.get(i)) is not None and old_fs.get(i) is f
                                  else self._finding_row(f) for i, f in self._fs.items()]
             self.bodies_before = before.bodies or before.bodies_before
+            if before._statuses:  # an obligation kept as the same object has the same status on the same day
+                self._status_day = before._status_day
+                self._statuses = {i: st for i, st in before._statuses.items() if self._obs.get(i) is old_obs.get(i)}
         else:
             self.obligation_rows = [self._obligation_row(o) for o in self._obs.values()]
             self.finding_rows = [self._finding_row(f) for f in self._fs.values()]
@@ -172,7 +179,14 @@ class CompanyView:
         return self._obs.get(obligation_id)
 
     def status(self, obligation_id: str, at: datetime) -> str:
-        return obligation_status(self._obs[obligation_id], at, self.pack)
+        """``obligation_status``, remembered for the local day of ``at`` (a status is a function of the day)."""
+        day = local_date(at)
+        if day != self._status_day:
+            self._status_day, self._statuses = day, {}
+        status = self._statuses.get(obligation_id)
+        if status is None:
+            status = self._statuses[obligation_id] = status_on(self._obs[obligation_id], day, self.pack.due_soon_days)
+        return status
 
     def pending_steps(self, obligation_id: str, at: datetime) -> list[tuple[str, date, str]]:
         """The reminder steps due at ``at`` (the rule pack's no-burst semantics: at most the latest)."""
@@ -253,12 +267,19 @@ class CompanyView:
         if self.evaluation is None:
             return {"label": "estimate", "score": None, "band": None, "coverage_months": 0, "components": [],
                     "statement_en": f"not evaluated: {self.error}", "statement_zh": "未能评估"}
-        return as_json(_fn("credit_estimate")(self.evaluation, at, self.pack))
+        return as_json(self._estimate_at(at))
 
     def credit_score(self, at: datetime) -> float | None:
         if self.evaluation is None:
             return None
-        return _fn("credit_estimate")(self.evaluation, at, self.pack).score
+        score: float | None = self._estimate_at(at).score
+        return score
+
+    def _estimate_at(self, at: datetime) -> Any:
+        """The rule pack's credit estimate at ``at`` (the scheduler and the summary both ask, at one instant)."""
+        if self._estimate is None or self._estimate[0] != at:
+            self._estimate = (at, _fn("credit_estimate")(self.evaluation, at, self.pack))
+        return self._estimate[1]
 
     def next_statutory_due(self, at: datetime) -> date | None:
         """The next due date among the statutory and notice obligations still to do at ``at`` (the
