@@ -65,3 +65,27 @@ def test_answers_cached_by_an_evaluation_are_not_kept_past_new_facts():
     grown = evaluate_history(h, PACK, CAL)
     assert grown == evaluate(facts, PACK, CAL)
     assert any(o.rule == "renewal" for o in grown.obligations)
+
+
+def test_an_onboarding_baseline_recorded_first_does_not_refuse_the_history_after_it():
+    """An import records the baseline (dated years after the history it brings) before the history: the
+    facts after it still extend the kept fold, and the result is the whole fold's."""
+    baseline = fact(1, "company.tracking_started", date(2025, 7, 1),
+                    {"tracked_from": "2025-07-01", "attested_by": "client compliance officer"})
+    licence = fact(2, "licence.issued", date(2021, 3, 1), {"licence_no": "B2-20210301", "category": "B24",
+                                                            "scope": "nationwide", "authority": "MIIT",
+                                                            "issued_on": "2021-03-01", "expires_on": "2026-03-01"})
+    seats = fact(3, "workforce.seats_declared", date(2021, 4, 1), {"declared_seats": 10,
+                                                                    "system_registered_seats": 10, "overseas_seats": 0})
+    h = History.from_facts([baseline], VALIDITY)
+    assert h.extend([licence]) and h.extend([seats])
+    assert h.tracked_from == date(2025, 7, 1)
+    assert evaluate_history(h, PACK, CAL) == evaluate([baseline, licence, seats], PACK, CAL)
+    # a second baseline recorded later, dated before the fold, counts (the latest recorded one) without a refold
+    again = fact(4, "company.tracking_started", date(2021, 1, 1),
+                 {"tracked_from": "2021-01-01", "attested_by": "client compliance officer"})
+    assert h.extend([again]) and h.tracked_from == date(2021, 1, 1)
+    assert evaluate_history(h, PACK, CAL) == evaluate([baseline, licence, seats, again], PACK, CAL)
+    # while a fact of the company's history dated among the folded ones is still refused
+    assert h.extend([fact(5, "workforce.seats_declared", date(2021, 3, 15), {
+        "declared_seats": 12, "system_registered_seats": 12, "overseas_seats": 0})]) is False

@@ -23,6 +23,7 @@ from ledger_kernel import envelope
 DIVISIONS = ("310115", "110105", "440300", "440106", "330106", "510107", "420103", "320105")
 MONTHS = [f"{y}-{m:02d}" for y in range(2016, 2026) for m in range(1, 13)]  # 120 months, all in the past
 RECORDED_AT = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+TRACKED_FROM = date(2025, 7, 1)  # every company's onboarding baseline: half a year before the facts are recorded
 
 
 def uscc(index: int, division: str | None = None) -> str:
@@ -57,6 +58,10 @@ def company_facts(index: int, events: int) -> list[dict[str, Any]]:
         ("company.registered", issued.replace(year=issued.year - 1),
          {"name": f"某客服外包有限公司{index}", "registered_capital": 12_000_000 + index, "province": province,
           "industry": "other", "business_scope": ["呼叫中心业务", "信息技术咨询"]}),
+        # onboarded as real clients are: history before the baseline is attested, not alerted (rules.md §5)
+        ("company.tracking_started", TRACKED_FROM,
+         {"tracked_from": TRACKED_FROM.isoformat(), "attested_by": "client compliance officer 客户合规负责人",
+          "note": "onboarded with its history; earlier filings checked by the consultancy"}),
         ("licence.issued", issued,
          {"licence_no": licence, "category": "B24", "scope": "nationwide", "provinces": [],
           "issued_on": issued.isoformat(), "expires_on": issued.replace(year=issued.year + 5).isoformat(),

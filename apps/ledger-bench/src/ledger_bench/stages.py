@@ -501,7 +501,7 @@ async def stage_console(st: State) -> list[Row]:
             rows[2].baseline_value, rows[3].baseline_value = bench_raw.percentile(raw, 50), bench_raw.percentile(raw, 99)
             rows[2].value, rows[3].value = bench_raw.percentile(shown, 50), bench_raw.percentile(shown, 99)
             listed = await company_json()
-            rows[2].note = f"{queries} loads; the company has {listed} obligations (no onboarding baseline)"
+            rows[2].note = f"{queries} loads; the company has {listed} obligations (onboarded on {F.TRACKED_FROM}: those due before it are attested history)"
 
     return await guarded(rows, body)
 

@@ -449,9 +449,13 @@ class History:
         ordered.sort(key=lambda x: (x[0], x[1]))
         if not ordered:
             return True
-        if self._folded_to is not None and (ordered[0][0], ordered[0][1]) < self._folded_to:
+        # the onboarding baseline folds the same in any order (the latest recorded counts): an import that
+        # records it first, dated years after the history it brings, must not make every later fact a refold
+        dated = [(on, seq) for on, seq, f, _ in ordered if f.type != "company.tracking_started"]
+        if dated and self._folded_to is not None and dated[0] < self._folded_to:
             return False
-        self._folded_to = (ordered[-1][0], ordered[-1][1])
+        if dated:
+            self._folded_to = dated[-1]
         self._cc_key, self._cc, self._licensed = None, [], {}  # answers cached over the facts as they were
         for on, seq, f, payload in ordered:
             rec = f.recorded_at if isinstance(f.recorded_at, datetime) else None
