@@ -797,10 +797,11 @@ STAGES = {
     "console": stage_console,
     "bulk": stage_bulk,
     "latency": stage_latency,
-    "rebuild": stage_rebuild,
     "scheduler": stage_scheduler,
     "batch_append": stage_batch_append,
     "history": bench_history.stage_history,
     "reads": bench_reads.stage_reads,
     "workers": bench_workers.stage_workers,
+    # last: it fills LEDGER with the rebuild's million events, which the workers would otherwise project too
+    "rebuild": stage_rebuild,
 }
