@@ -45,9 +45,10 @@ def _number(company: int, j: int) -> str:
 def company_facts(index: int, events: int) -> list[dict[str, Any]]:
     """``events`` facts about company ``index`` in the order a back office would record them.
 
-    Registration, licence, seats and premises first; then monthly traffic and social-insurance
-    reports interleaved with numbers being allocated, filed, activated and reported. Every
-    aggregate key is unique within the company, so no domain invariant refuses a fact.
+    Registration, the onboarding baseline, licence, seats and premises first; then the monthly traffic
+    and social-insurance reports of 2016–2025 (a company of 100 facts has only reports), then numbers
+    being allocated, filed, activated and reported (up to 190). Every aggregate key is unique within the
+    company, so no domain invariant refuses a fact.
     """
     company = uscc(index)
     province = company[2:4]
@@ -78,8 +79,9 @@ def company_facts(index: int, events: int) -> list[dict[str, Any]]:
         head += penalty_facts(index, issued)
     out = [_fact(company, t, d, data) for t, d, data in head[:events]]
     month, number = 0, 0
+    baseline = 1  # the onboarding baseline is one fact more; the rest of the company is as it was without it
     while len(out) < events:
-        if month < len(MONTHS) and (number >= 190 or len(out) % 2 == 0):
+        if month < len(MONTHS) and (number >= 190 or (len(out) - baseline) % 2 == 0):
             m = MONTHS[month]
             month += 1
             day = date(int(m[:4]), int(m[5:]), 28)
