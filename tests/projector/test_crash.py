@@ -112,7 +112,7 @@ async def test_sigkill_at_random_points_replays_into_the_same_state(fresh_nats, 
         proc = start(env, log)
         try:
             await wait_until(engine, last, proc, 120)
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 150  # a budget, not a speed: CI once saw 75 left after 60 s under load
             # the outbox drains, and no company still waits for its facts to settle (alerts deferred
             # before a kill are decided after the restart, never dropped)
             while (unpublished(engine) or deferred(engine)) and time.monotonic() < deadline:  # noqa: ASYNC110
