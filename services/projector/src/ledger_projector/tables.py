@@ -138,7 +138,7 @@ class ObligationEntry(SQLModel, table=True):
     obligation_id: str = Field(primary_key=True)
     tenant: str
     company: str
-    # no position: the evaluation orders obligations by (due, rule, about, id), which ``ORDER_OF_EVALUATION``
+    # no position: the evaluation orders obligations by (due, rule, about, id), which ``pages.evaluation_order``
     # reads from these columns — a stored index would move every later entry each time one is born
     rule: str
     confidence: str
