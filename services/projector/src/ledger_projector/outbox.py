@@ -3,7 +3,8 @@
 Alerts were recorded as unpublished in the transaction that decided them. Here they
 are published with their id as ``Nats-Msg-Id`` and then marked published; anything
 left unpublished by a crash is published again on the next start (ALERTS
-de-duplicates by id for 24 hours, so the rare double publish is harmless).
+de-duplicates by id for 24 hours, so the rare double publish is harmless); what a failed
+publish left is published again by :meth:`Outbox.retrying`, whether or not the clock ticks.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -54,10 +56,13 @@ class Outbox:
         self.kv = kv
         self.clock = clock
         self.published = 0
+        self.left = asyncio.Event()  # set when a publish or a summary put left something for later
 
     async def publish(self, rows: list[dict[str, Any]]) -> int:
         """Publish these outbox rows and mark them published; a failure leaves them for later."""
         done = await in_windows(rows, self._publish_one, "alerts")
+        if len(done) < len(rows):
+            self.left.set()
         for row in done:
             measures.published(row["type"])
             log.info("alert %s published", row["type"], extra={"alert_id": row["alert_id"]})
@@ -103,6 +108,25 @@ class Outbox:
             if n < len(rows):
                 return total
 
+    async def retrying(self, stopping: Callable[[], bool], again: Callable[[], Awaitable[Any]],
+                       first: float = 0.5, most: float = 30.0) -> None:
+        """Run ``again`` (publish what is left) after each shortfall, backing off from ``first`` to
+        ``most`` seconds while it keeps failing. Without it a window that failed (NATS away, a publish
+        timed out) waited for the clock's next tick, or, with ticks off, for the next start."""
+        delay = first
+        while not stopping():
+            await self.left.wait()
+            self.left.clear()
+            await asyncio.sleep(delay)
+            try:
+                await again()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("publishing what was left failed; trying again in %.1f s", delay)
+                self.left.set()
+            delay = min(delay * 2, most) if self.left.is_set() else first
+
     async def put_summaries(self, summaries: dict[str, dict[str, Any]]) -> None:
         if self.kv is None or not summaries:
             return
@@ -112,6 +136,8 @@ class Outbox:
             return await kv.put(item[0], json.dumps(item[1], ensure_ascii=False, separators=(",", ":")).encode())
 
         done = [key for key, _ in await in_windows(list(summaries.items()), put, "summaries")]
+        if len(done) < len(summaries):
+            self.left.set()
         if done:
             await asyncio.to_thread(self._mark_summaries, done)
 

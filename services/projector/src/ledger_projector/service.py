@@ -128,7 +128,9 @@ class ProjectorService:
             with self.engine.connect() as conn:
                 left = self.scheduler.deferred_companies(conn, LIVE)
             self._defer(left, {})
-        self._tasks = [asyncio.create_task(self.lag.run(), name="projector-lag")]
+        self._tasks = [asyncio.create_task(self.lag.run(), name="projector-lag"),
+                       asyncio.create_task(self.outbox.retrying(self._is_stopping, self._publish_left),
+                                           name="projector-outbox")]
         if not self.partitions:
             self.partitions = await asyncio.to_thread(partitioned_ahead, self.engine, LIVE)
             if self.partitions:
@@ -449,6 +451,11 @@ class ProjectorService:
             self.scheduler.observe(conn, LIVE, views, summaries, now, read_checkpoint(conn, LIVE)[0])
             self.scheduler.mark_tick(conn, LIVE, now)
         return rows, summaries
+
+    async def _publish_left(self) -> None:
+        """What a failed publish left: the outbox's alerts, then the summaries still pending."""
+        await self.outbox.flush()
+        await self._flush_summaries()
 
     async def _flush_summaries(self) -> None:
         keys = await asyncio.to_thread(self.outbox.pending_summaries)
