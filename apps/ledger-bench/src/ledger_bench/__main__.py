@@ -154,6 +154,9 @@ def main(
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
         raise typer.BadParameter(f"unknown stage(s) {', '.join(unknown)}; choose among {', '.join(STAGES)}")
+    from ledger_projector.admin import tune_collector
+
+    tune_collector()  # stages project in this process: as a projector's process does (baselines alike)
     started = time.perf_counter()
     rows = asyncio.run(run(sizes, stages, keep, out))
     where = machine()

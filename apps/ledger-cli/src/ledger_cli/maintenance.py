@@ -29,7 +29,7 @@ def rebuild(check: bool = typer.Option(False, "--check", help="Also compare the 
                                                                    "(companies split among them). 并行进程数。"),
             as_json: bool = typer.Option(False, "--json")) -> None:
     """Replay LEDGER into fresh read-model tables and swap them in. 重建读模型。"""
-    from ledger_projector.admin import RebuildFailed, check_workers, read_model_digest
+    from ledger_projector.admin import RebuildFailed, check_workers, read_model_digest, tune_collector
     from ledger_projector.admin import rebuild as run_rebuild
 
     from ledger_cli.rebuild_bar import RebuildBar
@@ -40,6 +40,7 @@ def rebuild(check: bool = typer.Option(False, "--check", help="Also compare the 
         typer.secho(f"refused 拒绝: {exc}", err=True, fg="red")
         raise typer.Exit(2) from None
     settings = Settings.from_env()
+    tune_collector()  # this process projects (a one-worker rebuild evaluates here)
     try:
         before = asyncio.run(read_model_digest(settings)) if check else None
         with RebuildBar(console, show=console.is_terminal and not as_json) as bar:

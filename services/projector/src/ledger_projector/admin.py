@@ -1,8 +1,8 @@
 """The projector's admin library: what operators' tools (the ``ledger`` command line) may call.
 
-A full rebuild of the read model (in parallel, with progress) and its digest, the events parked for a
-broken chain, and the system facts only the projector reads (official holiday schedules, a tenant's
-rule overrides), which are published on LEDGER. Tools use these names only; the rest of the package
+A full rebuild of the read model (in parallel, with progress) and its digest, the collector settings
+of a process that projects, the events parked for a broken chain, and the system facts only the
+projector reads (official holiday schedules, a tenant's rule overrides), which are published on LEDGER. Tools use these names only; the rest of the package
 is the projector's own and may change.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 from ledger_kernel.repository import Recorded
 
 from ledger_projector.chain_guard import ParkedReport, parked_report
+from ledger_projector.collector import tune as tune_collector
 from ledger_projector.rebuild import (
     MAX_WORKERS,
     RebuildFailed,
@@ -26,4 +27,4 @@ from ledger_projector.system_facts import Loaded, load_calendar, set_rule_overri
 
 __all__ = ["EVALUATING", "MAX_WORKERS", "REPLAYING", "SWAPPING", "Loaded", "ParkedReport", "ProjectorSettings", "RebuildFailed",
            "RebuildProgress", "RebuildReport", "Recorded", "check_workers", "load_calendar", "parked_report",
-           "read_model_digest", "rebuild", "set_rule_overrides"]
+           "read_model_digest", "rebuild", "set_rule_overrides", "tune_collector"]

@@ -36,6 +36,7 @@ from ledger_kernel.partitions import partition_of
 from ledger_kernel.store import LedgerStore, StoredMessage
 from ledger_kernel.subjects import LEDGER_PREFIX
 
+from ledger_projector import collector
 from ledger_projector.database import make_engine
 from ledger_projector.decoding import SYSTEM_TENANT
 from ledger_projector.rebuild_loader import Loader
@@ -185,6 +186,7 @@ def work(share: Share, conn: Connection) -> None:
     if forward is not None:
         root.addHandler(forward)
         root.setLevel(logging.INFO)
+        collector.tune()  # a process of its own, which projects
     try:
         asyncio.run(_replay(share, line))
     except Stopped:
