@@ -64,8 +64,9 @@ class Sealer:
 
 
 @st.composite
-def ledgers(draw: st.DrawFn) -> tuple[list[StoredMessage], list[int], set[int], int]:
-    """(messages, batch ends, batches after which the projector restarts, cache limit in facts)."""
+def ledgers(draw: st.DrawFn) -> tuple[list[StoredMessage], list[int], set[int], int, dict[int, int]]:
+    """(messages, batch ends, batches after which the projector restarts, cache limit in facts, batches
+    after which the clock ticks → days it moves on first)."""
     seed = draw(st.integers(0, 10_000))
     rng = random.Random(seed)
     per_company = []
@@ -89,7 +90,8 @@ def ledgers(draw: st.DrawFn) -> tuple[list[StoredMessage], list[int], set[int], 
     ends = [*cuts, total]
     restarts = draw(st.sets(st.integers(0, len(ends) - 1), max_size=2))
     limit = draw(st.sampled_from([100_000, 30, 5]))  # 5 and 30 facts: evictions, and histories too big to keep
-    return sealer.messages, ends, restarts, limit
+    ticks = draw(st.dictionaries(st.integers(0, len(ends) - 1), st.integers(0, 120), max_size=3))
+    return sealer.messages, ends, restarts, limit, ticks
 
 
 OBLIGATION_FIELDS = ("obligation_id", "rule", "about", "year", "quarter", "window_opens", "due", "fulfilled_on",
@@ -120,21 +122,45 @@ def derived(engine: Any) -> dict[str, tuple[list[dict[str, Any]], list[dict[str,
     return out
 
 
+def feed(engine: Any) -> tuple[list[tuple[Any, ...]], ...]:
+    """What the change feed said (states and changes) and the alerts decided, in a stable order."""
+    with engine.connect() as conn:
+        seen = [tuple(r) for r in conn.execute(sa.select(LIVE.state_seen).order_by(*LIVE.state_seen.primary_key))]
+        tc = LIVE.state_changes
+        changes = [tuple(r) for r in conn.execute(sa.select(tc.c.ledger_sequence, tc.c.position, tc.c.change_id,
+                                                            tc.c.type, tc.c.ref, tc.c.before, tc.c.after)
+                                                  .order_by(tc.c.ledger_sequence, tc.c.position))]
+        ta = LIVE.alerts
+        alerts = [tuple(r) for r in conn.execute(sa.select(ta.c.alert_id, ta.c.type, ta.c.ref, ta.c.step)
+                                                 .order_by(ta.c.alert_id))]
+    assert changes, "the feed said something: the comparison is not vacuous"
+    return seen, changes, alerts
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ledgers())
 def test_kept_states_give_what_a_full_re_evaluation_gives(ledger):
-    messages, ends, restarts, limit = ledger
+    messages, ends, restarts, limit, ticks = ledger
     with tempfile.TemporaryDirectory() as home:
         engine = make_engine(f"sqlite:///{Path(home) / 'batches.db'}")
         migrate(engine)
-        p = projector(engine, limit)
-        start = 0
+        cold = make_engine(f"sqlite:///{Path(home) / 'cold.db'}")  # the same batches and ticks, nothing kept
+        migrate(cold)
+        p, q = projector(engine, limit), projector(cold, 0)
+        start, now = 0, NOW
         for b, end in enumerate(ends):
-            p.apply(messages[start:end], start, NOW)
+            for proj in (p, q):
+                proj.apply(messages[start:end], start, now)
             start = end
+            if b in ticks:  # the clock moves on: another writer of what the change feed said
+                now += timedelta(days=ticks[b])
+                assert p.tick(now) == q.tick(now)
             if b in restarts:
                 p = projector(engine, limit)  # a restart: the same read model, nothing kept in memory
         assert p.applied() == len(messages)
+        # what the change feed said, and the alerts, are those of a projector that keeps nothing
+        assert feed(engine) == feed(cold)
+        cold.dispose()
 
         # a full re-evaluation of every company from its stored facts, with the rule state as stored
         full = Rulebook()

@@ -377,6 +377,9 @@ class History:
     def __init__(self, company: str, validity_years: int = 5) -> None:
         self.company = company
         self.events: list[Event] = []
+        # event id → (type, payload model) of every fact validated here: a fold started again over the same
+        # facts (one dated among the folded ones arrived) takes them from here instead of validating again
+        self.payloads: dict[str, tuple[str, FactPayload | Mapping[str, Any]]] = {}
         self.slices_on: dict[date, set[str]] = {}
         self.last_event_on: dict[tuple[date, str], str] = {}
         self.latest_day: date | None = None
@@ -424,10 +427,14 @@ class History:
     # -- building -------------------------------------------------------------------------
 
     @classmethod
-    def from_facts(cls, facts: Sequence[RecordedFact], validity_years: int = 5) -> History:
-        """`validity_years`: the pack's licence validity, no longer read (see __init__)."""
+    def from_facts(cls, facts: Sequence[RecordedFact], validity_years: int = 5,
+                   payloads: Mapping[str, tuple[str, FactPayload | Mapping[str, Any]]] | None = None) -> History:
+        """`validity_years`: the pack's licence validity, no longer read (see __init__). `payloads`: an
+        earlier fold's validated payloads (`History.payloads`) of some of these facts, used as they are."""
         company = facts[0].company if facts else ""
         h = cls(company, validity_years)
+        if payloads:
+            h.payloads.update(payloads)
         h.extend(facts)
         return h
 
@@ -439,16 +446,20 @@ class History:
         This is what lets a long-lived caller keep a company's history between batches instead of
         folding every fact again; the result is the same as `from_facts` over all the facts."""
         ordered: list[tuple[date, int, RecordedFact, FactPayload | Mapping[str, Any]]] = []
+        known = self.payloads
         for f in facts:
             seq = f.ledger_sequence if isinstance(f.ledger_sequence, int) else 0
             # validated before anything is folded in: a refused payload leaves the history as it was
-            payload = payload_of(f.type, f.data, str(f.event_id))
+            hit = known.get(str(f.event_id))
+            payload = hit[1] if hit is not None and hit[0] == f.type else payload_of(f.type, f.data, str(f.event_id))
             own = _OWN_DATE.get(f.type)
             on: date = getattr(payload, own) if own is not None else f.effective_date
             ordered.append((on, seq, f, payload))
         ordered.sort(key=lambda x: (x[0], x[1]))
         if not ordered:
             return True
+        for _, _, f, payload in ordered:  # valid whether or not they fold here: a refold takes them
+            known[str(f.event_id)] = (f.type, payload)
         # the onboarding baseline folds the same in any order (the latest recorded counts): an import that
         # records it first, dated years after the history it brings, must not make every later fact a refold
         dated = [(on, seq) for on, seq, f, _ in ordered if f.type != "company.tracking_started"]

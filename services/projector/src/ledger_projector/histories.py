@@ -56,6 +56,7 @@ class CompanyState:
     obligations: dict[str, Row] | None = None  # obligation_id → row as committed; None: not known
     findings: dict[str, Row] | None = None
     entries: Written | None = None  # the read entries as committed; None: not known
+    said: dict[tuple[str, str], str | None] | None = None  # what the change feed last said; None: not known
 
     def grow(self, rows: Sequence[Mapping[str, Any]], rulebook: Rulebook) -> CompanyView:
         """Fold the fact ``rows`` that follow the kept ones (may be none) and evaluate again if
@@ -67,7 +68,8 @@ class CompanyState:
         validity = rulebook.pack(self.key.split(".", 1)[0]).licence["validity_years"]
         try:
             if self.history is None or validity != self.validity_years or not self.history.extend(new):
-                self.history = History.from_facts(self.facts, validity)
+                self.history = History.from_facts(self.facts, validity,
+                                                  self.history.payloads if self.history is not None else None)
                 self.validity_years = validity
         except Exception as exc:  # a fold that failed half-way is not kept
             self.history, self.kept = None, None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -183,6 +183,7 @@ class Projection:
         self._growing: dict[str, CompanyState] = {}  # states grown by the batch being applied
         self._rows: dict[str, tuple[dict[str, Row], dict[str, Row]]] = {}  # … and the rows it writes
         self._entries_pending: dict[str, Written] = {}  # the read entries the batch being applied writes
+        self._said_pending: dict[str, dict[tuple[str, str], str | None]] = {}  # … and what the change feed says
         self.guard = ChainGuard(tables)  # parks an event that does not chain onto its aggregate
 
     def bulk(self, conn: Connection, table: sa.Table) -> BulkInsert:
@@ -210,7 +211,7 @@ class Projection:
         """Apply ``messages`` (stored LEDGER messages following sequence ``after``); raise Stale if the
         checkpoint is no longer ``after``."""
         decoded = self._admit([decoding.decode(m) for m in messages])
-        self._growing, self._rows, self._entries_pending = {}, {}, {}
+        self._growing, self._rows, self._entries_pending, self._said_pending = {}, {}, {}, {}
         try:
             with reading(self.engine) as conn:  # read and evaluate without the write lock
                 applied, generation = self._position(conn)
@@ -241,8 +242,9 @@ class Projection:
             if key in self._rows:
                 state.obligations, state.findings = self._rows[key]
                 state.entries = self._entries_pending.get(key)
+            state.said = self._said_pending.get(key)
             self.histories.put(state)
-        self._growing, self._rows, self._entries_pending = {}, {}, {}
+        self._growing, self._rows, self._entries_pending, self._said_pending = {}, {}, {}, {}
         return result
 
     # --- where a batch starts and ends (one checkpoint row here; a partition's row in ``partitioned``) ---
@@ -265,7 +267,7 @@ class Projection:
         self.histories.clear()
         self.guard.forget()
         self._growing, self._rows = {}, {}
-        self._entries_pending = {}
+        self._entries_pending, self._said_pending = {}, {}
 
     def _apply(self, conn: Connection, decoded: list[decoding.Decoded], arriving: dict[str, list[Row]],
                views: dict[str, CompanyView] | None, now: datetime | None) -> BatchResult:
@@ -298,7 +300,9 @@ class Projection:
                     result.summaries = self.scheduler.defer(conn, self.tables, views, now)
                 else:
                     result.alerts, result.summaries = self.scheduler.decide(conn, self.tables, views, now)
-                self.scheduler.observe(conn, self.tables, views, result.summaries, now, last)
+                known = {k: g.said for k in views if (g := self._growing.get(k)) is not None and g.said is not None}
+                self.scheduler.observe(conn, self.tables, views, result.summaries, now, last, known=known,
+                                       said=self._said_pending)
         return result
 
     def _upsert_companies(self, conn: Connection, facts: list[AppliedFact]) -> set[str]:
@@ -339,6 +343,21 @@ class Projection:
             return set(conn.execute(sa.select(t.companies.c.company_key)).scalars())
         return set(conn.execute(sa.select(t.companies.c.company_key).where(t.companies.c.tenant == tenant)).scalars())
 
+    def tick(self, now: datetime, waiting: Collection[str] = ()) -> tuple[list[Row], dict[str, dict[str, Any]]]:
+        """The clock's pass over the companies whose reminders, findings or statuses the passing of time
+        may have moved since the last tick: their new alerts (``waiting`` companies' are left for later)
+        and summaries, and the change feed's state changes, in one transaction."""
+        assert self.scheduler is not None
+        scheduler = self.scheduler
+        with self.engine.begin() as conn:
+            keys = sorted({*scheduler.due_companies(conn, self.tables, now),
+                           *scheduler.moved_companies(conn, self.tables, now)})
+            views = self.evaluate(conn, keys)
+            rows, summaries = scheduler.decide(conn, self.tables, views, now, waiting=waiting)
+            scheduler.observe(conn, self.tables, views, summaries, now, read_checkpoint(conn, self.tables)[0])
+            scheduler.mark_tick(conn, self.tables, now)
+        return rows, summaries
+
     def evaluate(self, conn: Connection, keys: Sequence[str]) -> dict[str, CompanyView]:
         """Each company's view over all its stored facts: its kept state if it has one, else read back
         (without keeping it: a rebuild or a tick must not fill the cache with every company)."""
@@ -346,6 +365,7 @@ class Projection:
         for key in keys:
             state = self.histories.get(key)
             if state is not None:
+                state.said = None  # the caller's transaction (a tick) may record what the feed says
                 views[key] = state.grow((), self.rulebook)
         unknown = [k for k in keys if k not in views]
         for part in chunks(unknown, 2000):

@@ -9,7 +9,7 @@ restart neither repeats nor skips an alert. Publishing happens after commit.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -277,10 +277,13 @@ class Scheduler:
         return [self._row(view, "credit.below_threshold", "credit", step, now, data)]
 
     def observe(self, conn: Connection, tables: TableSet, views: dict[str, CompanyView],
-                summaries: dict[str, dict[str, Any]], now: datetime, sequence: int) -> int:
+                summaries: dict[str, dict[str, Any]], now: datetime, sequence: int, *,
+                known: Mapping[str, state_feed.Said] | None = None,
+                said: dict[str, state_feed.Said] | None = None) -> int:
         """Record the change feed's derived state changes of these companies (:mod:`state_feed`) in the
-        caller's transaction, after what :meth:`decide` saw at ``now``."""
-        return state_feed.record(conn, tables, views, summaries, now, sequence)
+        caller's transaction, after what :meth:`decide` saw at ``now`` (``known``, ``said``: what the
+        feed said, as the caller keeps it; see :func:`state_feed.record`)."""
+        return state_feed.record(conn, tables, views, summaries, now, sequence, known=known, said=said)
 
     def moved_companies(self, conn: Connection, tables: TableSet, now: datetime, name: str = TICK) -> list[str]:
         """Companies whose obligation statuses the calendar alone may have moved since the last tick (the

@@ -39,7 +39,7 @@ from ledger_projector.checkpointer import Checkpointer
 from ledger_projector.database import make_engine, migrate
 from ledger_projector.outbox import Outbox
 from ledger_projector.partitioned import PartitionedFollower, partitioned_ahead
-from ledger_projector.projection import Projection, Stale, facts_of, read_checkpoint
+from ledger_projector.projection import Projection, Stale, facts_of
 from ledger_projector.queries import (
     QueryError,
     Reader,
@@ -442,15 +442,7 @@ class ProjectorService:
                    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
         """The clock's pass. The alerts of ``unsettled`` companies are left to :meth:`settle`, which decides
         them once their facts are quiet; the state changes the clock made are recorded for every company."""
-        assert self.engine is not None
-        with self.engine.begin() as conn:
-            keys = sorted({*self.scheduler.due_companies(conn, LIVE, now),
-                           *self.scheduler.moved_companies(conn, LIVE, now)})
-            views = self.projection.evaluate(conn, keys)
-            rows, summaries = self.scheduler.decide(conn, LIVE, views, now, waiting=unsettled)
-            self.scheduler.observe(conn, LIVE, views, summaries, now, read_checkpoint(conn, LIVE)[0])
-            self.scheduler.mark_tick(conn, LIVE, now)
-        return rows, summaries
+        return self.projection.tick(now, unsettled)
 
     async def _publish_left(self) -> None:
         """What a failed publish left: the outbox's alerts, then the summaries still pending."""

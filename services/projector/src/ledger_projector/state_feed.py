@@ -89,19 +89,27 @@ def _rows(view: CompanyView, kind: str, ref: str, before: str | None, after: str
              "at": now, "data": details} for what, b, a, details in _changes(view, kind, ref, before, after)]
 
 
+Said = dict[tuple[str, str], str | None]  # (kind, ref) → the value the feed last said
+
+
 def record(conn: Connection, tables: TableSet, views: Mapping[str, CompanyView],
-           summaries: Mapping[str, Mapping[str, Any]], now: datetime, sequence: int) -> int:
+           summaries: Mapping[str, Mapping[str, Any]], now: datetime, sequence: int, *,
+           known: Mapping[str, Said] | None = None, said: dict[str, Said] | None = None) -> int:
     """Record what moved in these companies since the feed last looked; the number of changes.
 
     ``sequence`` is the LEDGER sequence the read model holds with this transaction (a batch's last
     one, or the checkpoint at a tick); the changes are numbered after any already recorded there.
+    ``known``: what the feed last said of some companies, as a caller kept it (their rows of
+    ``projector_state_seen`` are not read again); ``said``: filled with what it says now of each
+    company recorded — for the caller to keep once the transaction commits.
     """
     keys = sorted(k for k, v in views.items() if not v.error and k in summaries)
     if not keys:
         return 0
     ts, tc = tables.state_seen, tables.state_changes
-    seen: dict[str, dict[tuple[str, str], str | None]] = {k: {} for k in keys}
-    for part in chunks(keys):
+    known = known or {}
+    seen: dict[str, Said] = {k: known[k] if k in known else {} for k in keys}
+    for part in chunks([k for k in keys if k not in known]):
         for r in conn.execute(sa.select(ts).where(ts.c.company_key.in_(part))):
             seen[r.company_key][(r.kind, r.ref)] = r.value
     inserts: list[dict[str, Any]] = []
@@ -112,19 +120,22 @@ def record(conn: Connection, tables: TableSet, views: Mapping[str, CompanyView],
         view, before_all = views[key], seen[key]
         now_all = states(view, summaries[key], now)
         for (kind, ref), after in now_all.items():
-            known = (kind, ref) in before_all
+            was = (kind, ref) in before_all
             before = before_all.get((kind, ref))
-            if known and before == after:
+            if was and before == after:
                 continue
-            if not known and after is None:
+            if not was and after is None:
                 continue  # a finding never open: nothing to say
-            (updates if known else inserts).append({"k": key, "w": kind, "r": ref, "v": after})
+            (updates if was else inserts).append({"k": key, "w": kind, "r": ref, "v": after})
             changes += _rows(view, kind, ref, before, after, now)
-        for (kind, ref), before in before_all.items():
-            if (kind, ref) not in now_all:  # an obligation or finding gone from the evaluation
-                deletes.append({"k": key, "w": kind, "r": ref})
-                if kind == "obligation" or before is not None:
-                    changes += _rows(view, kind, ref, before, None, now)
+        if said is not None:  # what the rows below hold for this company
+            said[key] = {w: v for w, v in now_all.items() if v is not None or w in before_all}
+        gone = sorted(w for w in before_all if w not in now_all)  # in one order, wherever before_all came from
+        for kind, ref in gone:  # an obligation or finding gone from the evaluation
+            before = before_all[(kind, ref)]
+            deletes.append({"k": key, "w": kind, "r": ref})
+            if kind == "obligation" or before is not None:
+                changes += _rows(view, kind, ref, before, None, now)
     if inserts:
         BulkInsert(ts, conn.dialect).run(conn, ({"company_key": r["k"], "kind": r["w"], "ref": r["r"],
                                                  "value": r["v"]} for r in inserts))
