@@ -14,15 +14,17 @@ from hypothesis import strategies as st
 from ledger_rules import Calendar, RulePack
 from ledger_rules.evaluation import EVENTS, IMPLICIT_READS, evaluate_again, evaluate_history, rule_reads
 from ledger_rules.history import History
+from ledger_rules.obligations import obligation_id
 from ledger_rules.registry import FAMILIES, registrations
 from rules_support import contract_payload
-from test_rules_properties import PAYLOADS, build
+from test_rules_properties import PAYLOADS, USCC, build
 
 PACK = RulePack.default()
 CAL = Calendar.official()
 TIGHT = PACK.with_overrides({"rules": {"number-fee": {"enabled": False}}, "licence": {"validity_years": 3}})
 
 near = st.dates(date(2022, 1, 1), date(2026, 12, 31))  # facts close together, so rules see each other's
+quarters = st.builds(lambda y, q: f"{y}Q{q}", st.integers(2022, 2027), st.integers(1, 4))
 lag = st.integers(0, 400)
 
 
@@ -41,6 +43,12 @@ def fact_inputs(draw: st.DrawFn) -> list[tuple[str, date, int, dict]]:
         ("workforce.seats_declared", draw(near), draw(lag), {"declared_seats": draw(st.integers(0, 50))}),
         ("number.allocated", draw(near), draw(lag), {"number": "95012", "kind": "95", "province": "44"}),
         ("number.activated", draw(near), draw(lag), {"number": "95012"}),
+        # what a number's fees are derived from besides its allocation (kept per number between batches)
+        ("number.fee_paid", draw(near), draw(lag), {"number": "95012", "quarter": draw(quarters)}),
+        ("number.fee_paid", draw(near), draw(lag), {"number": "95012", "quarter": draw(quarters)}),
+        ("number.released", draw(near), draw(lag), {"number": "95012"}),
+        ("company.obligation_waived", draw(near), draw(lag), {
+            "obligation_id": obligation_id(USCC, "number-fee", "95012", draw(quarters)), "reason": "号码已转让"}),
     ]]
     kept = [f for f in skeleton if draw(st.booleans()) or f[0] == "licence.issued"]
     extras = draw(st.lists(st.tuples(st.sampled_from(sorted(PAYLOADS)), near, lag).flatmap(
@@ -155,3 +163,39 @@ def test_what_a_rule_reads_beyond_its_facts_is_declared(reg):
         assert EVENTS in rule_reads(reg.rule.id)
     if "of_rule(" in source or "ctx.obligations" in source:
         assert reg.mode == "timeline"
+
+
+def test_a_number_fact_re_derives_the_fees_of_that_number_only():
+    """Number fees are kept per number: a fee paid, a waiver or a release changes that number's fees (as a full
+    evaluation says) and gives back the other numbers' fees as the same objects."""
+    until = date(2027, 12, 31)
+    base = build([typed("licence.issued", date(2024, 1, 10), 0, {"licence_no": "B2-20230001", "category": "B24",
+                                                                 "scope": "nationwide", "issued_on": "2024-01-10",
+                                                                 "expires_on": "2029-01-09"}),
+                  typed("number.allocated", date(2024, 2, 1), 0, {"number": "4006001234", "kind": "400", "province": "44"}),
+                  typed("number.allocated", date(2024, 2, 1), 0, {"number": "95012", "kind": "95", "province": "44"})])
+    h = History.from_facts(base)
+    evaluation, kept = evaluate_again(h, PACK, CAL, None, base, until=until)
+    seen = list(base)
+
+    def fees(ev, number):
+        return {o.quarter: o for o in ev.obligations if o.rule == "number-fee" and o.about == number}
+
+    waived = obligation_id(USCC, "number-fee", "95012", "2025Q1")
+    for n, (type_, day, data) in enumerate([
+            ("number.fee_paid", date(2024, 7, 5), {"number": "95012", "quarter": "2024Q3"}),
+            ("company.obligation_waived", date(2024, 12, 20), {"obligation_id": waived, "reason": "号码已转让"}),
+            ("number.released", date(2025, 2, 20), {"number": "95012"})], start=len(base) + 1):
+        fact = replace(build([typed(type_, day, 0, data)])[0], event_id=f"e{n}", ledger_sequence=n)
+        before = evaluation
+        assert h.extend([fact])
+        seen.append(fact)
+        evaluation, kept = evaluate_again(h, PACK, CAL, kept, [fact], until=until)
+        assert evaluation == full(seen, PACK, until), type_
+        other_before, other_now = fees(before, "4006001234"), fees(evaluation, "4006001234")
+        assert other_now and other_now.keys() == other_before.keys()
+        assert all(other_now[q] is other_before[q] for q in other_now), "another number's fees: the same objects"
+    paid, now = fees(evaluation, "95012"), date(2026, 1, 1)
+    assert paid["2024Q3"].fulfilled_on == date(2024, 7, 5) and paid["2024Q4"].fulfilled_on is None
+    assert paid["2025Q1"].waived_on == date(2024, 12, 20)
+    assert "2025Q2" not in paid and now  # released before the 2025Q2 window opened: never announced

@@ -180,6 +180,7 @@ class Kept:
     obligations: Mapping[str, list[Obligation]]  # rule id → its obligations (enabled or not), in evaluation order
     findings: Mapping[str, list[Finding]]  # rule id → its findings, by subject
     credit_inputs: CreditInputs
+    reuse: _obligations.Reuse | None = None  # per-subject drafts and obligations (number-fee: each number)
 
 
 def evaluate_again(h: History, pack: RulePack, calendar: Calendar, kept: Kept | None, new: Sequence[RecordedFact],
@@ -201,9 +202,11 @@ def evaluate_again(h: History, pack: RulePack, calendar: Calendar, kept: Kept | 
     redo = set(obligation_ids) if whole else {r for r in obligation_ids if rule_reads(r) & touched}
     every_by_rule = dict(kept.obligations) if kept is not None and not whole else {}
     changed = False
+    reuse = kept.reuse if kept is not None and not whole else None
     if redo:
         fresh: dict[str, list[Obligation]] = {r: [] for r in redo}
-        ctx = _obligations.Context(h, pack, calendar, horizon, operating)
+        reuse = _obligations.Reuse(reuse)
+        ctx = _obligations.Context(h, pack, calendar, horizon, operating, reuse=reuse)
         for o in _obligations.derive(ctx, include_disabled=True, only=redo):
             fresh[o.rule].append(o)
         for rule_id, obs in fresh.items():
@@ -236,7 +239,7 @@ def evaluate_again(h: History, pack: RulePack, calendar: Calendar, kept: Kept | 
         pack=pack,
         tracked_from=h.tracked_from,
     )
-    return evaluation, Kept(pack, calendar, horizon, operating, every_by_rule, findings_by_rule, credit)
+    return evaluation, Kept(pack, calendar, horizon, operating, every_by_rule, findings_by_rule, credit, reuse)
 
 
 R = TypeVar("R", Obligation, Finding)
@@ -249,10 +252,10 @@ def _same(before: list[R] | None, now: list[R]) -> list[R]:
     dataclass ``__eq__`` builds two tuples per comparison, and a re-run rule compares thousands."""
     if before is None:
         return now
-    if len(before) == len(now) and all(a.__dict__ == b.__dict__ for a, b in zip(before, now, strict=True)):
+    if len(before) == len(now) and all(a is b or a.__dict__ == b.__dict__ for a, b in zip(before, now, strict=True)):
         return before
     kept = {item.id: item for item in before}
-    return [old if (old := kept.get(item.id)) is not None and old.__dict__ == item.__dict__ else item
+    return [old if (old := kept.get(item.id)) is not None and (old is item or old.__dict__ == item.__dict__) else item
             for item in now]
 
 

@@ -12,14 +12,14 @@ import hashlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from ledger_contracts.facts import CompanyObligationWaived, LicenceRefused
 
 from .calendar import Calendar
-from .history import Event, History, Licence, quarter_of
+from .history import Event, History, Licence, Number, quarter_of
 from .model import Milestone, Obligation
 from .periods import Due, add_months, days_after, days_before, months_after, roll, working_days_after
 from .registry import obligation, registration
@@ -65,6 +65,46 @@ class Draft:
                 self.cancelled = ev
 
 
+class Reuse:
+    """What an evaluation kept between batches made of each subject of a per-subject rule (number-fee:
+    each number): its drafts and their frozen obligations, given back as the same objects when the
+    next evaluation finds the subject's inputs unchanged. A company with hundreds of numbers has
+    thousands of number-fee obligations; a new fact about one number re-derived all of them.
+
+    Only for an evaluation with the same pack, calendar and horizon as the one it follows (the
+    caller starts a new one otherwise): those are not part of a subject's inputs."""
+
+    __slots__ = ("before", "now", "given", "frozen_before", "frozen_now")
+
+    def __init__(self, before: Reuse | None = None) -> None:
+        self.before: dict[tuple[str, str], tuple[Any, list[Draft]]] = before.now if before is not None else {}
+        self.now: dict[tuple[str, str], tuple[Any, list[Draft]]] = {}
+        self.given: set[int] = set()  # ids of the drafts given out this time
+        # id(draft) → (draft, rule, tracked_from, waiver, obligation) for the drafts given out above
+        self.frozen_before: dict[int, tuple[Draft, Rule, date | None, Any, Obligation]] = \
+            before.frozen_now if before is not None else {}
+        self.frozen_now: dict[int, tuple[Draft, Rule, date | None, Any, Obligation]] = {}
+
+    def drafts(self, rule_id: str, subject: str, inputs: Any, build: Callable[[], list[Draft]]) -> list[Draft]:
+        """``build()``, or the drafts it gave last time if ``inputs`` (all they are derived from) are equal."""
+        key = (rule_id, subject)
+        hit = self.before.get(key)
+        drafts = hit[1] if hit is not None and hit[0] == inputs else build()
+        self.now[key] = (inputs, drafts)
+        self.given.update(id(d) for d in drafts)
+        return drafts
+
+    def carry(self, rule_ids: Collection[str]) -> None:
+        """Keep what the rules not run this time made (their obligations are kept as they were)."""
+        for key, value in self.before.items():
+            if key[0] not in rule_ids:
+                self.now[key] = value
+        ids = {id(d) for _, drafts in self.now.values() for d in drafts}
+        for i, frozen in self.frozen_before.items():
+            if i in ids and i not in self.frozen_now:
+                self.frozen_now[i] = frozen
+
+
 @dataclass(slots=True)
 class Context:
     h: History
@@ -73,6 +113,7 @@ class Context:
     horizon: date
     operating: list[tuple[date, date | None]]
     _reports: list[Draft] | None = None
+    reuse: Reuse | None = None  # a kept evaluation's subjects (None: derive everything)
 
     def annual_reports(self) -> list[Draft]:
         """annual-report drafts, computed once (annual-report-prep follows them)."""
@@ -465,30 +506,47 @@ def _quarters(first: date, last: date) -> tuple[_Quarter, ...]:
 )
 def _number_fee(ctx: Context, rule: Rule) -> Iterator[Draft]:
     p = rule.params
-    day, how, cal = min(p["day_of_month"], 28), p["roll"], ctx.cal
     for n in ctx.h.numbers.values():
         if n.kind not in p["kinds"]:
             continue
-        allocated_on = n.allocated.on
-        released_on = n.released.on if n.released is not None else None
-        for q in _quarters(allocated_on + timedelta(days=1), ctx.horizon):
-            q0 = q.start
-            if q0 <= allocated_on:
-                continue
-            released_first = released_on is not None and q0 >= released_on  # not n.held_on(q0)
-            if released_on is not None and released_first and q.month_before > released_on:
-                break  # never announced: released before its window opened
-            due = roll(date(q0.year, q0.month, day), cal, how)
-            d = Draft(rule.id, n.number, "number", q.name, due, n.allocated,
-                      window_opens=q.month_before, year=q0.year, quarter=q.name)
-            d.fulfil(n.fees.get(q.name))
-            if released_first:
-                # announced (its window opened, reminders may have gone out) before the release:
-                # it stays visible, cancelled by the release (rules.md §6)
-                d.cancel_if(n.released)
-            yield d
-            if released_first:
-                break
+        if ctx.reuse is None:
+            yield from _number_fees(ctx, rule, n)
+            continue
+        released = (n.released.id, n.released.on) if n.released is not None else None
+        inputs = (n.kind, n.allocated.id, n.allocated.on, released,
+                  tuple((q, ev.id, ev.on) for q, ev in n.fees.items()), ctx.horizon)
+        yield from ctx.reuse.drafts(rule.id, n.number, inputs, partial(_number_fee_list, ctx, rule, n))
+
+
+def _number_fee_list(ctx: Context, rule: Rule, n: Number) -> list[Draft]:
+    return list(_number_fees(ctx, rule, n))
+
+
+def _number_fees(ctx: Context, rule: Rule, n: Number) -> Iterator[Draft]:
+    """One number's quarterly fees: all they depend on is the number's allocation, release and fees
+    paid, the horizon, the calendar and the rule's parameters (``Reuse`` relies on it)."""
+    p = rule.params
+    day, how, cal = min(p["day_of_month"], 28), p["roll"], ctx.cal
+    allocated_on = n.allocated.on
+    released_on = n.released.on if n.released is not None else None
+    for q in _quarters(allocated_on + timedelta(days=1), ctx.horizon):
+        q0 = q.start
+        if q0 <= allocated_on:
+            continue
+        released_first = released_on is not None and q0 >= released_on  # not n.held_on(q0)
+        if released_on is not None and released_first and q.month_before > released_on:
+            break  # never announced: released before its window opened
+        due = roll(date(q0.year, q0.month, day), cal, how)
+        d = Draft(rule.id, n.number, "number", q.name, due, n.allocated,
+                  window_opens=q.month_before, year=q0.year, quarter=q.name)
+        d.fulfil(n.fees.get(q.name))
+        if released_first:
+            # announced (its window opened, reminders may have gone out) before the release:
+            # it stays visible, cancelled by the release (rules.md §6)
+            d.cancel_if(n.released)
+        yield d
+        if released_first:
+            break
 
 
 # -- penalties -------------------------------------------------------------------------------
@@ -780,10 +838,30 @@ def derive(ctx: Context, *, include_disabled: bool = False, only: Collection[str
             "informational": rule.informational, "severity": rule.severity, "source": rule.source,
             "confidence": rule.confidence, "params": rule.params, "tracked_from": ctx.h.tracked_from,
         }
+        reuse = ctx.reuse
         for d in registration(rule.id).fn(ctx, rule):
-            out.append(_freeze(base, d, waivers))
+            if reuse is None:
+                out.append(_freeze(base, d, waivers))
+                continue
+            hit = reuse.frozen_before.get(id(d))
+            if hit is not None and hit[0] is d and hit[1] is rule and hit[2] == ctx.h.tracked_from \
+                    and hit[3] is _waiver(waivers, hit[4].id):
+                ob = hit[4]
+            else:
+                ob = _freeze(base, d, waivers)
+            if id(d) in reuse.given:  # a draft of Reuse.drafts: its obligation is kept with it
+                reuse.frozen_now[id(d)] = (d, rule, ctx.h.tracked_from, _waiver(waivers, ob.id), ob)
+            out.append(ob)
+    if ctx.reuse is not None:
+        ctx.reuse.carry(only if only is not None else [r.id for r in ctx.pack.obligation_rules()])
     out.sort(key=lambda o: (o.due, o.rule, o.about, o.id))
     return out
+
+
+def _waiver(waivers: Mapping[str, list[Event[CompanyObligationWaived]]], oid: str) -> Any:
+    """The waiver `_freeze` applies to the obligation `oid` (None: none)."""
+    found = waivers.get(oid)
+    return found[0] if found else None
 
 
 def _join(sep: str, a: str | None, b: str | None) -> str | None:
