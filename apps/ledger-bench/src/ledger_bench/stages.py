@@ -270,6 +270,14 @@ def raw_insert_rate(url: str, rows: list[tuple[Any, ...]]) -> float:
     return len(rows) / seconds
 
 
+async def stop_projector(st: State) -> None:
+    """Stop the projection stage's projector, kept for the stages after it (a later stage that needs one
+    starts it again)."""
+    if st.projector is not None:
+        await asyncio.to_thread(st.projector.stop)
+        st.projector = None
+
+
 async def project_into(st: State, url: str, tag: str, keep: bool) -> tuple[float | None, str | None, Child]:
     """Spawn a projector on ``url`` with LEDGER already filled; its events/s from its first answer."""
     nc = st.env.nc
@@ -660,11 +668,8 @@ async def stage_rebuild(st: State) -> list[Row]:
 
     async def body() -> None:
         # A live projector would follow the million events being filled and compete for the CPU with
-        # the rebuild: stop it (a later stage that needs one starts it again). The domain services and
-        # the gateway stay up, idle.
-        if st.projector is not None:
-            await asyncio.to_thread(st.projector.stop)
-            st.projector = None
+        # the rebuild. The domain services and the gateway stay up, idle.
+        await stop_projector(st)
         js = st.env.nc.jetstream(timeout=60)
         have = (await js.stream_info("LEDGER")).state.messages
         missing = sz.rebuild - have

@@ -35,7 +35,7 @@ async def stage_workers(st: Any) -> list[Any]:
         service_available,
         wait_applied,
     )
-    from ledger_bench.stages import Row, guarded, projection_facts, raw_insert_rate, sealed
+    from ledger_bench.stages import Row, guarded, projection_facts, raw_insert_rate, sealed, stop_projector
 
     pg_why = postgres_reachable()
     db = "PostgreSQL" if pg_why is None else "SQLite"
@@ -65,12 +65,9 @@ async def stage_workers(st: Any) -> list[Any]:
         why = service_available("projector")
         if why:
             raise RuntimeError(why)
-        # The projection stage's projector (kept for the stages after it) answers query.projector too, with
-        # its own read model's position: the status polls below would time the wrong process. Stop it (a
-        # later stage that needs one starts it again).
-        if st.projector is not None:
-            await asyncio.to_thread(st.projector.stop)
-            st.projector = None
+        # The projection stage's projector answers query.projector too, with its own read model's position:
+        # the status polls below would time the wrong process.
+        await stop_projector(st)
         js = st.env.nc.jetstream(timeout=30)
         items = sealed(st.tenant, projection_facts(st, max(st.sizes.projection, LEAST_EVENTS)))
         await bench_raw.fill_ledger(js, items)

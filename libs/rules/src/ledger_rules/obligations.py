@@ -53,6 +53,9 @@ class Draft:
     extra_params: dict[str, Any] | None = None
     milestones: tuple[Milestone, ...] = ()
     acks: list[Event] = field(default_factory=list)
+    # the obligation `derive` froze it into, with what that also read (rule, baseline, waiver): a draft
+    # `Reuse` gives back is frozen again only if one of them changed
+    frozen: tuple[Rule, date | None, Any, Obligation] | None = None
 
     def fulfil(self, ev: Event | None, on: date | None = None) -> None:
         if ev is not None and (self.fulfilled_on is None or (on or ev.on) < self.fulfilled_on):
@@ -67,23 +70,18 @@ class Draft:
 
 class Reuse:
     """What an evaluation kept between batches made of each subject of a per-subject rule (number-fee:
-    each number): its drafts and their frozen obligations, given back as the same objects when the
-    next evaluation finds the subject's inputs unchanged. A company with hundreds of numbers has
-    thousands of number-fee obligations; a new fact about one number re-derived all of them.
+    each number): its drafts (each with its frozen obligation, `Draft.frozen`), given back as the same
+    objects when the next evaluation finds the subject's inputs unchanged. A company with hundreds of
+    numbers has thousands of number-fee obligations; a new fact about one number re-derived all of them.
 
     Only for an evaluation with the same pack, calendar and horizon as the one it follows (the
     caller starts a new one otherwise): those are not part of a subject's inputs."""
 
-    __slots__ = ("before", "now", "given", "frozen_before", "frozen_now")
+    __slots__ = ("before", "now")
 
     def __init__(self, before: Reuse | None = None) -> None:
         self.before: dict[tuple[str, str], tuple[Any, list[Draft]]] = before.now if before is not None else {}
         self.now: dict[tuple[str, str], tuple[Any, list[Draft]]] = {}
-        self.given: set[int] = set()  # ids of the drafts given out this time
-        # id(draft) → (draft, rule, tracked_from, waiver, obligation) for the drafts given out above
-        self.frozen_before: dict[int, tuple[Draft, Rule, date | None, Any, Obligation]] = \
-            before.frozen_now if before is not None else {}
-        self.frozen_now: dict[int, tuple[Draft, Rule, date | None, Any, Obligation]] = {}
 
     def drafts(self, rule_id: str, subject: str, inputs: Any, build: Callable[[], list[Draft]]) -> list[Draft]:
         """``build()``, or the drafts it gave last time if ``inputs`` (all they are derived from) are equal."""
@@ -91,7 +89,6 @@ class Reuse:
         hit = self.before.get(key)
         drafts = hit[1] if hit is not None and hit[0] == inputs else build()
         self.now[key] = (inputs, drafts)
-        self.given.update(id(d) for d in drafts)
         return drafts
 
     def carry(self, rule_ids: Collection[str]) -> None:
@@ -99,10 +96,6 @@ class Reuse:
         for key, value in self.before.items():
             if key[0] not in rule_ids:
                 self.now[key] = value
-        ids = {id(d) for _, drafts in self.now.values() for d in drafts}
-        for i, frozen in self.frozen_before.items():
-            if i in ids and i not in self.frozen_now:
-                self.frozen_now[i] = frozen
 
 
 @dataclass(slots=True)
@@ -515,20 +508,17 @@ def _number_fee(ctx: Context, rule: Rule) -> Iterator[Draft]:
         released = (n.released.id, n.released.on) if n.released is not None else None
         inputs = (n.kind, n.allocated.id, n.allocated.on, released,
                   tuple((q, ev.id, ev.on) for q, ev in n.fees.items()), ctx.horizon)
-        yield from ctx.reuse.drafts(rule.id, n.number, inputs, partial(_number_fee_list, ctx, rule, n))
+        yield from ctx.reuse.drafts(rule.id, n.number, inputs, partial(_number_fees, ctx, rule, n))
 
 
-def _number_fee_list(ctx: Context, rule: Rule, n: Number) -> list[Draft]:
-    return list(_number_fees(ctx, rule, n))
-
-
-def _number_fees(ctx: Context, rule: Rule, n: Number) -> Iterator[Draft]:
+def _number_fees(ctx: Context, rule: Rule, n: Number) -> list[Draft]:
     """One number's quarterly fees: all they depend on is the number's allocation, release and fees
     paid, the horizon, the calendar and the rule's parameters (``Reuse`` relies on it)."""
     p = rule.params
     day, how, cal = min(p["day_of_month"], 28), p["roll"], ctx.cal
     allocated_on = n.allocated.on
     released_on = n.released.on if n.released is not None else None
+    out: list[Draft] = []
     for q in _quarters(allocated_on + timedelta(days=1), ctx.horizon):
         q0 = q.start
         if q0 <= allocated_on:
@@ -544,9 +534,10 @@ def _number_fees(ctx: Context, rule: Rule, n: Number) -> Iterator[Draft]:
             # announced (its window opened, reminders may have gone out) before the release:
             # it stays visible, cancelled by the release (rules.md §6)
             d.cancel_if(n.released)
-        yield d
+        out.append(d)
         if released_first:
             break
+    return out
 
 
 # -- penalties -------------------------------------------------------------------------------
@@ -838,19 +829,17 @@ def derive(ctx: Context, *, include_disabled: bool = False, only: Collection[str
             "informational": rule.informational, "severity": rule.severity, "source": rule.source,
             "confidence": rule.confidence, "params": rule.params, "tracked_from": ctx.h.tracked_from,
         }
-        reuse = ctx.reuse
         for d in registration(rule.id).fn(ctx, rule):
-            if reuse is None:
+            if ctx.reuse is None:
                 out.append(_freeze(base, d, waivers))
                 continue
-            hit = reuse.frozen_before.get(id(d))
-            if hit is not None and hit[0] is d and hit[1] is rule and hit[2] == ctx.h.tracked_from \
-                    and hit[3] is _waiver(waivers, hit[4].id):
-                ob = hit[4]
+            hit = d.frozen  # set when a kept evaluation froze this same draft
+            if hit is not None and hit[0] is rule and hit[1] == ctx.h.tracked_from \
+                    and hit[2] is _waiver(waivers, hit[3].id):
+                ob = hit[3]
             else:
                 ob = _freeze(base, d, waivers)
-            if id(d) in reuse.given:  # a draft of Reuse.drafts: its obligation is kept with it
-                reuse.frozen_now[id(d)] = (d, rule, ctx.h.tracked_from, _waiver(waivers, ob.id), ob)
+                d.frozen = (rule, ctx.h.tracked_from, _waiver(waivers, ob.id), ob)
             out.append(ob)
     if ctx.reuse is not None:
         ctx.reuse.carry(only if only is not None else [r.id for r in ctx.pack.obligation_rules()])
